@@ -1,1 +1,30 @@
-//! placeholder
+//! Events between services: the contracts generated from `proto/`, the transactional outbox
+//! and its relay to RabbitMQ, and the consumer with its inbox.
+//!
+//! A producer calls [`outbox::publish`] inside the diesel transaction that changes its state;
+//! the [`relay::Relay`] running in the same binary sends the row to the topic exchange with
+//! publisher confirms. A consumer runs a [`consumer::Consumer`] whose handler is called inside
+//! a transaction that also records the event id, and the message is acknowledged only after
+//! that transaction commits. See `proto/README.md` for the catalog and wire conventions.
+
+pub mod broker;
+pub mod consumer;
+pub mod contracts;
+pub mod outbox;
+pub mod relay;
+mod tracecontext;
+
+pub use broker::{Broker, BrokerCheck};
+pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent};
+pub use contracts::{Event, v1};
+pub use relay::{Relay, RelayConfig};
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+/// The outbox and inbox tables; run into a service's schema before its own migrations
+/// (`platform::db::migrate(url, schema, &[&events::MIGRATIONS, &MIGRATIONS])`).
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// The exchange every event is published to, unless configured otherwise (tests use one per
+/// test).
+pub const DEFAULT_EXCHANGE: &str = "faded_skies.events";

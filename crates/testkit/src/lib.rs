@@ -1,1 +1,33 @@
-//! placeholder
+//! The test harness every service test uses:
+//! - [`TestDb`]: a fresh database per test, cloned from a template that already has the
+//!   migrations (so a test does not pay for them), dropped when the test ends;
+//! - [`TestBroker`]: an exchange and queue names unique to the test, deleted afterwards, so
+//!   parallel tests never see each other's events;
+//! - [`TestTokens`]: a signing key and a matching verifier, to mint tokens for any user;
+//! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
+
+mod broker;
+mod db;
+mod tokens;
+mod wait;
+
+pub use broker::TestBroker;
+pub use db::{MigrationSource, TestDb};
+pub use tokens::TestTokens;
+pub use wait::{wait_for, wait_for_value};
+
+/// `DATABASE_URL`, or the local default. Tests create their databases next to it.
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/faded_skies".into())
+}
+
+/// `AMQP_URL`, or the local default.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// `REDIS_URL`, or the local default.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}

@@ -1,0 +1,431 @@
+//! The consumer: one durable quorum queue per consuming service and purpose, bound to the
+//! event names it needs. Each message is handled inside a database transaction that also
+//! records `(event id, consumer)` in `processed_events`; the message is acknowledged only
+//! after that commits, so a redelivery changes nothing and a crash loses nothing.
+//!
+//! A failing handler does not block the queue: the message is re-published to
+//! `<queue>.retry` with a growing expiry, after which the broker dead-letters it back to the
+//! main queue; after `max_attempts` it goes to `<queue>.dlq` with the last error attached.
+
+use crate::broker::{Broker, QueueNames, declare_consumer_topology};
+use crate::contracts::Event;
+use crate::outbox;
+use crate::relay::Backoff;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation};
+use platform::db::DbPool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const ATTEMPTS_HEADER: &str = "x-attempts";
+const ROUTING_KEY_HEADER: &str = "x-routing-key";
+const ERROR_HEADER: &str = "x-last-error";
+
+/// How a consumer runs.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Queue name, `<service>.<purpose>` (e.g. `catalog.orders`); also the inbox's consumer.
+    pub queue: String,
+    pub exchange: String,
+    /// Event names (routing keys) the queue is bound to.
+    pub bindings: Vec<String>,
+    /// Handler failures before a message is dead-lettered.
+    pub max_attempts: u32,
+    /// Delay before the first retry; doubled for each further one.
+    pub retry_delay: Duration,
+    /// Longest delay between retries.
+    pub max_retry_delay: Duration,
+    /// Messages in flight at once.
+    pub prefetch: u16,
+}
+
+impl ConsumerConfig {
+    pub fn new(queue: impl Into<String>, exchange: impl Into<String>, bindings: &[&str]) -> Self {
+        Self {
+            queue: queue.into(),
+            exchange: exchange.into(),
+            bindings: bindings.iter().map(|b| (*b).to_owned()).collect(),
+            max_attempts: 5,
+            retry_delay: Duration::from_secs(1),
+            max_retry_delay: Duration::from_secs(300),
+            prefetch: 16,
+        }
+    }
+
+    /// The delay before retry number `attempt` (1-based).
+    pub fn retry_delay_for(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+        self.retry_delay.saturating_mul(factor).min(self.max_retry_delay)
+    }
+}
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    pub id: Uuid,
+    /// The event name (routing key), e.g. `order.submitted`.
+    pub name: String,
+    pub correlation_id: Option<String>,
+    pub producer: Option<String>,
+    /// Failed attempts before this one.
+    pub attempts: u32,
+    pub payload: Vec<u8>,
+}
+
+impl IncomingEvent {
+    /// Decodes the payload as `E`; a name or payload mismatch is permanent.
+    pub fn decode<E: Event>(&self) -> Result<E, HandlerError> {
+        if self.name != E::NAME {
+            return Err(HandlerError::Permanent(format!(
+                "expected {} but got {}",
+                E::NAME,
+                self.name
+            )));
+        }
+        E::decode(self.payload.as_slice())
+            .map_err(|err| HandlerError::Permanent(format!("undecodable {}: {err}", E::NAME)))
+    }
+}
+
+/// Why a handler did not apply an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Worth retrying (a lock timeout, a briefly missing prerequisite).
+    #[error("{0}")]
+    Transient(String),
+    /// Retrying cannot help (undecodable payload): dead-letter at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// The database failed; retried like a transient error.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+}
+
+/// What a service does with an event. Runs inside the inbox transaction: write through
+/// `conn` only, and publish follow-up events with `events::outbox::publish` on it.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        event: &'a IncomingEvent,
+    ) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+enum Outcome {
+    Handled,
+    Duplicate,
+    Failed(HandlerError),
+}
+
+/// Consumes one queue until shutdown, reconnecting by itself.
+pub struct Consumer<H> {
+    pool: DbPool,
+    broker: Arc<Broker>,
+    config: ConsumerConfig,
+    names: QueueNames,
+    handler: H,
+}
+
+impl<H: Handler> Consumer<H> {
+    pub fn new(pool: DbPool, broker: Arc<Broker>, config: ConsumerConfig, handler: H) -> Self {
+        let names = QueueNames::for_queue(&config.queue);
+        Self { pool, broker, config, names, handler }
+    }
+
+    /// Declares the queues and bindings once, so events published before [`Consumer::run`]
+    /// starts are kept for it.
+    pub async fn declare(&self) -> lapin::Result<()> {
+        let channel = self.broker.channel().await?;
+        declare_consumer_topology(&channel, &self.config.exchange, &self.names, &self.config.bindings)
+            .await?;
+        let _ = channel.close(200, ShortString::from("declared")).await;
+        Ok(())
+    }
+
+    /// Runs until `shutdown` fires; the message in hand is finished first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new();
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown, &mut backoff).await {
+                Ok(()) => break,
+                Err(err) => {
+                    tracing::warn!(queue = %self.config.queue, %err, "consumer lost the broker; reconnecting");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff.next()) => {},
+                        () = shutdown.cancelled() => break,
+                    }
+                }
+            }
+        }
+        tracing::info!(queue = %self.config.queue, "consumer stopped");
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken, backoff: &mut Backoff) -> lapin::Result<()> {
+        let channel = self.broker.channel().await?;
+        declare_consumer_topology(&channel, &self.config.exchange, &self.names, &self.config.bindings)
+            .await?;
+        channel.basic_qos(self.config.prefetch, BasicQosOptions::default()).await?;
+        // Retries and dead letters are published with confirms, so the original is acked only
+        // once its copy is safe.
+        let publisher = self.broker.channel().await?;
+        publisher.confirm_select(ConfirmSelectOptions::default()).await?;
+        let mut deliveries = channel
+            .basic_consume(
+                self.names.main.as_str().into(),
+                ShortString::from(""),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue = %self.config.queue, "consuming");
+        backoff.reset();
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    let _ = channel.close(200, ShortString::from("consumer stopping")).await;
+                    let _ = publisher.close(200, ShortString::from("consumer stopping")).await;
+                    return Ok(());
+                }
+                delivery = deliveries.next() => match delivery {
+                    Some(delivery) => self.process(delivery?, &publisher).await?,
+                    None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
+                        lapin::ChannelState::Closed, None,
+                    ))),
+                },
+            }
+        }
+    }
+
+    async fn process(&self, delivery: Delivery, publisher: &Channel) -> lapin::Result<()> {
+        let event = match incoming(&delivery) {
+            Ok(event) => event,
+            Err(reason) => {
+                tracing::error!(queue = %self.config.queue, %reason, "unreadable message");
+                return self.dead_letter(&delivery, publisher, 0, &reason).await;
+            }
+        };
+        let span = tracing::info_span!(
+            "consume",
+            otel.kind = "consumer",
+            queue = %self.config.queue,
+            event = %event.name,
+            event_id = %event.id,
+            correlation_id = event.correlation_id.as_deref().unwrap_or(""),
+        );
+        crate::tracecontext::set_parent(&span, traceparent(&delivery).as_deref());
+        let _entered = span.enter();
+        let outcome = match self.pool.get().await {
+            Ok(mut conn) => self.apply(&mut conn, &event).await,
+            Err(err) => Outcome::Failed(HandlerError::Transient(format!("database pool: {err}"))),
+        };
+        let labels = [("queue", self.config.queue.clone()), ("event", event.name.clone())];
+        match outcome {
+            Outcome::Handled | Outcome::Duplicate => {
+                let outcome = if matches!(outcome, Outcome::Handled) { "handled" } else { "duplicate" };
+                delivery.ack(BasicAckOptions::default()).await?;
+                let mut labels = labels.to_vec();
+                labels.push(("outcome", outcome.into()));
+                metrics::counter!("events_consumed_total", &labels).increment(1);
+                tracing::debug!(outcome, "event consumed");
+            }
+            Outcome::Failed(err) => {
+                let attempts = event.attempts + 1;
+                let permanent = matches!(err, HandlerError::Permanent(_));
+                if permanent || attempts >= self.config.max_attempts {
+                    tracing::error!(%err, attempts, "event dead-lettered");
+                    self.dead_letter(&delivery, publisher, attempts, &err.to_string()).await?;
+                    metrics::counter!("events_dead_lettered_total", &labels).increment(1);
+                } else {
+                    let delay = self.config.retry_delay_for(attempts);
+                    tracing::warn!(%err, attempts, ?delay, "event failed; will retry");
+                    self.retry(&delivery, publisher, &event, attempts, delay, &err.to_string()).await?;
+                    metrics::counter!("events_retried_total", &labels).increment(1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, conn: &mut AsyncPgConnection, event: &IncomingEvent) -> Outcome {
+        let consumer = self.config.queue.as_str();
+        let handler = &self.handler;
+        let result = conn
+            .transaction(async |conn: &mut AsyncPgConnection| {
+                if !outbox::record_processed(conn, event.id, consumer).await? {
+                    return Ok::<_, HandlerError>(false);
+                }
+                handler.handle(conn, event).await?;
+                Ok(true)
+            })
+            .await;
+        match result {
+            Ok(true) => Outcome::Handled,
+            Ok(false) => Outcome::Duplicate,
+            Err(err) => Outcome::Failed(err),
+        }
+    }
+
+    async fn retry(
+        &self,
+        delivery: &Delivery,
+        publisher: &Channel,
+        event: &IncomingEvent,
+        attempts: u32,
+        delay: Duration,
+        error: &str,
+    ) -> lapin::Result<()> {
+        let props = with_failure_headers(delivery, attempts, error, Some(&event.name))
+            .with_expiration(ShortString::from(delay.as_millis().to_string()));
+        self.republish(delivery, publisher, &self.names.retry, props).await
+    }
+
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        publisher: &Channel,
+        attempts: u32,
+        error: &str,
+    ) -> lapin::Result<()> {
+        let name = original_routing_key(delivery);
+        let props = with_failure_headers(delivery, attempts, error, Some(&name));
+        self.republish(delivery, publisher, &self.names.dead, props).await
+    }
+
+    /// Publishes a copy through the default exchange straight to `queue`, then acks the
+    /// original; if the broker does not confirm the copy, the original is requeued instead.
+    async fn republish(
+        &self,
+        delivery: &Delivery,
+        publisher: &Channel,
+        queue: &str,
+        props: BasicProperties,
+    ) -> lapin::Result<()> {
+        let confirm = publisher
+            .basic_publish(
+                ShortString::from(""),
+                queue.into(),
+                BasicPublishOptions::default(),
+                &delivery.data,
+                props,
+            )
+            .await?
+            .await?;
+        if matches!(confirm, Confirmation::Ack(_)) {
+            delivery.ack(BasicAckOptions::default()).await
+        } else {
+            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+        }
+    }
+}
+
+fn header<'a>(delivery: &'a Delivery, key: &str) -> Option<&'a AMQPValue> {
+    delivery.properties.headers().as_ref()?.inner().get(&ShortString::from(key))
+}
+
+fn header_text(delivery: &Delivery, key: &str) -> Option<String> {
+    match header(delivery, key)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+fn traceparent(delivery: &Delivery) -> Option<String> {
+    header_text(delivery, "traceparent")
+}
+
+/// A retried message arrives through the default exchange under the queue's name, so its
+/// event name travels in a header.
+fn original_routing_key(delivery: &Delivery) -> String {
+    header_text(delivery, ROUTING_KEY_HEADER).unwrap_or_else(|| delivery.routing_key.as_str().to_owned())
+}
+
+fn attempts(delivery: &Delivery) -> u32 {
+    match header(delivery, ATTEMPTS_HEADER) {
+        Some(AMQPValue::LongInt(n)) => (*n).max(0) as u32,
+        Some(AMQPValue::LongUInt(n)) => *n,
+        Some(AMQPValue::LongLongInt(n)) => (*n).clamp(0, i64::from(u32::MAX)) as u32,
+        _ => 0,
+    }
+}
+
+fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
+    let id = delivery
+        .properties
+        .message_id()
+        .as_ref()
+        .ok_or("no message_id")?
+        .as_str();
+    let id = Uuid::parse_str(id).map_err(|_| format!("message_id {id} is not a UUID"))?;
+    Ok(IncomingEvent {
+        id,
+        name: original_routing_key(delivery),
+        correlation_id: delivery.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()),
+        producer: header_text(delivery, "producer"),
+        attempts: attempts(delivery),
+        payload: delivery.data.clone(),
+    })
+}
+
+fn with_failure_headers(
+    delivery: &Delivery,
+    attempts: u32,
+    error: &str,
+    routing_key: Option<&str>,
+) -> BasicProperties {
+    let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+    headers.insert(ShortString::from(ATTEMPTS_HEADER), AMQPValue::LongInt(attempts as i32));
+    // Bounded: an error message must not grow the message without limit.
+    let error: String = error.chars().take(1000).collect();
+    headers.insert(ShortString::from(ERROR_HEADER), AMQPValue::LongString(LongString::from(error)));
+    if let Some(key) = routing_key {
+        headers.insert(ShortString::from(ROUTING_KEY_HEADER), AMQPValue::LongString(LongString::from(key)));
+    }
+    // Fresh properties rather than a clone: a retried copy must not keep an earlier expiry.
+    let original = &delivery.properties;
+    let mut props = BasicProperties::default().with_headers(headers).with_delivery_mode(2);
+    if let Some(id) = original.message_id() {
+        props = props.with_message_id(id.clone());
+    }
+    if let Some(kind) = original.kind() {
+        props = props.with_type(kind.clone());
+    }
+    if let Some(content_type) = original.content_type() {
+        props = props.with_content_type(content_type.clone());
+    }
+    if let Some(correlation_id) = original.correlation_id() {
+        props = props.with_correlation_id(correlation_id.clone());
+    }
+    if let Some(timestamp) = original.timestamp() {
+        props = props.with_timestamp(*timestamp);
+    }
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_up_to_the_cap() {
+        let mut config = ConsumerConfig::new("q", "x", &["a.b"]);
+        config.retry_delay = Duration::from_millis(100);
+        config.max_retry_delay = Duration::from_secs(1);
+        assert_eq!(config.retry_delay_for(1), Duration::from_millis(100));
+        assert_eq!(config.retry_delay_for(2), Duration::from_millis(200));
+        assert_eq!(config.retry_delay_for(3), Duration::from_millis(400));
+        assert_eq!(config.retry_delay_for(5), Duration::from_secs(1));
+        assert_eq!(config.retry_delay_for(100), Duration::from_secs(1));
+    }
+}

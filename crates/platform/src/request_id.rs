@@ -1,0 +1,91 @@
+//! The request id: taken from `X-Request-Id` when the gateway (or a caller) set a sane one,
+//! generated otherwise, kept in the request's extensions and echoed on the response, so one
+//! id follows a request through the gateway, the service and its log lines.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use std::future::{Ready, ready};
+
+/// The header carrying the id between processes.
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// Accepts a caller's id only if it is short printable ASCII, so a client cannot inject
+    /// log lines or huge values; otherwise a fresh UUIDv7 is used.
+    pub fn from_header(value: Option<&HeaderValue>) -> Self {
+        value
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 128)
+            .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(|v| Self(v.to_owned()))
+            .unwrap_or_else(Self::generate)
+    }
+
+    /// A new id.
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Middleware: must wrap outside the tracing logger so the root span can read the id.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = RequestId::from_header(req.headers().get(HEADER));
+    req.extensions_mut().insert(id.clone());
+    let mut res = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        res.headers_mut().insert(HEADER, value);
+    }
+    Ok(res)
+}
+
+impl FromRequest for RequestId {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let id = req.extensions().get::<RequestId>().cloned();
+        ready(Ok(id.unwrap_or_else(RequestId::generate)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_incoming_id_is_kept() {
+        let value = HeaderValue::from_static("gw-0192-abc");
+        assert_eq!(RequestId::from_header(Some(&value)).as_str(), "gw-0192-abc");
+    }
+
+    #[test]
+    fn missing_empty_or_hostile_ids_are_replaced() {
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        let spaced = HeaderValue::from_static("a b");
+        let empty = HeaderValue::from_static("");
+        for value in [None, Some(&long), Some(&spaced), Some(&empty)] {
+            let id = RequestId::from_header(value);
+            assert!(uuid::Uuid::parse_str(id.as_str()).is_ok(), "{id}");
+        }
+    }
+}
