@@ -184,9 +184,11 @@ AMQP_PORT=${URL_PORT:-5672}
 AMQP_VHOST=${URL_PATH:-/}
 
 # Serialise concurrent runs (make test and make run started together).
+# Every daemon we start gets `9>&-` so it does not inherit (and keep) the lock,
+# and </dev/null plus a log file so it does not hold the caller's pipes open.
 if have flock; then
-    exec 9>"${TMPDIR:-/tmp}/faded-skies-ensure-stack.lock"
-    flock -w $((STACK_TIMEOUT * 3)) 9 || log "another run holds the lock; going on anyway"
+    exec 9>"${TMPDIR:-/tmp}/faded-skies-stack.lock"
+    flock -w $((STACK_TIMEOUT * 2)) 9 || log "another run holds the lock; going on anyway"
 fi
 
 # ---------------------------------------------------------------- checks
@@ -296,7 +298,7 @@ apt_install() {
             DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
                 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
                 "${NEED_PKGS[@]}"
-    } >"$APT_LOG" 2>&1 || rc=$?
+    } </dev/null >"$APT_LOG" 2>&1 9>&- || rc=$?
     ((made_policy)) && rm -f "$policy"
     if ((rc != 0)); then
         tail -n 20 "$APT_LOG" >&2
@@ -322,7 +324,7 @@ pg_start() {
         if ! compgen -G '/etc/postgresql/*/*/postgresql.conf' >/dev/null; then
             # Package installed without a cluster (e.g. create_main_cluster=false).
             ver=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1)
-            [[ -n $ver ]] && pg_createcluster "$ver" main >/dev/null
+            [[ -n $ver ]] && pg_createcluster "$ver" main </dev/null >/dev/null 9>&-
         fi
         local conf cluster
         for conf in /etc/postgresql/*/*/postgresql.conf; do
@@ -331,12 +333,12 @@ pg_start() {
             ver_dir=$(dirname "$(dirname "$conf")")
             ver=$(basename "$ver_dir")
             if ! pg_ctlcluster "$ver" "$cluster" status >/dev/null 2>&1; then
-                pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" start >&2 ||
+                pg_ctlcluster --skip-systemctl-redirect "$ver" "$cluster" start </dev/null >&2 9>&- ||
                     log "pg_ctlcluster $ver $cluster start failed (log: /var/log/postgresql/postgresql-$ver-$cluster.log)"
             fi
         done
     elif have pg_ctl && [[ -n ${PGDATA:-} ]]; then
-        pg_ctl -D "$PGDATA" -l "$PGDATA/server.log" -w start >&2
+        pg_ctl -D "$PGDATA" -l "$PGDATA/server.log" -w start </dev/null >&2 9>&-
     else
         log "PostgreSQL is installed but no cluster was found (set PGDATA or use pg_createcluster)"
         return 1
@@ -465,7 +467,7 @@ redis_start() {
     fi
     mkdir -p "$dir" "$(dirname "$logfile")"
     redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$REDIS_PORT" \
-        --save "" --appendonly no --dir "$dir" --logfile "$logfile" >&2
+        --save "" --appendonly no --dir "$dir" --logfile "$logfile" </dev/null >&2 9>&-
 }
 
 ensure_redis() {
@@ -504,7 +506,7 @@ RABBIT_STARTING=0
 
 rabbit_start() {
     if just_installed rabbitmq-server && [[ ! -d /var/lib/rabbitmq/mnesia ]]; then
-        # A fresh node: name it rabbit@localhost and listen on loopback, so it
+        # A fresh node: name it rabbit@localhost, so that it
         # does not depend on the container's hostname resolving.
         local envf=/etc/rabbitmq/rabbitmq-env.conf
         if ! grep -qs '^NODENAME=' "$envf"; then
@@ -513,7 +515,7 @@ rabbit_start() {
     fi
     if is_root || [[ $(id -un) == rabbitmq ]]; then
         mkdir -p /var/log/rabbitmq 2>/dev/null || true
-        rabbitmq-server -detached >&2 || return 1
+        rabbitmq-server -detached </dev/null >>/var/log/rabbitmq/ensure-stack.log 2>&1 9>&- || return 1
         RABBIT_STARTING=1
     else
         return 1
@@ -541,7 +543,7 @@ rabbit_ensure_user() {
     rabbit_local_ok || return 0
     local notes=()
     if ! timeout 15 rabbitmqctl -q authenticate_user "$AMQP_USER" "$AMQP_PASS" >/dev/null 2>&1; then
-        if timeout 15 rabbitmqctl -q list_users 2>/dev/null | cut -f1 | grep -qxF "$AMQP_USER"; then
+        if timeout 15 rabbitmqctl -s list_users 2>/dev/null | cut -f1 | grep -qxF "$AMQP_USER"; then
             timeout 15 rabbitmqctl -q change_password "$AMQP_USER" "$AMQP_PASS" >/dev/null
             notes+=("reset password of $AMQP_USER")
         else
@@ -549,11 +551,11 @@ rabbit_ensure_user() {
             notes+=("created user $AMQP_USER")
         fi
     fi
-    if ! timeout 15 rabbitmqctl -q list_vhosts name 2>/dev/null | grep -qxF "$AMQP_VHOST"; then
+    if ! timeout 15 rabbitmqctl -s list_vhosts name 2>/dev/null | grep -qxF "$AMQP_VHOST"; then
         timeout 15 rabbitmqctl -q add_vhost "$AMQP_VHOST" >/dev/null
         notes+=("created vhost $AMQP_VHOST")
     fi
-    if ! timeout 15 rabbitmqctl -q list_user_permissions "$AMQP_USER" 2>/dev/null | cut -f1 | grep -qxF "$AMQP_VHOST"; then
+    if ! timeout 15 rabbitmqctl -s list_user_permissions "$AMQP_USER" 2>/dev/null | cut -f1 | grep -qxF "$AMQP_VHOST"; then
         timeout 15 rabbitmqctl -q set_permissions -p "$AMQP_VHOST" "$AMQP_USER" '.*' '.*' '.*' >/dev/null
         notes+=("granted $AMQP_USER on vhost $AMQP_VHOST")
     fi
