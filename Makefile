@@ -1,0 +1,42 @@
+# Faded Skies — the commands a developer and CI need. See README.md.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+NEXTEST_PROFILE ?= $(if $(CI),ci,default)
+
+.PHONY: help stack tools build run test lint fmt bench migrate clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+stack: ## Make sure PostgreSQL, Redis and RabbitMQ are up (start or install them)
+	@bash scripts/ensure-stack.sh
+
+tools: ## Install the cargo tools the targets use (cargo-nextest)
+	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
+
+build: ## Build every crate and service
+	$(CARGO) build --workspace --all-targets
+
+run: stack ## Start every service and the gateway locally (Ctrl-C stops them all)
+	@bash scripts/run.sh
+
+test: stack tools ## Run every unit and integration test against the real servers
+	$(CARGO) nextest run --workspace --all-targets --profile $(NEXTEST_PROFILE) --no-tests=fail
+
+lint: ## Formatting and clippy, warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+bench: stack ## Benchmarks (results go in docs/benchmarks.md)
+	$(CARGO) bench -p auth-token --bench verify
+	$(CARGO) bench -p events --bench throughput
+
+clean: ## Remove build output
+	$(CARGO) clean

@@ -1,0 +1,24 @@
+//! Token verification: every way a token is refused, and keys fetched from a JWKS served
+//! over real HTTP.
+
+mod jwks;
+mod rejections;
+
+use auth_token::{Claims, Signer, VerifierSettings};
+use domain::{Role, UserId};
+use std::time::Duration;
+
+pub const ISSUER: &str = "faded-skies-auth";
+pub const AUDIENCE: &str = "faded-skies";
+
+pub fn settings() -> VerifierSettings {
+    VerifierSettings::new(ISSUER, AUDIENCE)
+}
+
+pub fn claims() -> Claims {
+    Claims::new(UserId::new(), Role::Customer, true, Duration::from_secs(900), ISSUER, AUDIENCE)
+}
+
+pub fn signer(kid: &str) -> Signer {
+    Signer::generate(kid).unwrap()
+}

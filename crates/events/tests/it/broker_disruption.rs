@@ -1,0 +1,62 @@
+//! The broker drops our connection mid-stream. Runs in nextest's serial `broker-disruption`
+//! group (see `.config/nextest.toml`); it closes only this test's own connection, found by
+//! its name, so neighbours are not disturbed either way.
+
+use crate::support::{Bus, Recorder};
+use std::collections::BTreeSet;
+use std::process::Command;
+
+/// Closes every broker connection named `name` with `rabbitmqctl`; returns how many.
+fn close_connections(name: &str) -> usize {
+    let output = Command::new("rabbitmqctl")
+        .args(["list_connections", "--quiet", "--no-table-headers", "pid", "user_provided_name"])
+        .output()
+        .expect("rabbitmqctl is installed with RabbitMQ");
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let mut closed = 0;
+    for line in listing.lines() {
+        let mut columns = line.split('\t');
+        let (Some(pid), Some(provided)) = (columns.next(), columns.next()) else { continue };
+        if provided.trim() == name {
+            let status = Command::new("rabbitmqctl")
+                .args(["close_connection", pid.trim(), "test: broker drops the connection"])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            closed += 1;
+        }
+    }
+    closed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_disruption_loses_no_event() {
+    let mut bus = Bus::new().await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_relay();
+
+    for version in 0..100 {
+        bus.publish(version).await;
+    }
+    bus.wait_for_versions(20).await;
+    let mut closed = 0;
+    // The relay and the consumer share one named connection; wait until it exists.
+    testkit::wait_for("our connection to be listed", crate::support::TIMEOUT, || {
+        let name = bus.connection_name.clone();
+        async move {
+            closed = close_connections(&name);
+            closed > 0
+        }
+    })
+    .await;
+    for version in 100..200 {
+        bus.publish(version).await;
+    }
+
+    let versions = bus.wait_for_versions(200).await;
+    let distinct: BTreeSet<i64> = versions.iter().copied().collect();
+    assert_eq!(distinct.len(), 200, "every event arrived");
+    assert_eq!(versions.len(), 200, "and each changed state once");
+    assert_eq!(bus.unsent().await, 0);
+    bus.stop().await;
+}

@@ -1,0 +1,131 @@
+//! The consumer: duplicates, retries and the dead-letter queue.
+
+use crate::support::{Bus, Recorder, TIMEOUT, product_deleted};
+use lapin::options::{BasicGetOptions, BasicPublishOptions};
+use lapin::types::{AMQPValue, ShortString};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use prost::Message;
+use std::sync::atomic::Ordering;
+
+async fn publish_raw(bus: &Bus, id: uuid::Uuid, version: i64) {
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel.confirm_select(Default::default()).await.unwrap();
+    channel
+        .basic_publish(
+            bus.broker.exchange.as_str().into(),
+            "product.deleted".into(),
+            BasicPublishOptions::default(),
+            &product_deleted(version).encode_to_vec(),
+            BasicProperties::default().with_message_id(ShortString::from(id.to_string())),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    conn.close(200, "done".into()).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_changes_state_once() {
+    let mut bus = Bus::new().await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+
+    let id = uuid::Uuid::now_v7();
+    publish_raw(&bus, id, 7).await;
+    publish_raw(&bus, id, 7).await;
+    // One consumer handles its queue in order: the marker arrives after both copies.
+    publish_raw(&bus, uuid::Uuid::now_v7(), 8).await;
+
+    let versions = bus.wait_for_versions(2).await;
+    assert_eq!(versions, vec![7, 8]);
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn a_flaky_handler_is_retried_until_it_succeeds_once() {
+    let mut bus = Bus::new().await;
+    let recorder = Recorder { fail_first: 2, ..Default::default() };
+    bus.start_consumer(bus.consumer_config("reader"), recorder.clone()).await;
+    bus.start_relay();
+
+    bus.publish(1).await;
+
+    assert_eq!(bus.wait_for_versions(1).await, vec![1]);
+    assert_eq!(recorder.calls.load(Ordering::SeqCst), 3, "two failures, then success");
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn a_failing_handler_dead_letters_and_later_messages_still_flow() {
+    let mut bus = Bus::new().await;
+    let recorder = Recorder { poison_version: Some(666), ..Default::default() };
+    let mut config = bus.consumer_config("reader");
+    config.max_attempts = 3;
+    let queue = config.queue.clone();
+    bus.start_consumer(config, recorder.clone()).await;
+    bus.start_relay();
+
+    bus.publish(666).await;
+    for version in 1..=5 {
+        bus.publish(version).await;
+    }
+
+    let mut versions = bus.wait_for_versions(5).await;
+    versions.sort_unstable();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5], "the poisoned event did not hold the queue");
+
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
+        channel
+            .basic_get(format!("{queue}.dlq").into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(recorder.poison_calls.load(Ordering::SeqCst), 3, "tried max_attempts times");
+    let message = events::v1::ProductDeleted::decode(dead.delivery.data.as_slice()).unwrap();
+    assert_eq!(message.version, 666);
+    let headers = dead.delivery.properties.headers().clone().unwrap();
+    let headers = headers.inner();
+    assert_eq!(headers.get(&ShortString::from("x-attempts")), Some(&AMQPValue::LongInt(3)));
+    let error = headers.get(&ShortString::from("x-last-error")).unwrap();
+    assert!(format!("{error:?}").contains("poisoned"), "{error:?}");
+    assert!(dead.delivery.properties.message_id().is_some(), "the event id is kept for replay");
+    conn.close(200, "done".into()).await.unwrap();
+    bus.stop().await;
+}
+
+#[tokio::test]
+async fn an_undecodable_message_goes_straight_to_the_dead_letter_queue() {
+    let mut bus = Bus::new().await;
+    let recorder = Recorder::default();
+    let config = bus.consumer_config("reader");
+    let queue = config.queue.clone();
+    bus.start_consumer(config, recorder.clone()).await;
+
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .basic_publish(
+            bus.broker.exchange.as_str().into(),
+            "product.deleted".into(),
+            BasicPublishOptions::default(),
+            b"\xff\xff not protobuf",
+            BasicProperties::default().with_message_id(ShortString::from(uuid::Uuid::now_v7().to_string())),
+        )
+        .await
+        .unwrap();
+    let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
+        channel
+            .basic_get(format!("{queue}.dlq").into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(dead.delivery.data, b"\xff\xff not protobuf");
+    assert_eq!(recorder.calls.load(Ordering::SeqCst), 1, "not retried: retrying cannot help");
+    conn.close(200, "done".into()).await.unwrap();
+    bus.stop().await;
+}

@@ -1,0 +1,3 @@
+//! The shared HTTP server against real PostgreSQL and Redis.
+
+mod server;
