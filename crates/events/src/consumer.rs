@@ -200,7 +200,7 @@ impl<H: Handler> Consumer<H> {
                 delivery = deliveries.next() => match delivery {
                     Some(delivery) => self.process(delivery?, &publisher).await?,
                     None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
-                        lapin::ChannelState::Closed, None,
+                        lapin::ChannelState::Closed, "the consumer stream ended",
                     ))),
                 },
             }
@@ -322,9 +322,12 @@ impl<H: Handler> Consumer<H> {
             .await?
             .await?;
         if matches!(confirm, Confirmation::Ack(_)) {
-            delivery.ack(BasicAckOptions::default()).await
+            delivery.ack(BasicAckOptions::default()).await.map(drop)
         } else {
-            delivery.nack(BasicNackOptions { requeue: true, ..Default::default() }).await
+            delivery
+                .nack(BasicNackOptions { requeue: true, ..Default::default() })
+                .await
+                .map(drop)
         }
     }
 }

@@ -148,7 +148,8 @@ impl Relay {
 
     async fn send_batch(&mut self) -> Result<usize, RelayError> {
         let channel = self.publisher().await?;
-        let mut conn = self.pool.get().await.map_err(|e| RelayError::Pool(e.to_string()))?;
+        let mut pooled = self.pool.get().await.map_err(|e| RelayError::Pool(e.to_string()))?;
+        let conn: &mut AsyncPgConnection = &mut pooled;
         let config = &self.config;
         let sent = conn
             .transaction(async |conn: &mut AsyncPgConnection| {

@@ -98,7 +98,7 @@ pub async fn migrate(url: &str, schema: &str, sets: &[&EmbeddedMigrations]) -> R
     let mut harness = AsyncMigrationHarness::new(conn);
     for set in sets {
         harness
-            .run_pending_migrations(**set)
+            .run_pending_migrations(Borrowed(set))
             .map_err(|e| DbError::Migration(e.to_string()))?;
     }
     let mut conn = harness.into_inner();
@@ -107,6 +107,18 @@ pub async fn migrate(url: &str, schema: &str, sets: &[&EmbeddedMigrations]) -> R
         .execute(&mut conn)
         .await?;
     Ok(())
+}
+
+/// Lets a borrowed, `'static` migration set be run: `EmbeddedMigrations` is neither `Copy`
+/// nor `Clone`, and the harness takes its source by value.
+struct Borrowed<'a>(&'a EmbeddedMigrations);
+
+impl diesel::migration::MigrationSource<diesel::pg::Pg> for Borrowed<'_> {
+    fn migrations(
+        &self,
+    ) -> diesel::migration::Result<Vec<Box<dyn diesel::migration::Migration<diesel::pg::Pg>>>> {
+        diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(self.0)
+    }
 }
 
 #[cfg(test)]
