@@ -186,8 +186,9 @@ AMQP_VHOST=${URL_PATH:-/}
 # Serialise concurrent runs (make test and make run started together).
 # Every daemon we start gets `9>&-` so it does not inherit (and keep) the lock,
 # and </dev/null plus a log file so it does not hold the caller's pipes open.
-if have flock; then
-    exec 9>"${TMPDIR:-/tmp}/faded-skies-stack.lock"
+LOCK_FILE=${TMPDIR:-/tmp}/faded-skies-stack.lock
+if have flock && exec 9>>"$LOCK_FILE" 2>/dev/null; then
+    chmod a+rw "$LOCK_FILE" 2>/dev/null || true # root and users share it
     flock -w $((STACK_TIMEOUT * 2)) 9 || log "another run holds the lock; going on anyway"
 fi
 
