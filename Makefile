@@ -25,7 +25,7 @@ run: stack ## Start every service and the gateway locally (Ctrl-C stops them all
 	@bash scripts/run.sh
 
 test: stack tools ## Run every unit and integration test against the real servers
-	$(CARGO) nextest run --workspace --all-targets --profile $(NEXTEST_PROFILE) --no-tests=fail
+	$(CARGO) nextest run --workspace --profile $(NEXTEST_PROFILE) --no-tests=fail
 
 lint: ## Formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check

@@ -9,15 +9,16 @@ use std::process::Command;
 /// Closes every broker connection named `name` with `rabbitmqctl`; returns how many.
 fn close_connections(name: &str) -> usize {
     let output = Command::new("rabbitmqctl")
-        .args(["list_connections", "--quiet", "--no-table-headers", "pid", "user_provided_name"])
+        // `client_properties` carries the name the client gave (`connection_name`); RabbitMQ
+        // 3.10 has no separate column for it.
+        .args(["list_connections", "--quiet", "--no-table-headers", "pid", "client_properties"])
         .output()
         .expect("rabbitmqctl is installed with RabbitMQ");
     let listing = String::from_utf8_lossy(&output.stdout);
     let mut closed = 0;
     for line in listing.lines() {
-        let mut columns = line.split('\t');
-        let (Some(pid), Some(provided)) = (columns.next(), columns.next()) else { continue };
-        if provided.trim() == name {
+        let Some((pid, properties)) = line.split_once('\t') else { continue };
+        if properties.contains(&format!("\"{name}\"")) {
             let status = Command::new("rabbitmqctl")
                 .args(["close_connection", pid.trim(), "test: broker drops the connection"])
                 .status()
