@@ -16,7 +16,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={}", file.display());
     }
     let descriptors = protox::compile(&files, [&root])?;
-    prost_build::Config::new()
-        .compile_fds(descriptors)?;
+    prost_build::Config::new().compile_fds(descriptors)?;
     Ok(())
 }

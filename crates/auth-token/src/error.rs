@@ -37,7 +37,9 @@ impl From<TokenError> for Problem {
         match err {
             TokenError::Missing => Problem::unauthenticated(),
             // Auth is down: a client cannot fix that, and must not be logged out for it.
-            TokenError::KeysUnavailable => Problem::new(Code::ServiceUnavailable).with_detail(err.to_string()),
+            TokenError::KeysUnavailable => {
+                Problem::new(Code::ServiceUnavailable).with_detail(err.to_string())
+            }
             TokenError::Expired => Problem::new(Code::TokenExpired).with_detail(err.to_string()),
             _ => Problem::new(Code::InvalidToken).with_detail(err.to_string()),
         }

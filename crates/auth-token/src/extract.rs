@@ -87,7 +87,9 @@ impl<P: Policy> std::ops::Deref for Authenticated<P> {
 /// The bearer token of a request, if it sent one. A malformed `Authorization` header counts
 /// as a bad token, not as none.
 fn bearer(req: &HttpRequest) -> Result<Option<String>, TokenError> {
-    let Some(value) = req.headers().get(AUTHORIZATION) else { return Ok(None) };
+    let Some(value) = req.headers().get(AUTHORIZATION) else {
+        return Ok(None);
+    };
     let value = value.to_str().map_err(|_| TokenError::Malformed)?;
     let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -116,7 +118,10 @@ impl<P: Policy + 'static> FromRequest for Authenticated<P> {
                 return Err(Problem::new(Code::Forbidden)
                     .with_detail("your role is not allowed to do this"));
             }
-            Ok(Self { claims, policy: PhantomData })
+            Ok(Self {
+                claims,
+                policy: PhantomData,
+            })
         })
     }
 }

@@ -83,7 +83,10 @@ impl JwksClient {
         let _guard = self.refreshing.lock().await;
         {
             let cache = self.cache.read().await;
-            if cache.attempted_at.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
+            if cache
+                .attempted_at
+                .is_some_and(|at| at.elapsed() < self.min_refresh_interval)
+            {
                 return;
             }
         }
@@ -114,7 +117,9 @@ impl JwksClient {
         for jwk in &set.keys {
             // Keys we cannot use (no kid, another algorithm) are skipped, not fatal: the set
             // may carry keys for other purposes.
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             match DecodingKey::from_jwk(jwk) {
                 Ok(key) => {
                     keys.insert(kid, key);

@@ -15,7 +15,9 @@ mod verifier;
 
 pub use claims::Claims;
 pub use error::TokenError;
-pub use extract::{Admin, AnyRole, AuthUser, Authenticated, Customer, Driver, MaybeUser, Policy, Staff};
+pub use extract::{
+    Admin, AnyRole, AuthUser, Authenticated, Customer, Driver, MaybeUser, Policy, Staff,
+};
 pub use jwks::JwksClient;
 pub use signer::{Signer, jwk_set};
 pub use verifier::{Verifier, VerifierSettings};

@@ -30,7 +30,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,7 +55,11 @@ impl Signer {
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|e| SignerError::Key(e.to_string()))?;
         let encoding = EncodingKey::from_ed_pem(pem.as_bytes())?;
-        Ok(Self { kid, signing, encoding })
+        Ok(Self {
+            kid,
+            signing,
+            encoding,
+        })
     }
 
     /// The private key as PKCS#8 PEM, to keep it across restarts.
@@ -101,5 +107,7 @@ impl Signer {
 
 /// The JWKS document for a set of keys (the current one and those still verifying).
 pub fn jwk_set<'a>(signers: impl IntoIterator<Item = &'a Signer>) -> JwkSet {
-    JwkSet { keys: signers.into_iter().map(Signer::jwk).collect() }
+    JwkSet {
+        keys: signers.into_iter().map(Signer::jwk).collect(),
+    }
 }

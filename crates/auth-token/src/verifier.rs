@@ -19,7 +19,11 @@ pub struct VerifierSettings {
 
 impl VerifierSettings {
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Self { issuer: issuer.into(), audience: audience.into(), leeway_secs: 5 }
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway_secs: 5,
+        }
     }
 }
 
@@ -37,7 +41,10 @@ pub struct Verifier {
 impl Verifier {
     /// Keys from auth's JWKS endpoint.
     pub fn from_jwks(settings: &VerifierSettings, client: JwksClient) -> Self {
-        Self { validation: validation(settings), keys: Keys::Remote(client) }
+        Self {
+            validation: validation(settings),
+            keys: Keys::Remote(client),
+        }
     }
 
     /// Fixed keys (tests, or a deployment that pins its keys).
@@ -53,7 +60,10 @@ impl Verifier {
             })
             .filter_map(|(kid, key)| key.ok().map(|key| (kid, key)))
             .collect();
-        Self { validation: validation(settings), keys: Keys::Static(keys) }
+        Self {
+            validation: validation(settings),
+            keys: Keys::Static(keys),
+        }
     }
 
     /// The claims of `token` if it is valid now.
@@ -103,8 +113,11 @@ fn validation(settings: &VerifierSettings) -> Validation {
 /// The `alg` of a compact JWS, read without trusting anything else in it.
 fn header_alg(token: &str) -> Result<String, TokenError> {
     let header = token.split('.').next().ok_or(TokenError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| TokenError::Malformed)?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(header)
+        .map_err(|_| TokenError::Malformed)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
     value
         .get("alg")
         .and_then(serde_json::Value::as_str)

@@ -3,9 +3,13 @@
 //! transactions of 100), then starts the relay and consumer and times until the consumer has
 //! handled all of them. Run with `make bench`; results go in docs/benchmarks.md.
 
+#![expect(clippy::unwrap_used, reason = "a bench fails loudly on broken set-up")]
+
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use events::v1::ProductDeleted;
-use events::{Broker, Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent, Relay, RelayConfig};
+use events::{
+    Broker, Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent, Relay, RelayConfig,
+};
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,7 +22,11 @@ const EVENTS: u64 = 20_000;
 struct Count(Arc<AtomicU64>);
 
 impl Handler for Count {
-    fn handle<'a>(&'a self, _: &'a mut AsyncPgConnection, event: &'a IncomingEvent) -> BoxFuture<'a, Result<(), HandlerError>> {
+    fn handle<'a>(
+        &'a self,
+        _: &'a mut AsyncPgConnection,
+        event: &'a IncomingEvent,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let _: ProductDeleted = event.decode()?;
             self.0.fetch_add(1, Ordering::SeqCst);
@@ -35,7 +43,10 @@ async fn main() {
     }
     let db = TestDb::new(
         "evbench",
-        &[MigrationSource { embedded: &events::MIGRATIONS, dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations") }],
+        &[MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"),
+        }],
     )
     .await;
     let broker = TestBroker::new();
@@ -49,7 +60,11 @@ async fn main() {
         conn.transaction(async |conn: &mut AsyncPgConnection| {
             for i in 0..100 {
                 let version = (batch * 100 + i) as i64;
-                let event = ProductDeleted { product_id: format!("p-{version}"), version, deleted_at: None };
+                let event = ProductDeleted {
+                    product_id: format!("p-{version}"),
+                    version,
+                    deleted_at: None,
+                };
                 events::outbox::publish(conn, &event, None).await?;
             }
             Ok::<_, diesel::result::Error>(())
@@ -60,7 +75,11 @@ async fn main() {
     let write_secs = written.elapsed().as_secs_f64();
 
     let handled = Arc::new(AtomicU64::new(0));
-    let mut config = ConsumerConfig::new(broker.queue("bench"), &broker.exchange, &["product.deleted"]);
+    let mut config = ConsumerConfig::new(
+        broker.queue("bench"),
+        &broker.exchange,
+        &["product.deleted"],
+    );
     config.prefetch = 64;
     let consumer = Consumer::new(pool.clone(), amqp.clone(), config, Count(handled.clone()));
     consumer.declare().await.unwrap();
@@ -68,9 +87,14 @@ async fn main() {
     let started = Instant::now();
     let consumer = tokio::spawn(consumer.run(shutdown.child_token()));
     let relay_config = RelayConfig::new(&db.url, "evbench", &broker.exchange, "bench");
-    let relay = tokio::spawn(Relay::new(pool.clone(), amqp.clone(), relay_config).run(shutdown.child_token()));
+    let relay = tokio::spawn(
+        Relay::new(pool.clone(), amqp.clone(), relay_config).run(shutdown.child_token()),
+    );
     while handled.load(Ordering::SeqCst) < EVENTS {
-        assert!(started.elapsed() < Duration::from_secs(600), "bench timed out");
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "bench timed out"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = started.elapsed().as_secs_f64();
@@ -78,6 +102,12 @@ async fn main() {
     let _ = relay.await;
     let _ = consumer.await;
 
-    println!("outbox writes: {EVENTS} events in {write_secs:.2}s ({:.0} events/s, 100 per transaction)", EVENTS as f64 / write_secs);
-    println!("outbox -> relay -> consumer: {EVENTS} events in {secs:.2}s = {:.0} events/s (one relay, one consumer, prefetch 64)", EVENTS as f64 / secs);
+    println!(
+        "outbox writes: {EVENTS} events in {write_secs:.2}s ({:.0} events/s, 100 per transaction)",
+        EVENTS as f64 / write_secs
+    );
+    println!(
+        "outbox -> relay -> consumer: {EVENTS} events in {secs:.2}s = {:.0} events/s (one relay, one consumer, prefetch 64)",
+        EVENTS as f64 / secs
+    );
 }

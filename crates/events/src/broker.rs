@@ -18,7 +18,11 @@ pub struct Broker {
 impl Broker {
     /// `name` shows in RabbitMQ's connection list (the service name).
     pub fn new(url: impl Into<String>, name: impl Into<String>) -> Arc<Self> {
-        Arc::new(Self { url: url.into(), name: name.into(), connection: Mutex::new(None) })
+        Arc::new(Self {
+            url: url.into(),
+            name: name.into(),
+            connection: Mutex::new(None),
+        })
     }
 
     /// The live connection, opening a new one if there is none or the last one died.
@@ -53,7 +57,11 @@ impl platform::health::HealthCheck for BrokerCheck {
 
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            self.0.connection().await.map(|_| ()).map_err(|e| e.to_string())
+            self.0
+                .connection()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
     }
 }
@@ -64,7 +72,10 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> lapin::Resul
         .exchange_declare(
             exchange.into(),
             ExchangeKind::Topic,
-            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
             FieldTable::default(),
         )
         .await
@@ -83,7 +94,11 @@ pub struct QueueNames {
 
 impl QueueNames {
     pub fn for_queue(queue: &str) -> Self {
-        Self { main: queue.into(), retry: format!("{queue}.retry"), dead: format!("{queue}.dlq") }
+        Self {
+            main: queue.into(),
+            retry: format!("{queue}.retry"),
+            dead: format!("{queue}.dlq"),
+        }
     }
 }
 
@@ -107,7 +122,10 @@ pub async fn declare_consumer_topology(
     names: &QueueNames,
     routing_keys: &[String],
 ) -> lapin::Result<()> {
-    let durable = QueueDeclareOptions { durable: true, ..Default::default() };
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
     declare_exchange(channel, exchange).await?;
     channel
         .queue_declare(

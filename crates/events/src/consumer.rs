@@ -65,7 +65,9 @@ impl ConsumerConfig {
     /// The delay before retry number `attempt` (1-based).
     pub fn retry_delay_for(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.retry_delay.saturating_mul(factor).min(self.max_retry_delay)
+        self.retry_delay
+            .saturating_mul(factor)
+            .min(self.max_retry_delay)
     }
 }
 
@@ -139,15 +141,26 @@ pub struct Consumer<H> {
 impl<H: Handler> Consumer<H> {
     pub fn new(pool: DbPool, broker: Arc<Broker>, config: ConsumerConfig, handler: H) -> Self {
         let names = QueueNames::for_queue(&config.queue);
-        Self { pool, broker, config, names, handler }
+        Self {
+            pool,
+            broker,
+            config,
+            names,
+            handler,
+        }
     }
 
     /// Declares the queues and bindings once, so events published before [`Consumer::run`]
     /// starts are kept for it.
     pub async fn declare(&self) -> lapin::Result<()> {
         let channel = self.broker.channel().await?;
-        declare_consumer_topology(&channel, &self.config.exchange, &self.names, &self.config.bindings)
-            .await?;
+        declare_consumer_topology(
+            &channel,
+            &self.config.exchange,
+            &self.names,
+            &self.config.bindings,
+        )
+        .await?;
         let _ = channel.close(200, ShortString::from("declared")).await;
         Ok(())
     }
@@ -170,15 +183,28 @@ impl<H: Handler> Consumer<H> {
         tracing::info!(queue = %self.config.queue, "consumer stopped");
     }
 
-    async fn consume(&self, shutdown: &CancellationToken, backoff: &mut Backoff) -> lapin::Result<()> {
+    async fn consume(
+        &self,
+        shutdown: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> lapin::Result<()> {
         let channel = self.broker.channel().await?;
-        declare_consumer_topology(&channel, &self.config.exchange, &self.names, &self.config.bindings)
+        declare_consumer_topology(
+            &channel,
+            &self.config.exchange,
+            &self.names,
+            &self.config.bindings,
+        )
+        .await?;
+        channel
+            .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;
-        channel.basic_qos(self.config.prefetch, BasicQosOptions::default()).await?;
         // Retries and dead letters are published with confirms, so the original is acked only
         // once its copy is safe.
         let publisher = self.broker.channel().await?;
-        publisher.confirm_select(ConfirmSelectOptions::default()).await?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         let mut deliveries = channel
             .basic_consume(
                 self.names.main.as_str().into(),
@@ -229,10 +255,17 @@ impl<H: Handler> Consumer<H> {
             Ok(mut conn) => self.apply(&mut conn, &event).await,
             Err(err) => Outcome::Failed(HandlerError::Transient(format!("database pool: {err}"))),
         };
-        let labels = [("queue", self.config.queue.clone()), ("event", event.name.clone())];
+        let labels = [
+            ("queue", self.config.queue.clone()),
+            ("event", event.name.clone()),
+        ];
         match outcome {
             Outcome::Handled | Outcome::Duplicate => {
-                let outcome = if matches!(outcome, Outcome::Handled) { "handled" } else { "duplicate" };
+                let outcome = if matches!(outcome, Outcome::Handled) {
+                    "handled"
+                } else {
+                    "duplicate"
+                };
                 delivery.ack(BasicAckOptions::default()).await?;
                 let mut labels = labels.to_vec();
                 labels.push(("outcome", outcome.into()));
@@ -244,12 +277,21 @@ impl<H: Handler> Consumer<H> {
                 let permanent = matches!(err, HandlerError::Permanent(_));
                 if permanent || attempts >= self.config.max_attempts {
                     tracing::error!(%err, attempts, "event dead-lettered");
-                    self.dead_letter(&delivery, publisher, attempts, &err.to_string()).await?;
+                    self.dead_letter(&delivery, publisher, attempts, &err.to_string())
+                        .await?;
                     metrics::counter!("events_dead_lettered_total", &labels).increment(1);
                 } else {
                     let delay = self.config.retry_delay_for(attempts);
                     tracing::warn!(%err, attempts, ?delay, "event failed; will retry");
-                    self.retry(&delivery, publisher, &event, attempts, delay, &err.to_string()).await?;
+                    self.retry(
+                        &delivery,
+                        publisher,
+                        &event,
+                        attempts,
+                        delay,
+                        &err.to_string(),
+                    )
+                    .await?;
                     metrics::counter!("events_retried_total", &labels).increment(1);
                 }
             }
@@ -287,7 +329,8 @@ impl<H: Handler> Consumer<H> {
     ) -> lapin::Result<()> {
         let props = with_failure_headers(delivery, attempts, error, Some(&event.name))
             .with_expiration(ShortString::from(delay.as_millis().to_string()));
-        self.republish(delivery, publisher, &self.names.retry, props).await
+        self.republish(delivery, publisher, &self.names.retry, props)
+            .await
     }
 
     async fn dead_letter(
@@ -299,7 +342,8 @@ impl<H: Handler> Consumer<H> {
     ) -> lapin::Result<()> {
         let name = original_routing_key(delivery);
         let props = with_failure_headers(delivery, attempts, error, Some(&name));
-        self.republish(delivery, publisher, &self.names.dead, props).await
+        self.republish(delivery, publisher, &self.names.dead, props)
+            .await
     }
 
     /// Publishes a copy through the default exchange straight to `queue`, then acks the
@@ -325,7 +369,10 @@ impl<H: Handler> Consumer<H> {
             delivery.ack(BasicAckOptions::default()).await.map(drop)
         } else {
             delivery
-                .nack(BasicNackOptions { requeue: true, ..Default::default() })
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                })
                 .await
                 .map(drop)
         }
@@ -333,7 +380,12 @@ impl<H: Handler> Consumer<H> {
 }
 
 fn header<'a>(delivery: &'a Delivery, key: &str) -> Option<&'a AMQPValue> {
-    delivery.properties.headers().as_ref()?.inner().get(&ShortString::from(key))
+    delivery
+        .properties
+        .headers()
+        .as_ref()?
+        .inner()
+        .get(&ShortString::from(key))
 }
 
 fn header_text(delivery: &Delivery, key: &str) -> Option<String> {
@@ -351,7 +403,8 @@ fn traceparent(delivery: &Delivery) -> Option<String> {
 /// A retried message arrives through the default exchange under the queue's name, so its
 /// event name travels in a header.
 fn original_routing_key(delivery: &Delivery) -> String {
-    header_text(delivery, ROUTING_KEY_HEADER).unwrap_or_else(|| delivery.routing_key.as_str().to_owned())
+    header_text(delivery, ROUTING_KEY_HEADER)
+        .unwrap_or_else(|| delivery.routing_key.as_str().to_owned())
 }
 
 fn attempts(delivery: &Delivery) -> u32 {
@@ -374,7 +427,11 @@ fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
     Ok(IncomingEvent {
         id,
         name: original_routing_key(delivery),
-        correlation_id: delivery.properties.correlation_id().as_ref().map(|c| c.as_str().to_owned()),
+        correlation_id: delivery
+            .properties
+            .correlation_id()
+            .as_ref()
+            .map(|c| c.as_str().to_owned()),
         producer: header_text(delivery, "producer"),
         attempts: attempts(delivery),
         payload: delivery.data.clone(),
@@ -388,16 +445,27 @@ fn with_failure_headers(
     routing_key: Option<&str>,
 ) -> BasicProperties {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-    headers.insert(ShortString::from(ATTEMPTS_HEADER), AMQPValue::LongInt(attempts as i32));
+    headers.insert(
+        ShortString::from(ATTEMPTS_HEADER),
+        AMQPValue::LongInt(attempts as i32),
+    );
     // Bounded: an error message must not grow the message without limit.
     let error: String = error.chars().take(1000).collect();
-    headers.insert(ShortString::from(ERROR_HEADER), AMQPValue::LongString(LongString::from(error)));
+    headers.insert(
+        ShortString::from(ERROR_HEADER),
+        AMQPValue::LongString(LongString::from(error)),
+    );
     if let Some(key) = routing_key {
-        headers.insert(ShortString::from(ROUTING_KEY_HEADER), AMQPValue::LongString(LongString::from(key)));
+        headers.insert(
+            ShortString::from(ROUTING_KEY_HEADER),
+            AMQPValue::LongString(LongString::from(key)),
+        );
     }
     // Fresh properties rather than a clone: a retried copy must not keep an earlier expiry.
     let original = &delivery.properties;
-    let mut props = BasicProperties::default().with_headers(headers).with_delivery_mode(2);
+    let mut props = BasicProperties::default()
+        .with_headers(headers)
+        .with_delivery_mode(2);
     if let Some(id) = original.message_id() {
         props = props.with_message_id(id.clone());
     }

@@ -81,7 +81,10 @@ pub async fn publish<E: Event>(
 pub async fn backlog(conn: &mut AsyncPgConnection) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
     outbox::table
         .filter(outbox::sent_at.is_null())
-        .select((diesel::dsl::count_star(), diesel::dsl::min(outbox::created_at)))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(outbox::created_at),
+        ))
         .first(conn)
         .await
 }

@@ -80,7 +80,13 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(pool: DbPool, broker: Arc<Broker>, config: RelayConfig) -> Self {
-        Self { pool, broker, config, wake: Arc::new(Notify::new()), channel: None }
+        Self {
+            pool,
+            broker,
+            config,
+            wake: Arc::new(Notify::new()),
+            channel: None,
+        }
     }
 
     /// Runs until `shutdown` fires. Errors are logged and retried with backoff; the relay
@@ -118,7 +124,9 @@ impl Relay {
         }
         listener.abort();
         if let Some(channel) = self.channel.take() {
-            let _ = channel.close(200, ShortString::from("relay stopping")).await;
+            let _ = channel
+                .close(200, ShortString::from("relay stopping"))
+                .await;
         }
     }
 
@@ -140,7 +148,9 @@ impl Relay {
             return Ok(channel.clone());
         }
         let channel = self.broker.channel().await?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
         declare_exchange(&channel, &self.config.exchange).await?;
         self.channel = Some(channel.clone());
         Ok(channel)
@@ -148,7 +158,11 @@ impl Relay {
 
     async fn send_batch(&mut self) -> Result<usize, RelayError> {
         let channel = self.publisher().await?;
-        let mut pooled = self.pool.get().await.map_err(|e| RelayError::Pool(e.to_string()))?;
+        let mut pooled = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| RelayError::Pool(e.to_string()))?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         let config = &self.config;
         let sent = conn
@@ -171,7 +185,9 @@ impl Relay {
     }
 
     async fn record_backlog(&self) {
-        let Ok(mut conn) = self.pool.get().await else { return };
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
         if let Ok((count, oldest)) = outbox::backlog(&mut conn).await {
             metrics::gauge!("events_outbox_backlog").set(count as f64);
             let age = oldest
@@ -182,7 +198,9 @@ impl Relay {
     }
 
     async fn prune(&self) {
-        let Ok(mut conn) = self.pool.get().await else { return };
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
         let retention = chrono::Duration::from_std(self.config.retention).unwrap_or_default();
         match outbox::prune_sent(&mut conn, Utc::now() - retention).await {
             Ok(0) => {}
@@ -195,7 +213,10 @@ impl Relay {
 /// The AMQP properties of an outbox row (see `proto/README.md`).
 pub(crate) fn properties(row: &OutboxRow, producer: &str) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(ShortString::from("producer"), AMQPValue::LongString(LongString::from(producer)));
+    headers.insert(
+        ShortString::from("producer"),
+        AMQPValue::LongString(LongString::from(producer)),
+    );
     if let Some(traceparent) = &row.traceparent {
         headers.insert(
             ShortString::from("traceparent"),
@@ -237,7 +258,9 @@ async fn publish_all(
     for (id, confirm) in confirms {
         match confirm.await? {
             Confirmation::Ack(_) => {}
-            Confirmation::Nack(_) | Confirmation::NotRequested => return Err(RelayError::Nacked(id)),
+            Confirmation::Nack(_) | Confirmation::NotRequested => {
+                return Err(RelayError::Nacked(id));
+            }
         }
     }
     Ok(())
@@ -272,7 +295,9 @@ async fn listen_once(
         .await
         .map_err(|e| RelayError::Pool(e.to_string()))?;
     // The schema name was checked by `connect`, so quoting it here is safe.
-    diesel::sql_query(format!("LISTEN \"{schema}.outbox\"")).execute(&mut conn).await?;
+    diesel::sql_query(format!("LISTEN \"{schema}.outbox\""))
+        .execute(&mut conn)
+        .await?;
     // Rows written while we were not listening.
     wake.notify_one();
     let mut notifications = std::pin::pin!(conn.notifications_stream());
@@ -297,7 +322,8 @@ impl Backoff {
     }
 
     pub(crate) fn next(&mut self) -> Duration {
-        let delay = Duration::from_millis(100 * 2u64.pow(self.0.min(9))).min(Duration::from_secs(30));
+        let delay =
+            Duration::from_millis(100 * 2u64.pow(self.0.min(9))).min(Duration::from_secs(30));
         self.0 += 1;
         delay
     }
@@ -336,9 +362,15 @@ mod tests {
             created_at: Utc::now(),
         };
         let props = properties(&row, "orders");
-        assert_eq!(props.message_id().as_ref().unwrap().as_str(), row.id.to_string());
+        assert_eq!(
+            props.message_id().as_ref().unwrap().as_str(),
+            row.id.to_string()
+        );
         assert_eq!(props.kind().as_ref().unwrap().as_str(), row.message_type);
-        assert_eq!(props.content_type().as_ref().unwrap().as_str(), "application/x-protobuf");
+        assert_eq!(
+            props.content_type().as_ref().unwrap().as_str(),
+            "application/x-protobuf"
+        );
         assert_eq!(props.correlation_id().as_ref().unwrap().as_str(), "order-1");
         assert_eq!(*props.delivery_mode(), Some(2));
         let headers = props.headers().as_ref().unwrap().inner();

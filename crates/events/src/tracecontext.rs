@@ -6,7 +6,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Makes `span` a child of the trace named by `traceparent`, when there is one.
 pub(crate) fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent else { return };
+    let Some(traceparent) = traceparent else {
+        return;
+    };
     let carrier: HashMap<String, String> =
         HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
     let context = opentelemetry::global::get_text_map_propagator(|propagator| {

@@ -86,7 +86,11 @@ impl CommonConfig {
     }
 
     /// Like [`CommonConfig::from_env`], from an explicit set of variables.
-    pub fn from_vars<I>(service: &'static str, default_port: u16, vars: I) -> Result<Self, ConfigError>
+    pub fn from_vars<I>(
+        service: &'static str,
+        default_port: u16,
+        vars: I,
+    ) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (String, String)>,
     {
@@ -146,7 +150,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -175,7 +182,10 @@ mod tests {
         assert_eq!(config.port, 9000);
         assert_eq!(config.database_url, "postgres://x@db/orders");
         assert_eq!(config.log_format, LogFormat::Pretty);
-        assert_eq!(config.otel_exporter_otlp_endpoint.as_deref(), Some("http://collector:4318"));
+        assert_eq!(
+            config.otel_exporter_otlp_endpoint.as_deref(),
+            Some("http://collector:4318")
+        );
     }
 
     #[test]

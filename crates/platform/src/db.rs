@@ -129,7 +129,14 @@ mod tests {
     fn schema_names_are_checked() {
         assert!(checked_schema("auth").is_ok());
         assert!(checked_schema("test_1a2b").is_ok());
-        for bad in ["", "Auth", "1auth", "auth; drop table x", "a-b", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "Auth",
+            "1auth",
+            "auth; drop table x",
+            "a-b",
+            &"a".repeat(64),
+        ] {
             assert!(checked_schema(bad).is_err(), "{bad}");
         }
     }

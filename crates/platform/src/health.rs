@@ -58,7 +58,11 @@ impl HealthCheck for RedisCheck {
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| e.to_string())?;
-            if pong == "PONG" { Ok(()) } else { Err(format!("unexpected reply {pong}")) }
+            if pong == "PONG" {
+                Ok(())
+            } else {
+                Err(format!("unexpected reply {pong}"))
+            }
         })
     }
 }
@@ -92,7 +96,11 @@ pub struct CheckReport {
 
 impl Health {
     pub fn new(version: impl Into<String>, environment: impl Into<String>) -> Self {
-        Self { version: version.into(), environment: environment.into(), checks: Vec::new() }
+        Self {
+            version: version.into(),
+            environment: environment.into(),
+            checks: Vec::new(),
+        }
     }
 
     /// Adds a dependency to report on.
@@ -111,8 +119,16 @@ impl Health {
             };
             let response_time = format!("{}ms", started.elapsed().as_millis());
             let report = match outcome {
-                Ok(()) => CheckReport { status: "healthy", response_time, error: None },
-                Err(error) => CheckReport { status: "unhealthy", response_time, error: Some(error) },
+                Ok(()) => CheckReport {
+                    status: "healthy",
+                    response_time,
+                    error: None,
+                },
+                Err(error) => CheckReport {
+                    status: "unhealthy",
+                    response_time,
+                    error: Some(error),
+                },
             };
             (check.name(), report)
         }))

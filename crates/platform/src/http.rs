@@ -79,5 +79,9 @@ where
         stopped.await;
         stopper.stop(true).await;
     });
-    Ok(RunningServer { addr, handle, server })
+    Ok(RunningServer {
+        addr,
+        handle,
+        server,
+    })
 }

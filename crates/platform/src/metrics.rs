@@ -48,7 +48,10 @@ pub fn install(service: &str) -> PrometheusHandle {
 }
 
 fn describe() {
-    metrics::describe_counter!("http_requests_total", "HTTP requests by method, route template and status.");
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests by method, route template and status."
+    );
     metrics::describe_histogram!(
         "http_request_duration_seconds",
         metrics::Unit::Seconds,
@@ -75,10 +78,15 @@ pub async fn track(
     let result = next.call(req).await;
     let (route, status) = match &result {
         Ok(res) => (
-            res.request().match_pattern().unwrap_or_else(|| "unmatched".into()),
+            res.request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into()),
             res.status().as_u16(),
         ),
-        Err(err) => ("unmatched".into(), err.as_response_error().status_code().as_u16()),
+        Err(err) => (
+            "unmatched".into(),
+            err.as_response_error().status_code().as_u16(),
+        ),
     };
     let elapsed = started.elapsed().as_secs_f64();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())

@@ -110,7 +110,11 @@ mod tests {
         let stuck = tokio::spawn(std::future::pending::<()>());
         let quick = tokio::spawn(async {});
         let started = tokio::time::Instant::now();
-        join_all(vec![("quick", quick), ("stuck", stuck)], Duration::from_millis(100)).await;
+        join_all(
+            vec![("quick", quick), ("stuck", stuck)],
+            Duration::from_millis(100),
+        )
+        .await;
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 }

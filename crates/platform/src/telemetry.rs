@@ -99,7 +99,9 @@ impl RootSpanBuilder for RequestSpan {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
         let span = tracing::info_span!(
             "http_request",
             otel.name = %format!("{} {}", request.method(), route),
@@ -122,7 +124,9 @@ impl RootSpanBuilder for RequestSpan {
         DefaultRootSpanBuilder::on_request_end(span.clone(), outcome);
         if let Ok(response) = outcome {
             span.record("http.status_code", response.status().as_u16());
-            span.in_scope(|| tracing::info!(status = response.status().as_u16(), "request completed"));
+            span.in_scope(|| {
+                tracing::info!(status = response.status().as_u16(), "request completed")
+            });
         }
     }
 }

@@ -43,11 +43,19 @@ impl TestBroker {
         let conn = Connection::connect(&url, ConnectionProperties::default()).await?;
         let channel = conn.create_channel().await?;
         for queue in &queues {
-            for name in [queue.clone(), format!("{queue}.retry"), format!("{queue}.dlq")] {
-                channel.queue_delete(name.into(), QueueDeleteOptions::default()).await?;
+            for name in [
+                queue.clone(),
+                format!("{queue}.retry"),
+                format!("{queue}.dlq"),
+            ] {
+                channel
+                    .queue_delete(name.into(), QueueDeleteOptions::default())
+                    .await?;
             }
         }
-        channel.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await?;
+        channel
+            .exchange_delete(exchange.into(), ExchangeDeleteOptions::default())
+            .await?;
         conn.close(200, "test done".into()).await
     }
 }
@@ -59,7 +67,9 @@ impl Drop for TestBroker {
         let queues = self.queues.lock().map(|q| q.clone()).unwrap_or_default();
         // Drop cannot await, and may run inside a runtime: clean up on a thread of its own.
         let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime
                 && let Err(err) = runtime.block_on(Self::cleanup(url, exchange, queues))
             {

@@ -44,8 +44,14 @@ impl TestDb {
         ensure_template(&mut admin, &admin_url, &template, schema, sources).await;
         drop_abandoned(&mut admin).await;
 
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let name = format!("t_{now}_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let name = format!(
+            "t_{now}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
         let mut attempts = 0;
         loop {
             let created = diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
@@ -62,7 +68,12 @@ impl TestDb {
                 Err(err) => panic!("could not create test database {name}: {err}"),
             }
         }
-        Self { url: with_database(&base_url, &name), name, schema: schema.to_owned(), admin_url }
+        Self {
+            url: with_database(&base_url, &name),
+            name,
+            schema: schema.to_owned(),
+            admin_url,
+        }
     }
 
     /// A pool on the test database using the service schema.
@@ -74,7 +85,9 @@ impl TestDb {
     /// One connection using the service schema.
     #[expect(clippy::expect_used, reason = "test set-up")]
     pub async fn conn(&self) -> AsyncPgConnection {
-        platform::db::connect(&self.url, &self.schema).await.expect("connect to the test database")
+        platform::db::connect(&self.url, &self.schema)
+            .await
+            .expect("connect to the test database")
     }
 }
 
@@ -83,13 +96,16 @@ impl Drop for TestDb {
         let admin_url = self.admin_url.clone();
         let name = self.name.clone();
         let done = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             let Ok(runtime) = runtime else { return };
             runtime.block_on(async move {
                 if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url).await {
-                    let dropped = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut admin)
-                        .await;
+                    let dropped =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
                     if let Err(err) = dropped {
                         eprintln!("could not drop test database {name}: {err}");
                     }
@@ -163,10 +179,16 @@ async fn ensure_template(
             .await
             .expect("publish the template");
         // Templates of older migrations are dead weight.
-        for old in existing.iter().filter(|db| !db.datname.ends_with("_building")) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", old.datname))
-                .execute(admin)
-                .await;
+        for old in existing
+            .iter()
+            .filter(|db| !db.datname.ends_with("_building"))
+        {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                old.datname
+            ))
+            .execute(admin)
+            .await;
         }
     }
     diesel::sql_query("SELECT pg_advisory_unlock(hashtext($1))")
@@ -177,19 +199,30 @@ async fn ensure_template(
 }
 
 async fn drop_abandoned(admin: &mut AsyncPgConnection) {
-    let Ok(databases) = diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
-        .load::<Name>(admin)
-        .await
+    let Ok(databases) =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 't\\_%'")
+            .load::<Name>(admin)
+            .await
     else {
         return;
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     for db in databases {
-        let created = db.datname.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+        let created = db
+            .datname
+            .split('_')
+            .nth(1)
+            .and_then(|t| t.parse::<u64>().ok());
         if created.is_some_and(|t| now.saturating_sub(t) > ABANDONED_AFTER.as_secs()) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.datname))
-                .execute(admin)
-                .await;
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                db.datname
+            ))
+            .execute(admin)
+            .await;
         }
     }
 }
@@ -234,7 +267,9 @@ fn fingerprint(schema: &str, sources: &[MigrationSource]) -> u64 {
 }
 
 fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -255,7 +290,10 @@ mod tests {
             with_database("postgres://u:p@h:5432/faded_skies", "t_1"),
             "postgres://u:p@h:5432/t_1"
         );
-        assert_eq!(with_database("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
     }
 }

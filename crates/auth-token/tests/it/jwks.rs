@@ -40,7 +40,12 @@ impl JwksServer {
         let server = server.run();
         let handle = server.handle();
         tokio::spawn(server);
-        Self { url: format!("http://{addr}/.well-known/jwks.json"), keys, hits, handle }
+        Self {
+            url: format!("http://{addr}/.well-known/jwks.json"),
+            keys,
+            hits,
+            handle,
+        }
     }
 
     fn hits(&self) -> usize {
@@ -75,7 +80,10 @@ async fn a_rotated_key_is_picked_up_on_first_sight() {
     let new = signer("k2");
     let new_token = new.sign(&claims()).unwrap();
     server.keys.lock().unwrap().push(new);
-    assert!(verifier.verify(&new_token).await.is_ok(), "unknown kid triggers a refresh");
+    assert!(
+        verifier.verify(&new_token).await.is_ok(),
+        "unknown kid triggers a refresh"
+    );
     assert!(verifier.verify(&old_token).await.is_ok());
     assert_eq!(server.hits(), 2);
     server.handle.stop(false).await;
@@ -99,8 +107,12 @@ async fn refreshes_for_unknown_kids_are_rate_limited() {
 #[tokio::test]
 async fn an_unreachable_jwks_is_unavailable_not_invalid() {
     let key = signer("k1");
-    let verifier = Verifier::from_jwks(&settings(), JwksClient::new("http://127.0.0.1:9/jwks.json"));
-    assert_eq!(verifier.verify(&key.sign(&claims()).unwrap()).await, Err(TokenError::KeysUnavailable));
+    let verifier =
+        Verifier::from_jwks(&settings(), JwksClient::new("http://127.0.0.1:9/jwks.json"));
+    assert_eq!(
+        verifier.verify(&key.sign(&claims()).unwrap()).await,
+        Err(TokenError::KeysUnavailable)
+    );
 }
 
 #[tokio::test]
@@ -118,8 +130,14 @@ async fn extractors_answer_401_and_403_as_problem_json() {
     let app = test::init_service(
         App::new()
             .app_data(verifier)
-            .route("/me", web::get().to(|user: AuthUser| async move { user.sub.to_string() }))
-            .route("/admin", web::get().to(|_: Authenticated<Admin>| async { "ok" })),
+            .route(
+                "/me",
+                web::get().to(|user: AuthUser| async move { user.sub.to_string() }),
+            )
+            .route(
+                "/admin",
+                web::get().to(|_: Authenticated<Admin>| async { "ok" }),
+            ),
     )
     .await;
 
@@ -138,7 +156,13 @@ async fn extractors_answer_401_and_403_as_problem_json() {
         let res = test::call_service(&app, req.to_request()).await;
         assert_eq!(res.status().as_u16(), status, "{path} {auth:?}");
         if status != 200 {
-            let content_type = res.headers().get("content-type").unwrap().to_str().unwrap().to_owned();
+            let content_type = res
+                .headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
             assert_eq!(content_type, "application/problem+json");
         }
     }

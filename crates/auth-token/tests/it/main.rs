@@ -1,6 +1,11 @@
 //! Token verification: every way a token is refused, and keys fetched from a JWKS served
 //! over real HTTP.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test or bench fails loudly on broken set-up"
+)]
+
 mod jwks;
 mod rejections;
 
@@ -16,7 +21,14 @@ pub fn settings() -> VerifierSettings {
 }
 
 pub fn claims() -> Claims {
-    Claims::new(UserId::new(), Role::Customer, true, Duration::from_secs(900), ISSUER, AUDIENCE)
+    Claims::new(
+        UserId::new(),
+        Role::Customer,
+        true,
+        Duration::from_secs(900),
+        ISSUER,
+        AUDIENCE,
+    )
 }
 
 pub fn signer(kid: &str) -> Signer {

@@ -54,7 +54,11 @@ async fn other_algorithms_are_rejected() {
     for alg in ["RS256", "ES256", "PS256", "HS512", "EdDSA2"] {
         let header = b64(serde_json::json!({"alg": alg, "kid": "k1"}));
         let token = format!("{header}.{body}.{signature}");
-        assert_eq!(verifier.verify(&token).await, Err(TokenError::Algorithm), "{alg}");
+        assert_eq!(
+            verifier.verify(&token).await,
+            Err(TokenError::Algorithm),
+            "{alg}"
+        );
     }
 }
 
@@ -68,12 +72,18 @@ async fn expired_and_not_yet_valid_tokens_are_rejected() {
     expired.iat = now - 3600;
     expired.nbf = Some(now - 3600);
     expired.exp = now - 60;
-    assert_eq!(verifier.verify(&key.sign(&expired).unwrap()).await, Err(TokenError::Expired));
+    assert_eq!(
+        verifier.verify(&key.sign(&expired).unwrap()).await,
+        Err(TokenError::Expired)
+    );
 
     let mut early = claims();
     early.nbf = Some(now + 3600);
     early.exp = now + 7200;
-    assert_eq!(verifier.verify(&key.sign(&early).unwrap()).await, Err(TokenError::NotYetValid));
+    assert_eq!(
+        verifier.verify(&key.sign(&early).unwrap()).await,
+        Err(TokenError::NotYetValid)
+    );
 
     // Within the tolerated clock skew, still fine.
     let mut skewed = claims();
@@ -87,10 +97,16 @@ async fn wrong_issuer_or_audience_is_rejected() {
     let verifier = Verifier::from_signers(&settings(), [&key]);
     let mut wrong_issuer = claims();
     wrong_issuer.iss = "someone-else".into();
-    assert_eq!(verifier.verify(&key.sign(&wrong_issuer).unwrap()).await, Err(TokenError::Issuer));
+    assert_eq!(
+        verifier.verify(&key.sign(&wrong_issuer).unwrap()).await,
+        Err(TokenError::Issuer)
+    );
     let mut wrong_audience = claims();
     wrong_audience.aud = "another-app".into();
-    assert_eq!(verifier.verify(&key.sign(&wrong_audience).unwrap()).await, Err(TokenError::Audience));
+    assert_eq!(
+        verifier.verify(&key.sign(&wrong_audience).unwrap()).await,
+        Err(TokenError::Audience)
+    );
     assert_eq!((ISSUER, AUDIENCE), ("faded-skies-auth", "faded-skies"));
 }
 
@@ -99,12 +115,21 @@ async fn unknown_or_missing_kid_is_rejected() {
     let trusted = signer("k1");
     let stranger = signer("k2");
     let verifier = Verifier::from_signers(&settings(), [&trusted]);
-    assert_eq!(verifier.verify(&stranger.sign(&claims()).unwrap()).await, Err(TokenError::UnknownKey));
+    assert_eq!(
+        verifier.verify(&stranger.sign(&claims()).unwrap()).await,
+        Err(TokenError::UnknownKey)
+    );
 
     let genuine = trusted.sign(&claims()).unwrap();
     let (_, rest) = genuine.split_once('.').unwrap();
-    let no_kid = format!("{}.{rest}", b64(serde_json::json!({"alg": "EdDSA", "typ": "JWT"})));
-    assert_eq!(verifier.verify(&no_kid).await, Err(TokenError::MissingKeyId));
+    let no_kid = format!(
+        "{}.{rest}",
+        b64(serde_json::json!({"alg": "EdDSA", "typ": "JWT"}))
+    );
+    assert_eq!(
+        verifier.verify(&no_kid).await,
+        Err(TokenError::MissingKeyId)
+    );
 }
 
 #[tokio::test]
@@ -113,7 +138,10 @@ async fn a_forged_signature_is_rejected() {
     let trusted = signer("k1");
     let impostor = signer("k1");
     let verifier = Verifier::from_signers(&settings(), [&trusted]);
-    assert_eq!(verifier.verify(&impostor.sign(&claims()).unwrap()).await, Err(TokenError::Signature));
+    assert_eq!(
+        verifier.verify(&impostor.sign(&claims()).unwrap()).await,
+        Err(TokenError::Signature)
+    );
 
     // A tampered body under a genuine signature.
     let genuine = trusted.sign(&claims()).unwrap();
@@ -130,7 +158,13 @@ async fn garbage_is_malformed_not_a_panic() {
     let verifier = Verifier::from_signers(&settings(), [&key]);
     for token in ["", "abc", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.!!!.???"] {
         let result = verifier.verify(token).await;
-        assert!(matches!(result, Err(TokenError::Malformed | TokenError::Claims | TokenError::MissingKeyId)), "{token}: {result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(TokenError::Malformed | TokenError::Claims | TokenError::MissingKeyId)
+            ),
+            "{token}: {result:?}"
+        );
     }
 }
 
@@ -139,6 +173,11 @@ async fn keys_survive_a_pem_round_trip() {
     let key = signer("k1");
     let reloaded = auth_token::Signer::from_pem("k1", &key.to_pem().unwrap()).unwrap();
     let verifier = Verifier::from_signers(&settings(), [&key]);
-    assert!(verifier.verify(&reloaded.sign(&claims()).unwrap()).await.is_ok());
+    assert!(
+        verifier
+            .verify(&reloaded.sign(&claims()).unwrap())
+            .await
+            .is_ok()
+    );
     assert!(auth_token::Signer::from_pem("k1", "not a key").is_err());
 }

@@ -8,7 +8,9 @@ use prost::Message;
 use std::sync::atomic::Ordering;
 
 async fn publish_raw(bus: &Bus, id: uuid::Uuid, version: i64) {
-    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default())
+        .await
+        .unwrap();
     let channel = conn.create_channel().await.unwrap();
     channel.confirm_select(Default::default()).await.unwrap();
     channel
@@ -29,7 +31,8 @@ async fn publish_raw(bus: &Bus, id: uuid::Uuid, version: i64) {
 #[tokio::test]
 async fn the_same_event_delivered_twice_changes_state_once() {
     let mut bus = Bus::new().await;
-    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default())
+        .await;
 
     let id = uuid::Uuid::now_v7();
     publish_raw(&bus, id, 7).await;
@@ -45,21 +48,32 @@ async fn the_same_event_delivered_twice_changes_state_once() {
 #[tokio::test]
 async fn a_flaky_handler_is_retried_until_it_succeeds_once() {
     let mut bus = Bus::new().await;
-    let recorder = Recorder { fail_first: 2, ..Default::default() };
-    bus.start_consumer(bus.consumer_config("reader"), recorder.clone()).await;
+    let recorder = Recorder {
+        fail_first: 2,
+        ..Default::default()
+    };
+    bus.start_consumer(bus.consumer_config("reader"), recorder.clone())
+        .await;
     bus.start_relay();
 
     bus.publish(1).await;
 
     assert_eq!(bus.wait_for_versions(1).await, vec![1]);
-    assert_eq!(recorder.calls.load(Ordering::SeqCst), 3, "two failures, then success");
+    assert_eq!(
+        recorder.calls.load(Ordering::SeqCst),
+        3,
+        "two failures, then success"
+    );
     bus.stop().await;
 }
 
 #[tokio::test]
 async fn a_failing_handler_dead_letters_and_later_messages_still_flow() {
     let mut bus = Bus::new().await;
-    let recorder = Recorder { poison_version: Some(666), ..Default::default() };
+    let recorder = Recorder {
+        poison_version: Some(666),
+        ..Default::default()
+    };
     let mut config = bus.consumer_config("reader");
     config.max_attempts = 3;
     let queue = config.queue.clone();
@@ -73,28 +87,47 @@ async fn a_failing_handler_dead_letters_and_later_messages_still_flow() {
 
     let mut versions = bus.wait_for_versions(5).await;
     versions.sort_unstable();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5], "the poisoned event did not hold the queue");
+    assert_eq!(
+        versions,
+        vec![1, 2, 3, 4, 5],
+        "the poisoned event did not hold the queue"
+    );
 
-    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default())
+        .await
+        .unwrap();
     let channel = conn.create_channel().await.unwrap();
     let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
         channel
-            .basic_get(format!("{queue}.dlq").into(), BasicGetOptions { no_ack: true })
+            .basic_get(
+                format!("{queue}.dlq").into(),
+                BasicGetOptions { no_ack: true },
+            )
             .await
             .unwrap()
     })
     .await;
-    assert_eq!(recorder.poison_calls.load(Ordering::SeqCst), 3, "tried max_attempts times");
+    assert_eq!(
+        recorder.poison_calls.load(Ordering::SeqCst),
+        3,
+        "tried max_attempts times"
+    );
     let message = events::v1::ProductDeleted::decode(dead.delivery.data.as_slice()).unwrap();
     assert_eq!(message.version, 666);
     let headers = dead.delivery.properties.headers().clone().unwrap();
     let headers = headers.inner();
-    assert_eq!(headers.get(&ShortString::from("x-attempts")), Some(&AMQPValue::LongInt(3)));
+    assert_eq!(
+        headers.get(&ShortString::from("x-attempts")),
+        Some(&AMQPValue::LongInt(3))
+    );
     let Some(AMQPValue::LongString(error)) = headers.get(&ShortString::from("x-last-error")) else {
         panic!("no x-last-error header in {headers:?}");
     };
     assert_eq!(String::from_utf8_lossy(error.as_bytes()), "poisoned");
-    assert!(dead.delivery.properties.message_id().is_some(), "the event id is kept for replay");
+    assert!(
+        dead.delivery.properties.message_id().is_some(),
+        "the event id is kept for replay"
+    );
     conn.close(200, "done".into()).await.unwrap();
     bus.stop().await;
 }
@@ -107,7 +140,9 @@ async fn an_undecodable_message_goes_straight_to_the_dead_letter_queue() {
     let queue = config.queue.clone();
     bus.start_consumer(config, recorder.clone()).await;
 
-    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default()).await.unwrap();
+    let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default())
+        .await
+        .unwrap();
     let channel = conn.create_channel().await.unwrap();
     channel
         .basic_publish(
@@ -115,19 +150,27 @@ async fn an_undecodable_message_goes_straight_to_the_dead_letter_queue() {
             "product.deleted".into(),
             BasicPublishOptions::default(),
             b"\xff\xff not protobuf",
-            BasicProperties::default().with_message_id(ShortString::from(uuid::Uuid::now_v7().to_string())),
+            BasicProperties::default()
+                .with_message_id(ShortString::from(uuid::Uuid::now_v7().to_string())),
         )
         .await
         .unwrap();
     let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
         channel
-            .basic_get(format!("{queue}.dlq").into(), BasicGetOptions { no_ack: true })
+            .basic_get(
+                format!("{queue}.dlq").into(),
+                BasicGetOptions { no_ack: true },
+            )
             .await
             .unwrap()
     })
     .await;
     assert_eq!(dead.delivery.data, b"\xff\xff not protobuf");
-    assert_eq!(recorder.calls.load(Ordering::SeqCst), 1, "not retried: retrying cannot help");
+    assert_eq!(
+        recorder.calls.load(Ordering::SeqCst),
+        1,
+        "not retried: retrying cannot help"
+    );
     conn.close(200, "done".into()).await.unwrap();
     bus.stop().await;
 }

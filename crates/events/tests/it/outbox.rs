@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 #[tokio::test]
 async fn an_event_written_in_a_transaction_reaches_a_consumer() {
     let mut bus = Bus::new().await;
-    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default())
+        .await;
     bus.start_relay();
 
     let id = bus.publish(1).await;
@@ -20,9 +21,11 @@ async fn an_event_written_in_a_transaction_reaches_a_consumer() {
     assert_eq!(*version, 1);
     assert_eq!(correlation_id.as_deref(), Some("corr-1"));
     assert_eq!(producer.as_deref(), Some("events-test"));
-    testkit::wait_for("the outbox row to be marked sent", crate::support::TIMEOUT, || async {
-        bus.unsent().await == 0
-    })
+    testkit::wait_for(
+        "the outbox row to be marked sent",
+        crate::support::TIMEOUT,
+        || async { bus.unsent().await == 0 },
+    )
     .await;
     bus.stop().await;
 }
@@ -30,7 +33,8 @@ async fn an_event_written_in_a_transaction_reaches_a_consumer() {
 #[tokio::test]
 async fn a_rolled_back_transaction_publishes_nothing() {
     let mut bus = Bus::new().await;
-    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default())
+        .await;
     bus.start_relay();
 
     let mut conn = bus.db.conn().await;
@@ -60,7 +64,8 @@ async fn a_rolled_back_transaction_publishes_nothing() {
 #[tokio::test]
 async fn two_relays_deliver_every_event_exactly_once_to_consumers() {
     let mut bus = Bus::new().await;
-    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default())
+        .await;
     bus.start_relay();
     bus.start_relay();
 
@@ -90,7 +95,10 @@ async fn two_relays_deliver_every_event_exactly_once_to_consumers() {
         *counts.entry(version).or_insert(0) += 1;
     }
     assert_eq!(counts.len(), 300, "every event arrived");
-    assert!(counts.values().all(|&n| n == 1), "each effect happened once");
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "each effect happened once"
+    );
     assert_eq!(bus.unsent().await, 0);
     bus.stop().await;
 }
@@ -98,17 +106,27 @@ async fn two_relays_deliver_every_event_exactly_once_to_consumers() {
 #[tokio::test]
 async fn a_resent_event_is_recognised_by_the_inbox() {
     let mut bus = Bus::new().await;
-    bus.start_consumer(bus.consumer_config("reader"), Recorder::default()).await;
+    bus.start_consumer(bus.consumer_config("reader"), Recorder::default())
+        .await;
     bus.start_relay();
     let first = bus.publish(1).await;
     bus.wait_for_versions(1).await;
-    testkit::wait_for("row marked sent", crate::support::TIMEOUT, || async { bus.unsent().await == 0 }).await;
+    testkit::wait_for("row marked sent", crate::support::TIMEOUT, || async {
+        bus.unsent().await == 0
+    })
+    .await;
 
     // What a relay crash between the broker's confirm and the commit looks like: the same
     // row, same event id, sent a second time.
     let mut conn = bus.db.conn().await;
-    diesel::sql_query("UPDATE outbox SET sent_at = NULL").execute(&mut conn).await.unwrap();
-    testkit::wait_for("the row re-sent", crate::support::TIMEOUT, || async { bus.unsent().await == 0 }).await;
+    diesel::sql_query("UPDATE outbox SET sent_at = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    testkit::wait_for("the row re-sent", crate::support::TIMEOUT, || async {
+        bus.unsent().await == 0
+    })
+    .await;
     bus.publish(2).await;
 
     let versions = bus.wait_for_versions(2).await;

@@ -4,7 +4,9 @@
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use events::v1::ProductDeleted;
-use events::{Broker, Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent, Relay, RelayConfig};
+use events::{
+    Broker, Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent, Relay, RelayConfig,
+};
 use futures_util::future::BoxFuture;
 use platform::db::DbPool;
 use std::sync::Arc;
@@ -41,7 +43,10 @@ impl Bus {
     pub async fn new() -> Self {
         let db = TestDb::new(
             "evtest",
-            &[MigrationSource { embedded: &events::MIGRATIONS, dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations") }],
+            &[MigrationSource {
+                embedded: &events::MIGRATIONS,
+                dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"),
+            }],
         )
         .await;
         let mut conn = db.conn().await;
@@ -56,11 +61,20 @@ impl Bus {
         let connection_name = format!("events-test-{}", uuid::Uuid::new_v4().simple());
         let amqp = Broker::new(broker.url.clone(), connection_name.clone());
         let pool = db.pool();
-        Self { db, broker, pool, amqp, connection_name, shutdown: CancellationToken::new(), tasks: Vec::new() }
+        Self {
+            db,
+            broker,
+            pool,
+            amqp,
+            connection_name,
+            shutdown: CancellationToken::new(),
+            tasks: Vec::new(),
+        }
     }
 
     pub fn relay_config(&self) -> RelayConfig {
-        let mut config = RelayConfig::new(&self.db.url, "evtest", &self.broker.exchange, "events-test");
+        let mut config =
+            RelayConfig::new(&self.db.url, "evtest", &self.broker.exchange, "events-test");
         config.sweep_interval = Duration::from_millis(200);
         config.batch_size = 50;
         config
@@ -68,11 +82,16 @@ impl Bus {
 
     pub fn start_relay(&mut self) {
         let relay = Relay::new(self.pool.clone(), self.amqp.clone(), self.relay_config());
-        self.tasks.push(tokio::spawn(relay.run(self.shutdown.child_token())));
+        self.tasks
+            .push(tokio::spawn(relay.run(self.shutdown.child_token())));
     }
 
     pub fn consumer_config(&self, name: &str) -> ConsumerConfig {
-        let mut config = ConsumerConfig::new(self.broker.queue(name), &self.broker.exchange, &["product.deleted"]);
+        let mut config = ConsumerConfig::new(
+            self.broker.queue(name),
+            &self.broker.exchange,
+            &["product.deleted"],
+        );
         config.retry_delay = Duration::from_millis(50);
         config.max_retry_delay = Duration::from_millis(200);
         config
@@ -82,7 +101,8 @@ impl Bus {
     pub async fn start_consumer<H: Handler>(&mut self, config: ConsumerConfig, handler: H) {
         let consumer = Consumer::new(self.pool.clone(), self.amqp.clone(), config, handler);
         consumer.declare().await.unwrap();
-        self.tasks.push(tokio::spawn(consumer.run(self.shutdown.child_token())));
+        self.tasks
+            .push(tokio::spawn(consumer.run(self.shutdown.child_token())));
     }
 
     /// Writes `event` to the outbox in a committed transaction.
@@ -99,7 +119,12 @@ impl Bus {
         let mut conn = self.db.conn().await;
         effects::table
             .order(effects::id)
-            .select((effects::event_id, effects::version, effects::correlation_id, effects::producer))
+            .select((
+                effects::event_id,
+                effects::version,
+                effects::correlation_id,
+                effects::producer,
+            ))
             .load(&mut conn)
             .await
             .unwrap()
@@ -130,7 +155,11 @@ impl Bus {
 }
 
 pub fn product_deleted(version: i64) -> ProductDeleted {
-    ProductDeleted { product_id: format!("p-{version}"), version, deleted_at: None }
+    ProductDeleted {
+        product_id: format!("p-{version}"),
+        version,
+        deleted_at: None,
+    }
 }
 
 /// Records every event in `effects`; fails (transiently) `fail_first` times per event, and
@@ -168,7 +197,10 @@ impl Handler for Recorder {
                 .await?;
             if event.attempts < self.fail_first {
                 // The effect above is rolled back with the transaction.
-                return Err(HandlerError::Transient(format!("flaky attempt {}", event.attempts)));
+                return Err(HandlerError::Transient(format!(
+                    "flaky attempt {}",
+                    event.attempts
+                )));
             }
             Ok(())
         })
