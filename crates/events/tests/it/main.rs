@@ -8,5 +8,6 @@
 
 mod broker_disruption;
 mod consumer;
+mod health;
 mod outbox;
 mod support;
