@@ -90,14 +90,19 @@ async fn main() {
     let relay = tokio::spawn(
         Relay::new(pool.clone(), amqp.clone(), relay_config).run(shutdown.child_token()),
     );
+    let mut relayed_secs = None;
     while handled.load(Ordering::SeqCst) < EVENTS {
         assert!(
             started.elapsed() < Duration::from_secs(600),
             "bench timed out"
         );
+        if relayed_secs.is_none() && events::outbox::backlog(&mut conn).await.unwrap().0 == 0 {
+            relayed_secs = Some(started.elapsed().as_secs_f64());
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = started.elapsed().as_secs_f64();
+    let relayed_secs = relayed_secs.unwrap_or(secs);
     shutdown.cancel();
     let _ = relay.await;
     let _ = consumer.await;
@@ -105,6 +110,10 @@ async fn main() {
     println!(
         "outbox writes: {EVENTS} events in {write_secs:.2}s ({:.0} events/s, 100 per transaction)",
         EVENTS as f64 / write_secs
+    );
+    println!(
+        "relay alone (outbox -> broker, confirmed): {EVENTS} events in {relayed_secs:.2}s = {:.0} events/s",
+        EVENTS as f64 / relayed_secs
     );
     println!(
         "outbox -> relay -> consumer: {EVENTS} events in {secs:.2}s = {:.0} events/s (one relay, one consumer, prefetch 64)",
