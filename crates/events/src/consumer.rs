@@ -77,6 +77,8 @@ pub struct IncomingEvent {
     pub id: Uuid,
     /// The event name (routing key), e.g. `order.submitted`.
     pub name: String,
+    /// The AMQP `type`: the full protobuf message name, when the producer set it.
+    pub message_type: Option<String>,
     pub correlation_id: Option<String>,
     pub producer: Option<String>,
     /// Failed attempts before this one.
@@ -85,13 +87,22 @@ pub struct IncomingEvent {
 }
 
 impl IncomingEvent {
-    /// Decodes the payload as `E`; a name or payload mismatch is permanent.
+    /// Decodes the payload as `E`; a name, type or payload mismatch is permanent.
     pub fn decode<E: Event>(&self) -> Result<E, HandlerError> {
         if self.name != E::NAME {
             return Err(HandlerError::Permanent(format!(
                 "expected {} but got {}",
                 E::NAME,
                 self.name
+            )));
+        }
+        if let Some(message_type) = &self.message_type
+            && message_type != E::TYPE
+        {
+            return Err(HandlerError::Permanent(format!(
+                "{} carries {message_type}, not {}",
+                self.name,
+                E::TYPE
             )));
         }
         E::decode(self.payload.as_slice())
@@ -427,6 +438,11 @@ fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
     Ok(IncomingEvent {
         id,
         name: original_routing_key(delivery),
+        message_type: delivery
+            .properties
+            .kind()
+            .as_ref()
+            .map(|t| t.as_str().to_owned()),
         correlation_id: delivery
             .properties
             .correlation_id()
@@ -487,6 +503,58 @@ fn with_failure_headers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::v1::{ProductDeleted, StockReserved};
+    use prost::Message;
+
+    fn incoming(name: &str, message_type: Option<&str>, payload: Vec<u8>) -> IncomingEvent {
+        IncomingEvent {
+            id: Uuid::now_v7(),
+            name: name.into(),
+            message_type: message_type.map(str::to_owned),
+            correlation_id: None,
+            producer: None,
+            attempts: 0,
+            payload,
+        }
+    }
+
+    #[test]
+    fn decode_checks_name_type_and_payload() {
+        let payload = ProductDeleted {
+            product_id: "p".into(),
+            version: 3,
+            deleted_at: None,
+        }
+        .encode_to_vec();
+        let ok = incoming(
+            "product.deleted",
+            Some(ProductDeleted::TYPE),
+            payload.clone(),
+        );
+        assert_eq!(ok.decode::<ProductDeleted>().unwrap().version, 3);
+        let untyped = incoming("product.deleted", None, payload.clone());
+        assert!(untyped.decode::<ProductDeleted>().is_ok());
+
+        let wrong_name = incoming(
+            "stock.reserved",
+            Some(ProductDeleted::TYPE),
+            payload.clone(),
+        );
+        assert!(matches!(
+            wrong_name.decode::<ProductDeleted>(),
+            Err(HandlerError::Permanent(_))
+        ));
+        let wrong_type = incoming("product.deleted", Some(StockReserved::TYPE), payload);
+        assert!(matches!(
+            wrong_type.decode::<ProductDeleted>(),
+            Err(HandlerError::Permanent(_))
+        ));
+        let garbage = incoming("product.deleted", None, vec![0xff, 0xff, 0xff]);
+        assert!(matches!(
+            garbage.decode::<ProductDeleted>(),
+            Err(HandlerError::Permanent(_))
+        ));
+    }
 
     #[test]
     fn retry_delay_doubles_up_to_the_cap() {
