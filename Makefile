@@ -7,7 +7,7 @@ SHELL := /usr/bin/env bash
 CARGO ?= cargo
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help stack tools build run test lint fmt bench migrate clean
+.PHONY: help stack tools build run test lint lint-infra fmt bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: stack tools ## Run every unit and integration test against the real server
 lint: ## Formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-infra: ## Validate Dockerfile, compose, Kubernetes, workflows and scripts (installs the linters)
+	@bash scripts/lint-infra.sh --install
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
