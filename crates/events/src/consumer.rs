@@ -25,6 +25,7 @@ use platform::db::DbPool;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use uuid::Uuid;
 
 const ATTEMPTS_HEADER: &str = "x-attempts";
@@ -235,7 +236,7 @@ impl<H: Handler> Consumer<H> {
                     return Ok(());
                 }
                 delivery = deliveries.next() => match delivery {
-                    Some(delivery) => self.process(delivery?, &publisher).await?,
+                    Some(delivery) => self.process(delivery?, &publisher, shutdown).await?,
                     None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
                         lapin::ChannelState::Closed, "the consumer stream ended",
                     ))),
@@ -244,7 +245,12 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn process(&self, delivery: Delivery, publisher: &Channel) -> lapin::Result<()> {
+    async fn process(
+        &self,
+        delivery: Delivery,
+        publisher: &Channel,
+        shutdown: &CancellationToken,
+    ) -> lapin::Result<()> {
         let event = match incoming(&delivery) {
             Ok(event) => event,
             Err(reason) => {
@@ -261,11 +267,41 @@ impl<H: Handler> Consumer<H> {
             correlation_id = event.correlation_id.as_deref().unwrap_or(""),
         );
         crate::tracecontext::set_parent(&span, traceparent(&delivery).as_deref());
-        let _entered = span.enter();
-        let outcome = match self.pool.get().await {
-            Ok(mut conn) => self.apply(&mut conn, &event).await,
-            Err(err) => Outcome::Failed(HandlerError::Transient(format!("database pool: {err}"))),
+        self.settle(delivery, publisher, event, shutdown)
+            .instrument(span)
+            .await
+    }
+
+    /// Applies one event and acks, retries or dead-letters it.
+    async fn settle(
+        &self,
+        delivery: Delivery,
+        publisher: &Channel,
+        event: IncomingEvent,
+        shutdown: &CancellationToken,
+    ) -> lapin::Result<()> {
+        // The database being down is not the event's fault: hold the message and wait for the
+        // database instead of counting attempts, so an outage delays events but never
+        // dead-letters them. Every other message would meet the same outage anyway.
+        let mut outages = 0;
+        let mut conn = loop {
+            match self.pool.get().await {
+                Ok(conn) => break conn,
+                Err(err) => {
+                    outages += 1;
+                    let delay = self.config.retry_delay_for(outages);
+                    tracing::warn!(%err, ?delay, "database unavailable; holding the event");
+                    metrics::counter!("events_database_unavailable_total", "queue" => self.config.queue.clone())
+                        .increment(1);
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {},
+                        // Unacked, the message goes back to the queue when the channel closes.
+                        () = shutdown.cancelled() => return Ok(()),
+                    }
+                }
+            }
         };
+        let outcome = self.apply(&mut conn, &event).await;
         let labels = [
             ("queue", self.config.queue.clone()),
             ("event", event.name.clone()),

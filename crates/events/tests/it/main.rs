@@ -9,5 +9,6 @@
 mod broker_disruption;
 mod consumer;
 mod health;
+mod outage;
 mod outbox;
 mod support;
