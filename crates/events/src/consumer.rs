@@ -166,15 +166,19 @@ impl<H: Handler> Consumer<H> {
     /// starts are kept for it.
     pub async fn declare(&self) -> lapin::Result<()> {
         let channel = self.broker.channel().await?;
+        self.declare_on(&channel).await?;
+        let _ = channel.close(200, ShortString::from("declared")).await;
+        Ok(())
+    }
+
+    async fn declare_on(&self, channel: &Channel) -> lapin::Result<()> {
         declare_consumer_topology(
-            &channel,
+            channel,
             &self.config.exchange,
             &self.names,
             &self.config.bindings,
         )
-        .await?;
-        let _ = channel.close(200, ShortString::from("declared")).await;
-        Ok(())
+        .await
     }
 
     /// Runs until `shutdown` fires; the message in hand is finished first.
@@ -201,13 +205,7 @@ impl<H: Handler> Consumer<H> {
         backoff: &mut Backoff,
     ) -> lapin::Result<()> {
         let channel = self.broker.channel().await?;
-        declare_consumer_topology(
-            &channel,
-            &self.config.exchange,
-            &self.names,
-            &self.config.bindings,
-        )
-        .await?;
+        self.declare_on(&channel).await?;
         channel
             .basic_qos(self.config.prefetch, BasicQosOptions::default())
             .await?;

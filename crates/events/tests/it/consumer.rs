@@ -28,6 +28,23 @@ async fn publish_raw(bus: &Bus, id: uuid::Uuid, version: i64) {
     conn.close(200, "done".into()).await.unwrap();
 }
 
+/// Takes the next message from `queue`'s dead-letter queue, waiting for one to arrive.
+async fn next_dead_letter(
+    channel: &lapin::Channel,
+    queue: &str,
+) -> lapin::message::BasicGetMessage {
+    testkit::wait_for_value("a dead letter", TIMEOUT, || async {
+        channel
+            .basic_get(
+                format!("{queue}.dlq").into(),
+                BasicGetOptions { no_ack: true },
+            )
+            .await
+            .unwrap()
+    })
+    .await
+}
+
 #[tokio::test]
 async fn the_same_event_delivered_twice_changes_state_once() {
     let mut bus = Bus::new().await;
@@ -97,16 +114,7 @@ async fn a_failing_handler_dead_letters_and_later_messages_still_flow() {
         .await
         .unwrap();
     let channel = conn.create_channel().await.unwrap();
-    let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
-        channel
-            .basic_get(
-                format!("{queue}.dlq").into(),
-                BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
-    })
-    .await;
+    let dead = next_dead_letter(&channel, &queue).await;
     assert_eq!(
         recorder.poison_calls.load(Ordering::SeqCst),
         3,
@@ -155,16 +163,7 @@ async fn an_undecodable_message_goes_straight_to_the_dead_letter_queue() {
         )
         .await
         .unwrap();
-    let dead = testkit::wait_for_value("the dead letter", TIMEOUT, || async {
-        channel
-            .basic_get(
-                format!("{queue}.dlq").into(),
-                BasicGetOptions { no_ack: true },
-            )
-            .await
-            .unwrap()
-    })
-    .await;
+    let dead = next_dead_letter(&channel, &queue).await;
     assert_eq!(dead.delivery.data, b"\xff\xff not protobuf");
     assert_eq!(
         recorder.calls.load(Ordering::SeqCst),
