@@ -18,6 +18,7 @@ pub use error::TokenError;
 pub use extract::{
     Admin, AnyRole, AuthUser, Authenticated, Customer, Driver, MaybeUser, Policy, Staff,
 };
+pub use jsonwebtoken::jwk;
 pub use jwks::JwksClient;
-pub use signer::{Signer, jwk_set};
+pub use signer::{Signer, ed25519_jwk, jwk_set};
 pub use verifier::{Verifier, VerifierSettings};

@@ -83,25 +83,34 @@ impl Signer {
 
     /// The public half as a JWK (`kty: OKP`, `crv: Ed25519`).
     pub fn jwk(&self) -> Jwk {
-        let x = URL_SAFE_NO_PAD.encode(self.signing.verifying_key().to_bytes());
-        Jwk {
-            common: CommonParameters {
-                public_key_use: Some(PublicKeyUse::Signature),
-                key_algorithm: Some(KeyAlgorithm::EdDSA),
-                key_id: Some(self.kid.clone()),
-                ..Default::default()
-            },
-            algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
-                key_type: OctetKeyPairType::OctetKeyPair,
-                curve: EllipticCurve::Ed25519,
-                x,
-            }),
-        }
+        ed25519_jwk(&self.kid, &self.public_x())
+    }
+
+    /// The public key base64url-encoded, as in a JWK's `x`.
+    pub fn public_x(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.signing.verifying_key().to_bytes())
     }
 
     /// The raw 32-byte public key.
     pub fn public_key_bytes(&self) -> [u8; 32] {
         self.signing.verifying_key().to_bytes()
+    }
+}
+
+/// The JWK of an Ed25519 public key `x` (base64url) named `kid`.
+pub fn ed25519_jwk(kid: &str, x: &str) -> Jwk {
+    Jwk {
+        common: CommonParameters {
+            public_key_use: Some(PublicKeyUse::Signature),
+            key_algorithm: Some(KeyAlgorithm::EdDSA),
+            key_id: Some(kid.to_owned()),
+            ..Default::default()
+        },
+        algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+            key_type: OctetKeyPairType::OctetKeyPair,
+            curve: EllipticCurve::Ed25519,
+            x: x.to_owned(),
+        }),
     }
 }
 

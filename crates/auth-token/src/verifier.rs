@@ -66,6 +66,23 @@ impl Verifier {
         }
     }
 
+    /// The keys of a JWKS document held in memory (auth verifies its own tokens this way).
+    /// Keys that are not usable Ed25519 keys are skipped.
+    pub fn from_jwk_set(settings: &VerifierSettings, set: &jsonwebtoken::jwk::JwkSet) -> Self {
+        let keys = set
+            .keys
+            .iter()
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                DecodingKey::from_jwk(jwk).ok().map(|key| (kid, key))
+            })
+            .collect();
+        Self {
+            validation: validation(settings),
+            keys: Keys::Static(keys),
+        }
+    }
+
     /// The claims of `token` if it is valid now.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         // Decide on the algorithm from the raw header before anything else, so `none` and

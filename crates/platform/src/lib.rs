@@ -6,6 +6,7 @@
 //! request id, access log, `/metrics`, `/health` and `/health/live` to every service alike.
 
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod health;

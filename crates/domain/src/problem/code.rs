@@ -61,6 +61,8 @@ codes! {
     ValidationFailed => (400, "VALIDATION_FAILED", "Invalid request"),
     /// A request that is wrong in a way no single field explains.
     BadRequest => (400, "BAD_REQUEST", "Bad request"),
+    /// A password-reset token that is unknown, expired or already used.
+    ResetTokenInvalid => (400, "RESET_TOKEN_INVALID", "Invalid reset token"),
     /// The body is not syntactically valid JSON.
     MalformedJson => (400, "MALFORMED_JSON", "Malformed JSON"),
     /// The body is larger than the endpoint accepts.

@@ -1,0 +1,232 @@
+//! `users`.
+
+use crate::schema::users;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::{Pagination, Role};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub phone: String,
+    pub date_of_birth: NaiveDate,
+    pub role: Role,
+    pub id_status: String,
+    pub status: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub fn is_suspended(&self) -> bool {
+        self.status == "suspended"
+    }
+
+    pub fn id_verified(&self) -> bool {
+        self.id_status == "approved"
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub full_name: &'a str,
+    pub phone: &'a str,
+    pub date_of_birth: NaiveDate,
+    pub role: Role,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The row, locked until the transaction ends, so concurrent changes apply one by one.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .for_update()
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn any_admin(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::role.eq(Role::Admin)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Profile fields to change; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges<'a> {
+    pub email: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ProfileChanges<'_>,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set((changes, bumped()))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    hash: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await
+}
+
+pub async fn set_role(conn: &mut AsyncPgConnection, id: Uuid, role: Role) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set((users::role.eq(role), bumped()))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set((users::status.eq(status), bumped()))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_id_status(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set((users::id_status.eq(status), bumped()))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+type Bumped = (
+    diesel::dsl::Eq<
+        users::version,
+        diesel::dsl::Add<users::version, diesel::dsl::AsExprOf<i64, diesel::sql_types::BigInt>>,
+    >,
+    diesel::dsl::Eq<users::updated_at, diesel::dsl::now>,
+);
+
+/// Every change bumps the version user events carry, so read models drop stale events.
+fn bumped() -> Bumped {
+    (
+        users::version.eq(users::version + 1i64),
+        users::updated_at.eq(diesel::dsl::now),
+    )
+}
+
+/// Filters of the admin user list.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    /// Matches the start of the email or of the name, case-insensitively.
+    pub search: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<String>,
+}
+
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    filter: &UserFilter,
+    page: &Pagination,
+) -> QueryResult<(Vec<UserRow>, i64)> {
+    let query = || {
+        let mut query = users::table.into_boxed();
+        if let Some(search) = &filter.search {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            query = query.filter(
+                users::email
+                    .like(pattern.clone())
+                    .or(
+                        diesel::dsl::sql::<diesel::sql_types::Bool>("lower(full_name) LIKE ")
+                            .bind::<diesel::sql_types::Text, _>(pattern),
+                    ),
+            );
+        }
+        if let Some(role) = filter.role {
+            query = query.filter(users::role.eq(role));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(users::status.eq(status.clone()));
+        }
+        query
+    };
+    let total = query().count().get_result(conn).await?;
+    let rows = query()
+        .order((users::created_at.desc(), users::id))
+        .limit(page.limit_i64())
+        .offset(page.offset_i64())
+        .select(UserRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// `%` and `_` in user input match themselves.
+fn escape_like(input: &str) -> String {
+    input
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

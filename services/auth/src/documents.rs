@@ -1,0 +1,180 @@
+//! ID documents: recognised by their content (never the declared type), size-limited,
+//! stored through object_store (a local directory by default, S3 when configured) and never
+//! public — admins view them through short-lived links signed with HMAC.
+
+use hmac::{Hmac, Mac};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::Sha256;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Largest accepted document (DESIGN §6).
+pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// The formats an ID document may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentFormat {
+    Jpeg,
+    Png,
+    Pdf,
+}
+
+impl DocumentFormat {
+    /// Recognises the format from the file's first bytes; `None` for anything else, whatever
+    /// its name or declared type says.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        match infer::get(bytes)?.mime_type() {
+            "image/jpeg" => Some(Self::Jpeg),
+            "image/png" => Some(Self::Png),
+            "application/pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// The kinds of document accepted.
+pub const DOCUMENT_TYPES: &[&str] = &["drivers_license", "state_id", "passport"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("OBJECT_STORE_URL must be file://<dir> or s3://<bucket>, not `{0}`")]
+    BadUrl(String),
+    #[error("object store: {0}")]
+    Store(#[from] object_store::Error),
+    #[error("cannot create the document directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where documents live.
+#[derive(Clone)]
+pub struct DocumentStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl DocumentStore {
+    /// `file://./var/objects` or `s3://bucket` (credentials from the `AWS_*` variables).
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
+            std::fs::create_dir_all(dir)?;
+            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?)
+        } else if let Some(bucket) = url.strip_prefix("s3://") {
+            Arc::new(
+                object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket.trim_end_matches('/'))
+                    .build()?,
+            )
+        } else {
+            return Err(StoreError::BadUrl(url.to_owned()));
+        };
+        Ok(Self { store })
+    }
+
+    /// The key of a verification's document; nothing a client sent is part of it.
+    pub fn key(user_id: Uuid, verification_id: Uuid) -> String {
+        format!("id-documents/{user_id}/{verification_id}")
+    }
+
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.store
+            .put(&Path::from(key), PutPayload::from(bytes))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(self
+            .store
+            .get(&Path::from(key))
+            .await?
+            .bytes()
+            .await?
+            .to_vec())
+    }
+}
+
+/// Signs and checks document links: `(verification id, expiry)` under a secret.
+pub struct LinkSigner {
+    keyed: Hmac<Sha256>,
+}
+
+impl LinkSigner {
+    /// HMAC takes keys of any length, so this fails only in theory.
+    pub fn new(secret: &str) -> Result<Self, hmac::digest::InvalidLength> {
+        Ok(Self {
+            keyed: <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())?,
+        })
+    }
+
+    fn mac(&self, id: Uuid, expires: i64) -> Hmac<Sha256> {
+        let mut mac = self.keyed.clone();
+        mac.update(format!("{id}:{expires}").as_bytes());
+        mac
+    }
+
+    pub fn sign(&self, id: Uuid, expires: i64) -> String {
+        hex::encode(self.mac(id, expires).finalize().into_bytes())
+    }
+
+    /// Whether `signature` is ours for `id` and `expires`, and `expires` (Unix seconds) has
+    /// not passed. The comparison is constant-time.
+    pub fn verify(&self, id: Uuid, expires: i64, signature: &str, now: i64) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        expires > now && self.mac(id, expires).verify_slice(&signature).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0";
+    const PDF: &[u8] = b"%PDF-1.7\n%";
+    const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff";
+
+    #[test]
+    fn formats_are_recognised_by_content() {
+        assert_eq!(DocumentFormat::sniff(PNG), Some(DocumentFormat::Png));
+        assert_eq!(DocumentFormat::sniff(JPEG), Some(DocumentFormat::Jpeg));
+        assert_eq!(DocumentFormat::sniff(PDF), Some(DocumentFormat::Pdf));
+        assert_eq!(DocumentFormat::sniff(EXE), None, "a Windows executable");
+        assert_eq!(
+            DocumentFormat::sniff(b"GIF89a......"),
+            None,
+            "an image, but not accepted"
+        );
+        assert_eq!(DocumentFormat::sniff(b""), None);
+    }
+
+    #[test]
+    fn links_expire_and_cannot_be_forged() {
+        let signer = LinkSigner::new("secret").unwrap();
+        let id = Uuid::now_v7();
+        let signature = signer.sign(id, 1_000);
+        assert!(signer.verify(id, 1_000, &signature, 999));
+        assert!(!signer.verify(id, 1_000, &signature, 1_000), "expired");
+        assert!(!signer.verify(id, 2_000, &signature, 999), "expiry changed");
+        assert!(
+            !signer.verify(Uuid::now_v7(), 1_000, &signature, 999),
+            "other document"
+        );
+        assert!(
+            !LinkSigner::new("other")
+                .unwrap()
+                .verify(id, 1_000, &signature, 999),
+            "other secret"
+        );
+        assert!(!signer.verify(id, 1_000, "zz", 999));
+    }
+}

@@ -1,0 +1,170 @@
+//! Sessions: a login is a family of refresh tokens. Each refresh rotates the token; showing a
+//! token that was already rotated means it leaked, so the whole family is revoked. Logout
+//! revokes the family and puts the access token's `jti` on the deny-list the gateway checks.
+
+use crate::db;
+use crate::db::users::UserRow;
+use crate::secrets;
+use crate::state::AppState;
+use auth_token::Claims;
+use chrono::Utc;
+use deadpool_redis::redis;
+use diesel_async::AsyncPgConnection;
+use domain::{Code, Problem, UserId};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Redis key of a denied access token; the gateway refuses tokens whose `jti` is listed.
+pub fn denylist_key(jti: Uuid) -> String {
+    format!("auth:denylist:{jti}")
+}
+
+/// Redis key holding the time (Unix seconds) before which every access token of a user is
+/// void: set when all of a user's sessions end (password reset, suspension).
+pub fn revoked_before_key(user_id: Uuid) -> String {
+    format!("auth:revoked-before:{user_id}")
+}
+
+/// What a successful login, registration or refresh answers.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenPair {
+    /// EdDSA JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; exchange it at `/api/auth/refresh-token`. Single use.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// Signs an access token for `user` and stores a new refresh token in `family` (a new
+/// family for a new login).
+pub async fn issue(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &UserRow,
+    family: Option<Uuid>,
+) -> Result<TokenPair, Problem> {
+    let config = &state.config;
+    let claims = Claims::new(
+        UserId::from_uuid(user.id),
+        user.role,
+        user.id_verified(),
+        config.access_ttl(),
+        &config.jwt_issuer,
+        &config.jwt_audience,
+    );
+    let access_token = state.keys.sign(&claims)?;
+    let refresh_token = secrets::generate();
+    let expires_at =
+        Utc::now() + chrono::Duration::from_std(config.refresh_ttl()).unwrap_or_default();
+    db::sessions::insert(
+        conn,
+        family.unwrap_or_else(Uuid::now_v7),
+        user.id,
+        &secrets::digest(&refresh_token),
+        expires_at,
+    )
+    .await?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: config.access_token_ttl_secs,
+    })
+}
+
+/// What presenting a refresh token led to.
+pub enum Refreshed {
+    /// A new pair in the same family.
+    Rotated(TokenPair),
+    /// The token had already been used: its family is now revoked. Commit, then refuse.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// The account was suspended since.
+    Suspended,
+}
+
+/// Rotates `token`. Runs in the caller's transaction; the token row is locked so two
+/// concurrent refreshes with one token cannot both succeed.
+pub async fn refresh(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    token: &str,
+) -> Result<Refreshed, Problem> {
+    let Some(row) = db::sessions::lock_by_hash(conn, &secrets::digest(token)).await? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if row.rotated_at.is_some() {
+        db::sessions::revoke_family(conn, row.family_id).await?;
+        tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reused; family revoked");
+        return Ok(Refreshed::Reused);
+    }
+    if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
+        return Ok(Refreshed::Invalid);
+    }
+    let Some(user) = db::users::find(conn, row.user_id).await? else {
+        return Ok(Refreshed::Invalid);
+    };
+    if user.is_suspended() {
+        db::sessions::revoke_family(conn, row.family_id).await?;
+        return Ok(Refreshed::Suspended);
+    }
+    db::sessions::mark_rotated(conn, row.id).await?;
+    Ok(Refreshed::Rotated(
+        issue(conn, state, &user, Some(row.family_id)).await?,
+    ))
+}
+
+/// Revokes the family of `token` if it belongs to `user_id`. Unknown tokens are ignored:
+/// logging out twice is not an error.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    token: &str,
+) -> Result<(), Problem> {
+    if let Some(row) = db::sessions::lock_by_hash(conn, &secrets::digest(token)).await?
+        && row.user_id == user_id
+    {
+        db::sessions::revoke_family(conn, row.family_id).await?;
+    }
+    Ok(())
+}
+
+/// Puts the access token on the deny-list until it would have expired anyway.
+pub async fn deny(state: &AppState, claims: &Claims) -> Result<(), Problem> {
+    let ttl = claims.remaining_secs().max(1);
+    let mut redis = state.redis().await?;
+    redis::cmd("SET")
+        .arg(denylist_key(claims.jti))
+        .arg(1)
+        .arg("EX")
+        .arg(ttl)
+        .query_async::<()>(&mut redis)
+        .await
+        .map_err(|err| Problem::unavailable(&err))
+}
+
+/// Voids every access token of `user_id` issued until now (their refresh families are
+/// revoked in the database by the caller).
+pub async fn void_access_tokens(state: &AppState, user_id: Uuid) -> Result<(), Problem> {
+    let mut redis = state.redis().await?;
+    redis::cmd("SET")
+        .arg(revoked_before_key(user_id))
+        .arg(Utc::now().timestamp())
+        .arg("EX")
+        .arg(state.config.access_token_ttl_secs.max(1))
+        .query_async::<()>(&mut redis)
+        .await
+        .map_err(|err| Problem::unavailable(&err))
+}
+
+/// The refusal for a refresh token that cannot be used.
+pub fn invalid_refresh() -> Problem {
+    Problem::new(Code::InvalidToken)
+        .with_detail("The refresh token is invalid, expired or already used.")
+}

@@ -1,0 +1,166 @@
+//! Builds the service from its configuration: migrations, pools, keys, the first admin,
+//! the relay and the audit consumer, and the HTTP server. Tests build it the same way on
+//! port 0 against their own database and exchange.
+
+use crate::bootstrap;
+use crate::config::{AuthConfig, SERVICE};
+use crate::documents::{DocumentStore, LinkSigner};
+use crate::events::{AUDIT_BINDINGS, AUDIT_QUEUE, AuditRecorder};
+use crate::keys::KeyRing;
+use crate::routes;
+use crate::state::AppState;
+use actix_web::web;
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
+use platform::health::{DatabaseCheck, Health, RedisCheck};
+use platform::http::{RunningServer, ServerSettings};
+use platform::{CommonConfig, Shutdown};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Auth's own migrations.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/auth");
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
+    move |err| StartError(format!("{what}: {err}"))
+}
+
+/// Runs auth's migrations (and the shared outbox/inbox ones) into the `auth` schema.
+pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
+    platform::db::migrate(
+        &common.database_url,
+        &common.schema(),
+        &[&events::MIGRATIONS, &MIGRATIONS],
+    )
+    .await
+    .map_err(|e| fail("migrations")(e.to_string()))
+}
+
+/// A running auth service.
+pub struct Application {
+    pub addr: SocketAddr,
+    server: RunningServer,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    shutdown: Shutdown,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Everything up to accepting connections on `listener`.
+    pub async fn build(
+        common: CommonConfig,
+        config: AuthConfig,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        migrate(&common).await?;
+        let schema = common.schema();
+        let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
+            .map_err(|e| fail("database pool")(e.to_string()))?;
+        let redis = platform::redis::pool(&common.redis_url, common.database_pool_size)
+            .map_err(|e| fail("redis pool")(e.to_string()))?;
+        let broker = Broker::new(&common.amqp_url, SERVICE);
+
+        let mut conn = platform::db::connect(&common.database_url, &schema)
+            .await
+            .map_err(|e| fail("database")(e.to_string()))?;
+        let keys = KeyRing::load(&mut conn, &config, &common.app_env)
+            .await
+            .map_err(|e| fail("signing keys")(e.to_string()))?;
+        bootstrap::ensure_admin(
+            &mut conn,
+            config.fs_admin_email.as_deref(),
+            config.fs_admin_password.as_deref(),
+        )
+        .await
+        .map_err(|e| fail("first admin")(e.to_string()))?;
+        drop(conn);
+
+        let documents = DocumentStore::from_url(&config.object_store_url)
+            .map_err(|e| fail("document store")(e.to_string()))?;
+        let links = LinkSigner::new(&config.document_link_secret)
+            .map_err(|e| fail("DOCUMENT_LINK_SECRET")(e.to_string()))?;
+        let verifier = web::Data::new(keys.verifier(&config));
+
+        let mut tasks = Vec::new();
+        let relay_config = RelayConfig::new(
+            &common.database_url,
+            &schema,
+            &common.events_exchange,
+            SERVICE,
+        );
+        let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
+        tasks.push(("outbox relay", tokio::spawn(relay.run(shutdown.token()))));
+        let consumer_config = ConsumerConfig::new(
+            queue_name(&common.events_exchange, AUDIT_QUEUE),
+            &common.events_exchange,
+            AUDIT_BINDINGS,
+        );
+        let consumer = Consumer::new(pool.clone(), broker.clone(), consumer_config, AuditRecorder);
+        tasks.push((
+            "audit consumer",
+            tokio::spawn(consumer.run(shutdown.token())),
+        ));
+
+        let health = Health::new(&common.app_version, &common.app_env)
+            .with(DatabaseCheck(pool.clone()))
+            .with(RedisCheck(redis.clone()))
+            .with(BrokerCheck(broker));
+        let state = web::Data::new(AppState {
+            pool,
+            redis,
+            keys,
+            config,
+            documents,
+            links,
+        });
+        let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
+        let settings = ServerSettings {
+            service: SERVICE,
+            workers: None,
+            shutdown_timeout,
+        };
+        let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
+            cfg.app_data(state.clone())
+                .app_data(verifier.clone())
+                // ID documents are up to 10 MB; the multipart reader enforces that itself.
+                .app_data(web::PayloadConfig::new(12 * 1024 * 1024))
+                .configure(routes::configure);
+        })
+        .map_err(|e| fail("http server")(e.to_string()))?;
+        Ok(Self {
+            addr: server.addr,
+            server,
+            tasks,
+            shutdown,
+            shutdown_timeout,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until shutdown, then waits for the relay and consumer to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.server.await;
+        self.shutdown.trigger();
+        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
+        result
+    }
+}
+
+/// Queues are named per exchange outside production, so tests that use their own exchange
+/// also get their own queues; on the real exchange the name is the plain one.
+fn queue_name(exchange: &str, queue: &str) -> String {
+    if exchange == events::DEFAULT_EXCHANGE {
+        queue.to_owned()
+    } else {
+        format!("{exchange}.{queue}")
+    }
+}
