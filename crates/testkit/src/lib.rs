@@ -4,15 +4,18 @@
 //! - [`TestBroker`]: an exchange and queue names unique to the test, deleted afterwards, so
 //!   parallel tests never see each other's events;
 //! - [`TestTokens`]: a signing key and a matching verifier, to mint tokens for any user;
+//! - [`EventTap`]: every event a service published on the test's exchange;
 //! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
 
 mod broker;
 mod db;
+mod tap;
 mod tokens;
 mod wait;
 
 pub use broker::TestBroker;
 pub use db::{MigrationSource, TestDb};
+pub use tap::{EventTap, TappedEvent};
 pub use tokens::TestTokens;
 pub use wait::{wait_for, wait_for_value};
 

@@ -1,0 +1,386 @@
+use crate::helpers::{TestApp, WEBHOOK_SECRET, assert_problem, fields};
+use events::v1;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+/// A tiny but real PNG header followed by padding.
+fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 2048));
+    bytes
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    document: Vec<u8>,
+    mime: &str,
+    doc_type: Option<&str>,
+) -> reqwest::Response {
+    let mut form = Form::new().part(
+        "idDocument",
+        Part::bytes(document)
+            .file_name("id.png")
+            .mime_str(mime)
+            .unwrap(),
+    );
+    if let Some(doc_type) = doc_type {
+        form = form.text("documentType", doc_type.to_owned());
+    }
+    app.client
+        .post(app.url("/api/users/id-verification"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens() {
+    let app = TestApp::spawn().await;
+    let (user_id, token, _) = app.customer().await;
+    let res = upload(&app, &token, png(), "image/png", Some("drivers_license")).await;
+    assert_eq!(res.status(), 201);
+    let submitted: Value = res.json().await.unwrap();
+    let id = submitted["id"].as_str().unwrap().to_owned();
+    assert_eq!(submitted["status"], "pending");
+
+    let status: Value = app
+        .get("/api/users/id-verification", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "pending");
+    assert_eq!(status["verification"]["id"], id.as_str());
+    let event: v1::UserIdVerificationSubmitted = app
+        .tap
+        .first("user.id_verification_submitted")
+        .await
+        .decode();
+    assert_eq!(
+        (event.user_id.as_str(), event.verification_id.as_str()),
+        (user_id.as_str(), id.as_str())
+    );
+    assert_eq!(
+        event.document_type,
+        v1::IdDocumentType::DriversLicense as i32
+    );
+
+    // The admin finds it in the queue and views the document through a signed link.
+    let admin = app.admin_token().await;
+    let queue: Value = app
+        .get("/api/admin/id-verifications?status=pending", Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(queue["total"], 1);
+    assert_eq!(queue["verifications"][0]["id"], id.as_str());
+    let link: Value = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/document-link"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = link["url"]
+        .as_str()
+        .unwrap()
+        .replace("http://auth.test", &app.base);
+    let document = app.client.get(&url).send().await.unwrap();
+    assert_eq!(document.status(), 200);
+    assert_eq!(document.headers()["content-type"], "image/png");
+    assert_eq!(document.headers()["cache-control"], "no-store");
+    assert_eq!(document.bytes().await.unwrap().to_vec(), png());
+    let forged = url.replace("signature=", "signature=00");
+    assert_problem(
+        app.client.get(&forged).send().await.unwrap(),
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    let unsigned = url.split('?').next().unwrap().to_owned();
+    assert_problem(
+        app.client.get(&unsigned).send().await.unwrap(),
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+
+    let res = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/approve"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let decided: v1::UserIdVerificationDecided =
+        app.tap.first("user.id_verification_decided").await.decode();
+    assert_eq!(
+        decided.decision,
+        v1::IdVerificationDecision::Approved as i32
+    );
+    assert_eq!(decided.reviewer, "manual_review");
+    assert_eq!(
+        decided.user.unwrap().id_verification_status,
+        v1::IdVerificationStatus::Approved as i32
+    );
+
+    // Tokens issued from now on say so.
+    let email = app
+        .get("/api/users/profile", Some(&token))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login: Value = app
+        .login(&email, crate::helpers::PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let verifier = auth_token::Verifier::from_jwks(
+        &auth_token::VerifierSettings::new("faded-skies-auth", "faded-skies"),
+        auth_token::JwksClient::new(app.url("/.well-known/jwks.json")),
+    );
+    assert!(
+        verifier
+            .verify(login["accessToken"].as_str().unwrap())
+            .await
+            .unwrap()
+            .idv
+    );
+
+    // Deciding twice is refused; so is a new upload.
+    let again = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/reject"),
+            &json!({ "reason": "blurry photo" }),
+            Some(&admin),
+        )
+        .await;
+    assert_problem(again, 409, "INVALID_STATE_TRANSITION").await;
+    assert_problem(
+        upload(&app, &token, png(), "image/png", Some("passport")).await,
+        409,
+        "CONFLICT",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disguised_oversized_or_incomplete_uploads_are_refused() {
+    let app = TestApp::spawn().await;
+    let (_, token, _) = app.customer().await;
+    let exe =
+        b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode".to_vec();
+    assert_problem(
+        upload(&app, &token, exe, "image/png", Some("passport")).await,
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+    )
+    .await;
+
+    let mut huge = png();
+    huge.resize(11 * 1024 * 1024, 0);
+    assert_problem(
+        upload(&app, &token, huge, "image/png", Some("passport")).await,
+        413,
+        "PAYLOAD_TOO_LARGE",
+    )
+    .await;
+
+    let problem = assert_problem(
+        upload(&app, &token, png(), "image/png", None).await,
+        400,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(fields(&problem), ["documentType"]);
+    let problem = assert_problem(
+        upload(&app, &token, png(), "image/png", Some("library_card")).await,
+        400,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(fields(&problem), ["documentType"]);
+    let status: Value = app
+        .get("/api/users/id-verification", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "not_submitted", "nothing was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_cannot_reach_the_review_queue_or_other_peoples_documents() {
+    let app = TestApp::spawn().await;
+    let (_, owner, _) = app.customer().await;
+    let submitted: Value = upload(&app, &owner, png(), "image/png", Some("state_id"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let (_, other, _) = app.customer().await;
+
+    assert_problem(
+        app.get("/api/admin/id-verifications", Some(&other)).await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/api/admin/id-verifications/{id}"), Some(&other))
+            .await,
+        403,
+        "FORBIDDEN",
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/document-link"),
+            &json!({}),
+            Some(&other),
+        )
+        .await;
+    assert_problem(res, 403, "FORBIDDEN").await;
+    let res = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/approve"),
+            &json!({}),
+            Some(&owner),
+        )
+        .await;
+    assert_problem(res, 403, "FORBIDDEN").await;
+    // The other customer's own status shows nothing of the owner's submission.
+    let status: Value = app
+        .get("/api/users/id-verification", Some(&other))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "not_submitted");
+    assert!(status["verification"].is_null());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_needs_a_reason() {
+    let app = TestApp::spawn().await;
+    let (_, token, _) = app.customer().await;
+    let submitted: Value = upload(&app, &token, png(), "image/png", Some("passport"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let admin = app.admin_token().await;
+    let problem = assert_problem(
+        app.post(
+            &format!("/api/admin/id-verifications/{id}/reject"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await,
+        400,
+        "VALIDATION_FAILED",
+    )
+    .await;
+    assert_eq!(fields(&problem), ["reason"]);
+    let res = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/reject"),
+            &json!({ "reason": "the photo is blurry" }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let status: Value = app
+        .get("/api/users/id-verification", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "rejected");
+    assert_eq!(status["verification"]["reason"], "the photo is blurry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_webhook_decides_when_signed() {
+    let app = TestApp::spawn().await;
+    let (_, token, _) = app.customer().await;
+    let submitted: Value = upload(&app, &token, png(), "image/png", Some("passport"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    let body = serde_json::to_vec(&json!({
+        "scanReference": "scan-1",
+        "customerInternalReference": id,
+        "verificationStatus": "DENIED_FRAUD",
+        "rejectReason": { "rejectReasonDescription": "manipulated document" },
+    }))
+    .unwrap();
+    let send = |signature: String| {
+        app.client
+            .post(app.url("/webhooks/id-verification"))
+            .header("content-type", "application/json")
+            .header("x-signature", signature)
+            .body(body.clone())
+            .send()
+    };
+    let now = chrono::Utc::now().timestamp();
+    assert_problem(
+        send(auth::verification::sign_webhook("wrong", &body, now))
+            .await
+            .unwrap(),
+        401,
+        "INVALID_TOKEN",
+    )
+    .await;
+    assert_problem(
+        send(auth::verification::sign_webhook(
+            WEBHOOK_SECRET,
+            &body,
+            now - 3600,
+        ))
+        .await
+        .unwrap(),
+        401,
+        "INVALID_TOKEN",
+    )
+    .await;
+
+    let res = send(auth::verification::sign_webhook(WEBHOOK_SECRET, &body, now))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let decided: v1::UserIdVerificationDecided =
+        app.tap.first("user.id_verification_decided").await.decode();
+    assert_eq!(
+        decided.decision,
+        v1::IdVerificationDecision::Rejected as i32
+    );
+    assert_eq!(decided.reason, "manipulated document");
+    assert_eq!(decided.reviewer, "jumio");
+    // The provider retrying is harmless.
+    assert_eq!(
+        send(auth::verification::sign_webhook(WEBHOOK_SECRET, &body, now))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(app.tap.named("user.id_verification_decided").len(), 1);
+}
