@@ -130,6 +130,25 @@ impl EventTap {
         .await
     }
 
+    /// Waits for the first event named `name` whose decoded message satisfies `matches`.
+    pub async fn find<M, F>(&self, name: &str, matches: F) -> M
+    where
+        M: prost::Message + Default,
+        F: Fn(&M) -> bool,
+    {
+        crate::wait_for_value(
+            &format!("a matching {name} event"),
+            Duration::from_secs(15),
+            || async {
+                self.named(name)
+                    .iter()
+                    .map(TappedEvent::decode::<M>)
+                    .find(|m| matches(m))
+            },
+        )
+        .await
+    }
+
     /// Waits for the first event named `name`.
     pub async fn first(&self, name: &str) -> TappedEvent {
         self.nth(name, 1).await

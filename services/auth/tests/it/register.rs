@@ -40,13 +40,23 @@ async fn registration_creates_a_customer_signs_in_and_announces_it() {
     assert_eq!(claims.sub.to_string(), user["id"].as_str().unwrap());
     assert!(!claims.idv);
 
-    let event = app.tap.first("user.registered").await;
+    // The bootstrapped admin was announced first; find ours.
+    let id = user["id"].as_str().unwrap();
+    let registered: v1::UserRegistered = app
+        .tap
+        .find("user.registered", |e: &v1::UserRegistered| e.user_id == id)
+        .await;
+    let raw = app
+        .tap
+        .named("user.registered")
+        .into_iter()
+        .find(|e| e.decode::<v1::UserRegistered>().user_id == id)
+        .unwrap();
     assert_eq!(
-        event.message_type.as_deref(),
+        raw.message_type.as_deref(),
         Some("faded_skies.events.v1.UserRegistered")
     );
-    let registered: v1::UserRegistered = event.decode();
-    assert_eq!(registered.user_id, user["id"].as_str().unwrap());
+    assert_eq!(raw.correlation_id.as_deref(), Some(id));
     let state = registered.user.unwrap();
     assert_eq!(state.email, "jamie.rivera@example.com");
     assert_eq!(state.role, v1::Role::Customer as i32);
