@@ -40,6 +40,7 @@ fmt: ## Format the code
 bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p auth-token --bench verify
 	$(CARGO) bench -p events --bench throughput
+	$(CARGO) bench -p auth --bench passwords
 
 clean: ## Remove build output
 	$(CARGO) clean

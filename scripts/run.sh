@@ -33,14 +33,29 @@ stop() {
 }
 trap stop INT TERM
 
+# A local .env (copied from .env.example) overrides the built-in defaults.
+if [[ -f .env ]]; then
+  set -a
+  # shellcheck disable=SC1091
+  source .env
+  set +a
+fi
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
+# Local demo staff: the first admin, created by auth when no admin exists.
+export FS_ADMIN_EMAIL=${FS_ADMIN_EMAIL:-admin@fadedskies.local}
+export FS_ADMIN_PASSWORD=${FS_ADMIN_PASSWORD:-ChangeMe-Local-1!}
 for name in "${services[@]}"; do
   echo "starting $name"
   "$target_dir/debug/$name" &
   pids+=($!)
 done
 
-echo "gateway: http://127.0.0.1:8080 (API docs at /docs); Ctrl-C stops everything"
+if [[ -f services/gateway/Cargo.toml ]]; then
+  echo "gateway: http://127.0.0.1:8080 (API docs at /docs); Ctrl-C stops everything"
+else
+  echo "no gateway yet: services listen on their own ports (auth 8081, ...); Ctrl-C stops everything"
+fi
+echo "admin: $FS_ADMIN_EMAIL / $FS_ADMIN_PASSWORD"
 wait -n || true
 echo "a service exited; stopping the rest"
 stop

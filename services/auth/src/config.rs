@@ -38,8 +38,8 @@ pub struct AuthConfig {
     pub document_link_secret: String,
     #[serde(default = "defaults::document_link_ttl")]
     pub document_link_ttl_secs: u64,
-    /// HMAC secret of the ID-verification provider's webhook.
-    #[serde(default = "defaults::webhook_secret")]
+    /// HMAC secret of the ID-verification provider's webhook; empty disables the webhook.
+    #[serde(default)]
     pub id_verification_webhook_secret: String,
     /// Public base URL of this service as clients reach it (for document links).
     #[serde(default = "defaults::public_url")]
@@ -47,6 +47,18 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
+    /// Refuses settings that are only safe on a developer machine.
+    pub fn check_for(&self, app_env: &str) -> Result<(), String> {
+        if app_env == "production" && self.document_link_secret == defaults::document_link_secret()
+        {
+            return Err("DOCUMENT_LINK_SECRET must be set in production".into());
+        }
+        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_days == 0 {
+            return Err("token lifetimes must be positive".into());
+        }
+        Ok(())
+    }
+
     pub fn access_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl_secs)
     }
@@ -77,9 +89,6 @@ mod defaults {
     }
     pub fn document_link_ttl() -> u64 {
         300
-    }
-    pub fn webhook_secret() -> String {
-        "local-id-verification-webhook-secret".into()
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:8080".into()

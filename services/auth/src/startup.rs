@@ -58,6 +58,9 @@ impl Application {
         listener: std::net::TcpListener,
         shutdown: Shutdown,
     ) -> Result<Self, StartError> {
+        config
+            .check_for(&common.app_env)
+            .map_err(fail("configuration"))?;
         migrate(&common).await?;
         let schema = common.schema();
         let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)

@@ -82,6 +82,10 @@ pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
 /// Checks `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` against the
 /// raw body, in constant time, with a timestamp tolerance.
 pub fn verify_webhook(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
+    // No secret configured means no webhook: an empty key would let anyone sign.
+    if secret.is_empty() {
+        return false;
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
@@ -178,6 +182,11 @@ mod tests {
             "no timestamp"
         );
         assert!(!verify_webhook("s3cret", "garbage", body, 1_000_000));
+        let unsigned = sign_webhook("", body, 1_000_000);
+        assert!(
+            !verify_webhook("", &unsigned, body, 1_000_000),
+            "an empty secret disables the webhook"
+        );
     }
 
     #[test]
