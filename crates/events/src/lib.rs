@@ -28,3 +28,14 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// The exchange every event is published to, unless configured otherwise (tests use one per
 /// test).
 pub const DEFAULT_EXCHANGE: &str = "faded_skies.events";
+
+/// The name of a consumer's queue on `exchange`: the plain name on the real exchange, and
+/// prefixed by the exchange elsewhere, so tests that each use their own exchange also get
+/// their own queues.
+pub fn queue_name(exchange: &str, queue: &str) -> String {
+    if exchange == DEFAULT_EXCHANGE {
+        queue.to_owned()
+    } else {
+        format!("{exchange}.{queue}")
+    }
+}

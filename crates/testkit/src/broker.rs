@@ -33,10 +33,16 @@ impl TestBroker {
     /// A queue name private to this test (its retry and dead-letter queues are cleaned up too).
     pub fn queue(&self, name: &str) -> String {
         let queue = format!("{}.{name}", self.prefix);
-        if let Ok(mut queues) = self.queues.lock() {
-            queues.push(queue.clone());
-        }
+        self.track(&queue);
         queue
+    }
+
+    /// Deletes `queue` (and its retry and dead-letter queues) when the test ends: for the
+    /// queues a service under test declares itself (`events::queue_name`).
+    pub fn track(&self, queue: &str) {
+        if let Ok(mut queues) = self.queues.lock() {
+            queues.push(queue.to_owned());
+        }
     }
 
     async fn cleanup(url: String, exchange: String, queues: Vec<String>) -> lapin::Result<()> {

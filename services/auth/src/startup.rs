@@ -100,7 +100,7 @@ impl Application {
         let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
         tasks.push(("outbox relay", tokio::spawn(relay.run(shutdown.token()))));
         let consumer_config = ConsumerConfig::new(
-            queue_name(&common.events_exchange, AUDIT_QUEUE),
+            events::queue_name(&common.events_exchange, AUDIT_QUEUE),
             &common.events_exchange,
             AUDIT_BINDINGS,
         );
@@ -155,15 +155,5 @@ impl Application {
         self.shutdown.trigger();
         platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
         result
-    }
-}
-
-/// Queues are named per exchange outside production, so tests that use their own exchange
-/// also get their own queues; on the real exchange the name is the plain one.
-fn queue_name(exchange: &str, queue: &str) -> String {
-    if exchange == events::DEFAULT_EXCHANGE {
-        queue.to_owned()
-    } else {
-        format!("{exchange}.{queue}")
     }
 }

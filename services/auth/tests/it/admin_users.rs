@@ -203,3 +203,38 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
     let event: v1::UserStatusChanged = app.tap.nth("user.status_changed", 2).await.decode();
     assert_eq!(event.status, v1::AccountStatus::Active as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_read_one_user_and_the_service_reports_its_health() {
+    let app = TestApp::spawn().await;
+    let (id, _, _) = app.customer().await;
+    let admin = app.admin_token().await;
+    let user: Value = app
+        .get(&format!("/api/admin/users/{id}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["id"], id.as_str());
+    assert_eq!(user["role"], "customer");
+    let missing = app
+        .get(
+            &format!("/api/admin/users/{}", uuid::Uuid::now_v7()),
+            Some(&admin),
+        )
+        .await;
+    assert_problem(missing, 404, "NOT_FOUND").await;
+    let bad = app.get("/api/admin/users/not-a-uuid", Some(&admin)).await;
+    assert_eq!(bad.status(), 400);
+
+    let health: Value = app.get("/health", None).await.json().await.unwrap();
+    assert_eq!(health["status"], "healthy");
+    for check in ["database", "redis", "rabbitmq"] {
+        assert_eq!(health["checks"][check]["status"], "healthy", "{check}");
+    }
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        metrics.contains("route=\"/api/admin/users/{id}\""),
+        "{metrics}"
+    );
+}

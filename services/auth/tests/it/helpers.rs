@@ -70,6 +70,10 @@ impl TestApp {
     }
 
     async fn spawn_on(db: TestDb, broker: TestBroker, extra: &[(&str, &str)]) -> Self {
+        broker.track(&events::queue_name(
+            &broker.exchange,
+            auth::events::AUDIT_QUEUE,
+        ));
         let tap = EventTap::new(&broker.url, &broker.exchange).await;
         let objects =
             std::env::temp_dir().join(format!("fs-auth-test-{}", uuid::Uuid::new_v4().simple()));

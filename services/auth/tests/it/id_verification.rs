@@ -78,6 +78,15 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
         .unwrap();
     assert_eq!(queue["total"], 1);
     assert_eq!(queue["verifications"][0]["id"], id.as_str());
+    let one: Value = app
+        .get(&format!("/api/admin/id-verifications/{id}"), Some(&admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["userId"], user_id.as_str());
+    assert_eq!(one["contentType"], "image/png");
+    assert_eq!(one["sizeBytes"], png().len());
     let link: Value = app
         .post(
             &format!("/api/admin/id-verifications/{id}/document-link"),
