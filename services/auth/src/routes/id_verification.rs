@@ -185,6 +185,12 @@ pub async fn submit_id_verification(
     form: Multipart,
 ) -> Result<HttpResponse, Problem> {
     let upload = read_upload(form).await?;
+    // Refuse before storing anything; the transaction below checks again under a lock.
+    let mut conn = state.db().await?;
+    let account = db::users::find(&mut conn, user.sub).await?;
+    if account.as_ref().is_some_and(|a| a.id_verified()) {
+        return Err(already_verified());
+    }
     let id = Uuid::now_v7();
     let key = DocumentStore::key(user.sub, id);
     let size = upload.bytes.len() as i64;
@@ -194,7 +200,6 @@ pub async fn submit_id_verification(
         .await
         .map_err(|err| Problem::unavailable(&err))?;
 
-    let mut conn = state.db().await?;
     let claims = user.claims().clone();
     let row = conn
         .transaction(async |conn| {
@@ -202,7 +207,7 @@ pub async fn submit_id_verification(
                 .await?
                 .ok_or_else(|| Problem::not_found("No such user."))?;
             if account.id_verified() {
-                return Err(Problem::new(Code::Conflict).with_detail("Your ID is already verified."));
+                return Err(already_verified());
             }
             let verification = db::verifications::insert(
                 conn,
@@ -226,6 +231,10 @@ pub async fn submit_id_verification(
         })
         .await?;
     Ok(HttpResponse::Created().json(VerificationView::from(&row)))
+}
+
+fn already_verified() -> Problem {
+    Problem::new(Code::Conflict).with_detail("Your ID is already verified.")
 }
 
 /// The status of your latest submission.
