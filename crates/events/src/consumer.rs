@@ -278,28 +278,32 @@ impl<H: Handler> Consumer<H> {
         event: IncomingEvent,
         shutdown: &CancellationToken,
     ) -> lapin::Result<()> {
-        // The database being down is not the event's fault: hold the message and wait for the
-        // database instead of counting attempts, so an outage delays events but never
-        // dead-letters them. Every other message would meet the same outage anyway.
+        // The database being down (no connection, or the connection lost mid-handler) is
+        // not the event's fault: hold the message and wait for the database instead of
+        // counting attempts, so an outage delays events but never dead-letters them. Every
+        // other message would meet the same outage anyway.
         let mut outages = 0;
-        let mut conn = loop {
-            match self.pool.get().await {
-                Ok(conn) => break conn,
-                Err(err) => {
-                    outages += 1;
-                    let delay = self.config.retry_delay_for(outages);
-                    tracing::warn!(%err, ?delay, "database unavailable; holding the event");
-                    metrics::counter!("events_database_unavailable_total", "queue" => self.config.queue.clone())
-                        .increment(1);
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {},
-                        // Unacked, the message goes back to the queue when the channel closes.
-                        () = shutdown.cancelled() => return Ok(()),
+        let outcome = loop {
+            let unavailable = match self.pool.get().await {
+                Ok(mut conn) => match self.apply(&mut conn, &event).await {
+                    Outcome::Failed(HandlerError::Database(err)) if connection_lost(&err) => {
+                        err.to_string()
                     }
-                }
+                    outcome => break outcome,
+                },
+                Err(err) => err.to_string(),
+            };
+            outages += 1;
+            let delay = self.config.retry_delay_for(outages);
+            tracing::warn!(error = %unavailable, ?delay, "database unavailable; holding the event");
+            metrics::counter!("events_database_unavailable_total", "queue" => self.config.queue.clone())
+                .increment(1);
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {},
+                // Unacked, the message goes back to the queue when the channel closes.
+                () = shutdown.cancelled() => return Ok(()),
             }
         };
-        let outcome = self.apply(&mut conn, &event).await;
         let labels = [
             ("queue", self.config.queue.clone()),
             ("event", event.name.clone()),
@@ -422,6 +426,19 @@ impl<H: Handler> Consumer<H> {
                 .map(drop)
         }
     }
+}
+
+/// Whether `err` means the connection to the database went away, not that the handler's
+/// work was refused.
+fn connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        err,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | Error::BrokenTransactionManager
+    )
 }
 
 fn header<'a>(delivery: &'a Delivery, key: &str) -> Option<&'a AMQPValue> {

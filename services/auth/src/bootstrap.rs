@@ -55,6 +55,13 @@ pub async fn ensure_admin(
             let actor = Actor::system();
             let admin = match db::users::find_by_email(conn, email.as_str()).await? {
                 Some(existing) => {
+                    // Anyone can register any address: only the configured password proves
+                    // the account is the intended admin's.
+                    if !passwords::verify(password.expose(), Some(existing.password_hash.clone())).await? {
+                        return Err(Problem::new(domain::Code::Conflict).with_detail(
+                            "FS_ADMIN_EMAIL belongs to an existing account whose password is not FS_ADMIN_PASSWORD",
+                        ));
+                    }
                     let promoted = db::users::set_role(conn, existing.id, Role::Admin).await?;
                     events::role_changed(conn, &promoted, existing.role, Uuid::nil()).await?;
                     promoted

@@ -49,9 +49,11 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// Refuses settings that are only safe on a developer machine.
     pub fn check_for(&self, app_env: &str) -> Result<(), String> {
-        if app_env == "production" && self.document_link_secret == defaults::document_link_secret()
-        {
-            return Err("DOCUMENT_LINK_SECRET must be set in production".into());
+        let local = matches!(app_env, "development" | "test");
+        if !local && self.document_link_secret == defaults::document_link_secret() {
+            return Err(format!(
+                "DOCUMENT_LINK_SECRET must be set outside development (APP_ENV={app_env})"
+            ));
         }
         if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_days == 0 {
             return Err("token lifetimes must be positive".into());

@@ -17,10 +17,12 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 pub enum KeyError {
     #[error("JWT_SIGNING_KEY is set but JWT_SIGNING_KEY_ID is not (or the other way round)")]
     HalfConfigured,
-    #[error("no signing key configured: set JWT_SIGNING_KEY and JWT_SIGNING_KEY_ID in {0}")]
+    #[error("no signing key configured: set JWT_SIGNING_KEY and JWT_SIGNING_KEY_ID (APP_ENV={0})")]
     Missing(String),
     #[error("invalid signing key: {0}")]
     Invalid(String),
+    #[error("key id {0} is already registered with a different public key; use a new key id")]
+    KidReused(String),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
 }
@@ -52,11 +54,18 @@ impl KeyRing {
                     (Some(pem), Some(kid)) => {
                         let signer = Signer::from_pem(kid, pem)
                             .map_err(|e| KeyError::Invalid(e.to_string()))?;
+                        // A key id names one key forever: verifiers cache keys by id.
+                        if db::keys::public_x(conn, kid)
+                            .await?
+                            .is_some_and(|x| x != signer.public_x())
+                        {
+                            return Err(KeyError::KidReused(kid.clone()));
+                        }
                         db::keys::make_current(conn, kid, &signer.public_x(), None).await?;
                         signer
                     }
                     (Some(_), None) | (None, Some(_)) => return Err(KeyError::HalfConfigured),
-                    (None, None) if app_env == "production" => {
+                    (None, None) if !matches!(app_env, "development" | "test") => {
                         return Err(KeyError::Missing(app_env.into()));
                     }
                     (None, None) => match db::keys::current_local(conn).await? {

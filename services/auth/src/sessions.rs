@@ -20,8 +20,9 @@ pub fn denylist_key(jti: Uuid) -> String {
     format!("auth:denylist:{jti}")
 }
 
-/// Redis key holding the time (Unix seconds) before which every access token of a user is
-/// void: set when all of a user's sessions end (password reset, suspension).
+/// Redis key holding a time (Unix seconds): every access token of the user whose `iat` is at
+/// or before it is void. Set when a user's tokens must stop working at once (password reset,
+/// suspension, role change). `iat` has one-second resolution, hence "at or before".
 pub fn revoked_before_key(user_id: Uuid) -> String {
     format!("auth:revoked-before:{user_id}")
 }

@@ -52,7 +52,9 @@ pub async fn decide(
     };
     let verification =
         db::verifications::decide(conn, id, status, reason, decided_by, reviewer).await?;
-    // A newer submission supersedes this one for the user's status.
+    // Lock the user like a submission does, so a concurrent new submission is either seen
+    // as the latest here or waits; a newer submission supersedes this one for the status.
+    db::users::lock(conn, current.user_id).await?;
     let latest = db::verifications::latest_for_user(conn, current.user_id).await?;
     let user = if latest.is_some_and(|l| l.id == id) {
         db::users::set_id_status(conn, current.user_id, status).await?
@@ -98,7 +100,7 @@ pub fn verify_webhook(secret: &str, header: &str, body: &[u8], now: i64) -> bool
     let Some(timestamp) = timestamp else {
         return false;
     };
-    if (now - timestamp).abs() > WEBHOOK_TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > WEBHOOK_TOLERANCE_SECS.unsigned_abs() {
         return false;
     }
     let Ok(keyed) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {

@@ -46,6 +46,16 @@ pub async fn current_local(conn: &mut AsyncPgConnection) -> QueryResult<Option<K
 }
 
 /// Records `kid` (if new) as the signing key, and retires every other current key.
+/// The public key stored under `kid`, if any.
+pub async fn public_x(conn: &mut AsyncPgConnection, kid: &str) -> QueryResult<Option<String>> {
+    signing_keys::table
+        .find(kid)
+        .select(signing_keys::public_x)
+        .first(conn)
+        .await
+        .optional()
+}
+
 pub async fn make_current(
     conn: &mut AsyncPgConnection,
     kid: &str,

@@ -113,6 +113,13 @@ pub async fn list_audit(
                 None
             }
         });
+    for (field, value) in [
+        ("action", &query.action),
+        ("subjectType", &query.subject_type),
+        ("subjectId", &query.subject_id),
+    ] {
+        crate::routes::auth::check_filter(&mut v, field, value.as_deref());
+    }
     let from = time(&mut v, "from", query.from.as_deref());
     let to = time(&mut v, "to", query.to.as_deref());
     if let (Some(from), Some(to)) = (from, to)

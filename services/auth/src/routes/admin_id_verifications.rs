@@ -4,6 +4,7 @@
 use crate::audit::Actor;
 use crate::db;
 use crate::db::verifications::VerificationRow;
+use crate::documents::StoreError;
 use crate::state::AppState;
 use crate::verification::{self, DecidedBy, Decision};
 use actix_web::http::header;
@@ -202,7 +203,12 @@ pub async fn get_document(
         .documents
         .get(&row.object_key)
         .await
-        .map_err(|err| Problem::unavailable(&err))?;
+        .map_err(|err| match err {
+            StoreError::Store(object_store::Error::NotFound { .. }) => {
+                Problem::not_found("The document is no longer stored.")
+            }
+            other => Problem::unavailable(&other),
+        })?;
     Ok(HttpResponse::Ok()
         .content_type(row.content_type)
         .insert_header((header::CACHE_CONTROL, "no-store"))

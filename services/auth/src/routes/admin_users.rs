@@ -67,9 +67,7 @@ pub async fn list_users(
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if search.is_some_and(|s| s.chars().count() > 100) {
-        v.add("search", "must be at most 100 characters");
-    }
+    crate::routes::auth::check_filter(&mut v, "search", search);
     let role = v.finish(|| Some(role.flatten()))?;
     let filter = UserFilter {
         search: search.map(str::to_owned),
@@ -147,6 +145,8 @@ pub async fn change_role(
             Ok(after)
         })
         .await?;
+    // Tokens carry the role: the old ones must not keep the old rights for 15 minutes.
+    sessions::void_access_tokens(&state, target).await?;
     Ok(HttpResponse::Ok().json(UserView::from(&row)))
 }
 

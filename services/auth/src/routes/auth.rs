@@ -60,6 +60,18 @@ pub(crate) fn required<T>(
     }
 }
 
+/// Records an error when a free-text filter holds control characters (PostgreSQL refuses NUL,
+/// and nothing legitimate contains them) or is longer than 200 characters.
+pub(crate) fn check_filter(v: &mut Validation, field: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        if value.chars().any(char::is_control) {
+            v.add(field, "must not contain control characters");
+        } else if value.chars().count() > 200 {
+            v.add(field, "must be at most 200 characters");
+        }
+    }
+}
+
 impl TryFrom<&RegisterRequest> for NewAccount {
     type Error = Problem;
 
@@ -187,8 +199,20 @@ pub async fn login(
     });
     let (email, password) = v.finish(|| Some((email?, password?)))?;
 
+    // Something that is not an email cannot have an account: it is looked up as nothing (no
+    // query with unchecked text) and answered like an unknown email. The audit keeps a
+    // bounded, printable rendering of what was typed.
+    let parsed = Email::parse(&email).ok();
+    let email: String = email
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(254)
+        .collect();
     let mut conn = state.db().await?;
-    let user = db::users::find_by_email(&mut conn, &email).await?;
+    let user = match &parsed {
+        Some(parsed) => db::users::find_by_email(&mut conn, parsed.as_str()).await?,
+        None => None,
+    };
     // An unknown email is checked against a dummy hash: same answer, same time.
     let matches =
         passwords::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await?;
@@ -287,9 +311,17 @@ pub async fn logout(
     state: web::Data<AppState>,
     user: AuthUser,
     client: ClientInfo,
-    body: Option<web::Json<LogoutRequest>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
-    let refresh_token = body.and_then(|b| b.into_inner().refresh_token);
+    // No body means "this access token only"; a body that is there must be right, or the
+    // client would believe a session ended that did not.
+    let refresh_token = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<LogoutRequest>(&body)
+            .map_err(|err| Problem::new(Code::MalformedJson).with_detail(err.to_string()))?
+            .refresh_token
+    };
     let mut conn = state.db().await?;
     let claims = user.claims().clone();
     conn.transaction(async |conn| {

@@ -77,11 +77,15 @@ pub struct IdDocumentForm {
     document_type: String,
 }
 
+/// How much of an oversized document is read before giving up on the connection.
+const MAX_DISCARD_BYTES: usize = 4 * 1024 * 1024;
+
 async fn read_upload(mut form: Multipart) -> Result<Upload, Problem> {
     let bad = |message: &str| Problem::validation(vec![FieldError::new("idDocument", message)]);
     let mut document_type = None;
     let mut document: Option<Vec<u8>> = None;
     let mut too_large = false;
+    let mut discarded = 0usize;
     while let Some(mut field) = form
         .try_next()
         .await
@@ -112,13 +116,18 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, Problem> {
                     .await
                     .map_err(|e| Problem::bad_request(e.to_string()))?
                 {
-                    // Keep reading (and discarding) past the limit so the client gets the
-                    // 413 instead of a reset connection.
+                    // Past the limit keep reading (and discarding) a little, so an honest
+                    // client gets the 413 rather than a reset connection; then stop.
                     if bytes.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                         too_large = true;
                         bytes.clear();
                     }
-                    if !too_large {
+                    if too_large {
+                        discarded += chunk.len();
+                        if discarded > MAX_DISCARD_BYTES {
+                            return Err(document_too_large());
+                        }
+                    } else {
                         bytes.extend_from_slice(&chunk);
                     }
                 }
@@ -136,9 +145,7 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, Problem> {
         }
     }
     if too_large {
-        return Err(
-            Problem::new(Code::PayloadTooLarge).with_detail("The document must be at most 10 MB.")
-        );
+        return Err(document_too_large());
     }
     let mut errors = Vec::new();
     match document_type.as_deref() {
@@ -191,6 +198,8 @@ pub async fn submit_id_verification(
     if account.as_ref().is_some_and(|a| a.id_verified()) {
         return Err(already_verified());
     }
+    // Not held across the upload to storage: slow uploads must not drain the pool.
+    drop(conn);
     let id = Uuid::now_v7();
     let key = DocumentStore::key(user.sub, id);
     let size = upload.bytes.len() as i64;
@@ -200,6 +209,7 @@ pub async fn submit_id_verification(
         .await
         .map_err(|err| Problem::unavailable(&err))?;
 
+    let mut conn = state.db().await?;
     let claims = user.claims().clone();
     let row = conn
         .transaction(async |conn| {
@@ -231,6 +241,10 @@ pub async fn submit_id_verification(
         })
         .await?;
     Ok(HttpResponse::Created().json(VerificationView::from(&row)))
+}
+
+fn document_too_large() -> Problem {
+    Problem::new(Code::PayloadTooLarge).with_detail("The document must be at most 10 MB.")
 }
 
 fn already_verified() -> Problem {

@@ -114,6 +114,19 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
         (event.previous_role, event.role),
         (v1::Role::Customer as i32, v1::Role::Driver as i32)
     );
+    // Tokens issued before the change stop working at once (the gateway reads this mark).
+    let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
+    let mut conn = redis.get().await.unwrap();
+    let key = auth::sessions::revoked_before_key(uuid::Uuid::parse_str(id).unwrap());
+    let mark: Option<i64> = deadpool_redis::redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        mark.is_some_and(|t| (chrono::Utc::now().timestamp() - t).abs() < 60),
+        "{mark:?}"
+    );
     let login: Value = app
         .login("driver@example.com", PASSWORD)
         .await

@@ -98,3 +98,12 @@ async fn a_suspended_account_cannot_log_in() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn something_that_is_not_an_email_is_an_unknown_email_not_a_500() {
+    let app = TestApp::spawn().await;
+    for email in ["a\u{0}b@example.com", "not an email", ""] {
+        let res = app.login(email, PASSWORD).await;
+        assert_problem(res, 401, "INVALID_CREDENTIALS").await;
+    }
+}

@@ -117,3 +117,31 @@ async fn a_bad_or_absent_token_is_401_problem_json() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_logout_body_is_400_and_revokes_nothing_silently() {
+    let app = TestApp::spawn().await;
+    let (_, access, refresh_token) = app.customer().await;
+    let res = app
+        .post(
+            "/api/auth/logout",
+            &json!({ "refreshToken": 123 }),
+            Some(&access),
+        )
+        .await;
+    assert_problem(res, 400, "MALFORMED_JSON").await;
+    assert_eq!(
+        refresh(&app, &refresh_token).await.status(),
+        200,
+        "the session is still there"
+    );
+    // No body at all: only the access token is denied.
+    let res = app
+        .client
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+}
