@@ -45,7 +45,7 @@ async fn main() {
         "evbench",
         &[MigrationSource {
             embedded: &events::MIGRATIONS,
-            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"),
+            dir: events::MIGRATIONS_DIR,
         }],
     )
     .await;

@@ -25,6 +25,9 @@ use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 /// (`platform::db::migrate(url, schema, &[&events::MIGRATIONS, &MIGRATIONS])`).
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
+/// Where [`MIGRATIONS`] come from on disk (test databases fingerprint their templates by it).
+pub const MIGRATIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+
 /// The exchange every event is published to, unless configured otherwise (tests use one per
 /// test).
 pub const DEFAULT_EXCHANGE: &str = "faded_skies.events";

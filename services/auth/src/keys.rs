@@ -112,10 +112,6 @@ impl KeyRing {
             .map_err(|err| domain::Problem::internal(&err))
     }
 
-    pub fn kid(&self) -> &str {
-        self.signer.kid()
-    }
-
     /// The document served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> &JwkSet {
         &self.jwks

@@ -179,6 +179,22 @@ impl Validation {
         }
     }
 
+    /// Parses a required field with `parse`, recording "is required" when it is absent.
+    pub fn required<T>(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<T, ParseError>,
+    ) -> Option<T> {
+        match value {
+            Some(value) => self.check(field, parse(value)),
+            None => {
+                self.add(field, "is required");
+                None
+            }
+        }
+    }
+
     /// Records a rule that spans fields or needs no parser, e.g. "must not be before `from`".
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(FieldError::new(field, message));
@@ -224,6 +240,30 @@ mod tests {
         let error = ParseError::with_messages("password", vec!["a".into(), "b".into()]);
         assert_eq!(error.to_string(), "password: a; b");
         assert_eq!(ParseError::unnamed("too short").to_string(), "too short");
+    }
+
+    #[test]
+    fn required_reports_absence_and_parse_errors_under_the_field() {
+        let mut v = Validation::new();
+        assert_eq!(
+            v.required("a", Some("7"), |s| s
+                .parse::<u8>()
+                .map_err(|_| ParseError::unnamed("bad"))),
+            Some(7)
+        );
+        assert_eq!(v.required::<u8>("b", None, |_| Ok(0)), None);
+        assert_eq!(
+            v.required("c", Some("x"), |s| s
+                .parse::<u8>()
+                .map_err(|_| ParseError::unnamed("bad"))),
+            None
+        );
+        let fields: Vec<(&str, &str)> = v
+            .errors()
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(fields, [("b", "is required"), ("c", "bad")]);
     }
 
     #[test]

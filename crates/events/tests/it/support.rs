@@ -45,7 +45,7 @@ impl Bus {
             "evtest",
             &[MigrationSource {
                 embedded: &events::MIGRATIONS,
-                dir: concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"),
+                dir: events::MIGRATIONS_DIR,
             }],
         )
         .await;

@@ -250,7 +250,7 @@ pub async fn reject_id_verification(
     body: web::Json<RejectRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let reason = crate::routes::auth::required(&mut v, "reason", body.reason.as_deref(), |s| {
+    let reason = v.required("reason", body.reason.as_deref(), |s| {
         domain::input::BoundedText::<3, 500>::parse(s)
     });
     let reason = v.finish(|| reason)?;

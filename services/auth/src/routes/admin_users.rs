@@ -117,8 +117,7 @@ pub async fn change_role(
     body: web::Json<ChangeRoleRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let role =
-        crate::routes::auth::required(&mut v, "role", body.role.as_deref(), |s| s.parse::<Role>());
+    let role = v.required("role", body.role.as_deref(), |s| s.parse::<Role>());
     let role = v.finish(|| role)?;
     let target = *id;
     refuse_self(&admin, target)?;
@@ -169,8 +168,7 @@ pub async fn suspend_user(
     body: web::Json<SuspendRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let reason = crate::routes::auth::required(
-        &mut v,
+    let reason = v.required(
         "reason",
         body.reason.as_deref(),
         BoundedText::<3, 500>::parse,

@@ -44,22 +44,6 @@ struct NewAccount {
     date_of_birth: DateOfBirth,
 }
 
-/// Runs `parse` on a required field, recording "is required" when it is absent.
-pub(crate) fn required<T>(
-    v: &mut Validation,
-    field: &str,
-    value: Option<&str>,
-    parse: impl FnOnce(&str) -> Result<T, domain::input::ParseError>,
-) -> Option<T> {
-    match value {
-        Some(value) => v.check(field, parse(value)),
-        None => {
-            v.add(field, "is required");
-            None
-        }
-    }
-}
-
 /// Records an error when a free-text filter holds control characters (PostgreSQL refuses NUL,
 /// and nothing legitimate contains them) or is longer than 200 characters.
 pub(crate) fn check_filter(v: &mut Validation, field: &str, value: Option<&str>) {
@@ -77,17 +61,12 @@ impl TryFrom<&RegisterRequest> for NewAccount {
 
     fn try_from(req: &RegisterRequest) -> Result<Self, Problem> {
         let mut v = Validation::new();
-        let full_name = required(
-            &mut v,
-            "fullName",
-            req.full_name.as_deref(),
-            FullName::parse,
-        );
-        let email = required(&mut v, "email", req.email.as_deref(), Email::parse);
-        let password = required(&mut v, "password", req.password.as_deref(), Password::parse);
-        let phone = required(&mut v, "phone", req.phone.as_deref(), PhoneNumber::parse);
+        let full_name = v.required("fullName", req.full_name.as_deref(), FullName::parse);
+        let email = v.required("email", req.email.as_deref(), Email::parse);
+        let password = v.required("password", req.password.as_deref(), Password::parse);
+        let phone = v.required("phone", req.phone.as_deref(), PhoneNumber::parse);
         let today = accounts::today();
-        let date_of_birth = required(&mut v, "dateOfBirth", req.date_of_birth.as_deref(), |s| {
+        let date_of_birth = v.required("dateOfBirth", req.date_of_birth.as_deref(), |s| {
             DateOfBirth::parse_on(s, today)
         });
         v.finish(|| {
@@ -191,12 +170,10 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let email = required(&mut v, "email", body.email.as_deref(), |s| {
+    let email = v.required("email", body.email.as_deref(), |s| {
         Ok(s.trim().to_lowercase())
     });
-    let password = required(&mut v, "password", body.password.as_deref(), |s| {
-        Ok(s.to_owned())
-    });
+    let password = v.required("password", body.password.as_deref(), |s| Ok(s.to_owned()));
     let (email, password) = v.finish(|| Some((email?, password?)))?;
 
     // Something that is not an email cannot have an account: it is looked up as nothing (no
@@ -269,7 +246,7 @@ pub struct RefreshRequest {
 
 fn refresh_token(body: &RefreshRequest) -> Result<String, Problem> {
     let mut v = Validation::new();
-    let token = required(&mut v, "refreshToken", body.refresh_token.as_deref(), |s| {
+    let token = v.required("refreshToken", body.refresh_token.as_deref(), |s| {
         Ok(s.to_owned())
     });
     v.finish(|| token)
@@ -359,7 +336,7 @@ pub async fn forgot_password(
     body: web::Json<ForgotPasswordRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let email = required(&mut v, "email", body.email.as_deref(), Email::parse);
+    let email = v.required("email", body.email.as_deref(), Email::parse);
     let email = v.finish(|| email)?;
     let mut conn = state.db().await?;
     conn.transaction(async |conn| {
@@ -407,13 +384,8 @@ pub async fn reset_password(
     body: web::Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, Problem> {
     let mut v = Validation::new();
-    let token = required(&mut v, "token", body.token.as_deref(), |s| Ok(s.to_owned()));
-    let password = required(
-        &mut v,
-        "password",
-        body.password.as_deref(),
-        Password::parse,
-    );
+    let token = v.required("token", body.token.as_deref(), |s| Ok(s.to_owned()));
+    let password = v.required("password", body.password.as_deref(), Password::parse);
     let (token, password) = v.finish(|| Some((token?, password?)))?;
     let hash = passwords::hash(&password).await?;
     let mut conn = state.db().await?;

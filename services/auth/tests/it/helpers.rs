@@ -36,10 +36,7 @@ pub fn migrations() -> [MigrationSource; 2] {
     [
         MigrationSource {
             embedded: &events::MIGRATIONS,
-            dir: concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../crates/events/migrations"
-            ),
+            dir: events::MIGRATIONS_DIR,
         },
         MigrationSource {
             embedded: &MIGRATIONS,
