@@ -104,16 +104,27 @@ fn verifier(req: &HttpRequest) -> Result<web::Data<Verifier>, Problem> {
         .ok_or_else(|| Problem::internal(&"no token verifier configured"))
 }
 
+/// The verified claims of the request's bearer token: `None` without one, an error for a bad
+/// one. Both extractors start here.
+fn caller(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Claims>, Problem>> {
+    let token = bearer(req);
+    let verifier = verifier(req);
+    Box::pin(async move {
+        match token? {
+            None => Ok(None),
+            Some(token) => Ok(Some(verifier?.verify(&token).await?)),
+        }
+    })
+}
+
 impl<P: Policy + 'static> FromRequest for Authenticated<P> {
     type Error = Problem;
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let verifier = verifier(req);
+        let caller = caller(req);
         Box::pin(async move {
-            let token = token?.ok_or(TokenError::Missing)?;
-            let claims = verifier?.verify(&token).await?;
+            let claims = caller.await?.ok_or(TokenError::Missing)?;
             if !P::allows(claims.role) {
                 return Err(Problem::new(Code::Forbidden)
                     .with_detail("your role is not allowed to do this"));
@@ -135,14 +146,8 @@ impl FromRequest for MaybeUser {
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
-        let verifier = verifier(req);
-        Box::pin(async move {
-            match token? {
-                None => Ok(Self(None)),
-                Some(token) => Ok(Self(Some(verifier?.verify(&token).await?))),
-            }
-        })
+        let caller = caller(req);
+        Box::pin(async move { Ok(Self(caller.await?)) })
     }
 }
 
