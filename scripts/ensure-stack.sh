@@ -265,6 +265,8 @@ plan_installs() {
         have cmake || NEED_PKGS+=(cmake)
         have pkg-config || NEED_PKGS+=(pkg-config)
         { have cc && have c++ && have make; } || NEED_PKGS+=(build-essential)
+        # The gateway's test loads /docs in a real headless browser.
+        have chromium || NEED_PKGS+=(chromium)
     fi
     if ((${#NEED_PKGS[@]})); then
         mapfile -t NEED_PKGS < <(printf '%s\n' "${NEED_PKGS[@]}" | sort -u)
@@ -622,15 +624,16 @@ ensure_rabbitmq
 echo "rabbitmq: ${RESULT[rabbitmq]}"
 if [[ $STACK_SKIP_TOOLS != 1 ]]; then
     missing=()
-    for t in cmake pkg-config cc c++ make; do
+    for t in cmake pkg-config cc c++ make chromium; do
         have "$t" || missing+=("$t")
     done
     if ((${#missing[@]})); then
         echo "build tools: FAILED: missing ${missing[*]}"
         FAILED=1
-    elif just_installed cmake || just_installed pkg-config || just_installed build-essential; then
+    elif just_installed cmake || just_installed pkg-config || just_installed build-essential \
+        || just_installed chromium; then
         tools=()
-        for t in cmake pkg-config build-essential; do
+        for t in cmake pkg-config build-essential chromium; do
             just_installed "$t" && tools+=("$t")
         done
         echo "build tools: ok (installed ${tools[*]})"

@@ -10,6 +10,7 @@ mod claims;
 mod error;
 pub mod extract;
 mod jwks;
+pub mod revocation;
 mod signer;
 mod verifier;
 

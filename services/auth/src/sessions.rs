@@ -15,17 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Redis key of a denied access token; the gateway refuses tokens whose `jti` is listed.
-pub fn denylist_key(jti: Uuid) -> String {
-    format!("auth:denylist:{jti}")
-}
-
-/// Redis key holding a time (Unix seconds): every access token of the user whose `iat` is at
-/// or before it is void. Set when a user's tokens must stop working at once (password reset,
-/// suspension, role change). `iat` has one-second resolution, hence "at or before".
-pub fn revoked_before_key(user_id: Uuid) -> String {
-    format!("auth:revoked-before:{user_id}")
-}
+pub use auth_token::revocation::{denylist_key, revoked_before_key};
 
 /// What a successful login, registration or refresh answers.
 #[derive(Debug, Serialize, ToSchema)]

@@ -131,6 +131,8 @@ codes! {
     RateLimited => (429, "RATE_LIMITED", "Too many requests"),
     /// A bug or an unexpected failure on our side; logged, never explained to the client.
     Internal => (500, "INTERNAL", "Internal server error"),
+    /// The gateway reached a service, but its answer was broken or the connection dropped.
+    BadGateway => (502, "BAD_GATEWAY", "Bad gateway"),
     /// A dependency (database, broker, provider) is unavailable; retrying later may work.
     ServiceUnavailable => (503, "SERVICE_UNAVAILABLE", "Service unavailable"),
     /// A dependency did not answer in time.

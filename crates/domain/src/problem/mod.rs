@@ -192,6 +192,18 @@ impl Problem {
         &self.extensions
     }
 
+    /// The `WWW-Authenticate` challenge the answer carries, if any. RFC 9110 §15.5.2: a 401
+    /// must say how to authenticate; RFC 6750 §3.1 names the error when a token was sent but
+    /// is no good.
+    #[must_use]
+    pub const fn www_authenticate(&self) -> Option<&'static str> {
+        match self.code {
+            Code::InvalidToken | Code::TokenExpired => Some(r#"Bearer error="invalid_token""#),
+            Code::Unauthenticated | Code::InvalidCredentials => Some("Bearer"),
+            _ => None,
+        }
+    }
+
     /// The `Retry-After` seconds, if set.
     #[must_use]
     pub const fn retry_after(&self) -> Option<u64> {
@@ -247,17 +259,8 @@ impl ResponseError for Problem {
         if let Some(seconds) = self.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
-        // RFC 9110 §15.5.2: a 401 must say how to authenticate; RFC 6750 §3.1 names the
-        // error when a token was sent but is no good.
-        match self.code {
-            Code::InvalidToken | Code::TokenExpired => {
-                response
-                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
-            }
-            Code::Unauthenticated | Code::InvalidCredentials => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-            }
-            _ => {}
+        if let Some(challenge) = self.www_authenticate() {
+            response.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
         match serde_json::to_vec(self) {
             Ok(body) => response.body(body),

@@ -1,0 +1,138 @@
+//! Who the client is: the peer address, unless the peer is a proxy we trust (the ingress, or
+//! loopback locally), in which case the right-most `X-Forwarded-For` entry that is not itself
+//! a trusted proxy. Entries to the left of that one were written by the client and prove
+//! nothing.
+
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<IpNet>);
+
+impl TrustedProxies {
+    /// From a comma-separated list of CIDR ranges or addresses.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| format!("`{entry}` is not an address or CIDR range"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Whether `ip` is one of the proxies whose forwarding headers are believed.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address given the TCP peer and the `X-Forwarded-For` values received.
+    pub fn client_ip<'a>(
+        &self,
+        peer: IpAddr,
+        forwarded_for: impl DoubleEndedIterator<Item = &'a str>,
+    ) -> IpAddr {
+        let peer = canonical(peer);
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let mut client = peer;
+        // Header lines in order, entries within each in order: walk them all from the right.
+        let entries: Vec<&str> = forwarded_for
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        for entry in entries.iter().rev() {
+            match parse_entry(entry) {
+                Some(ip) => {
+                    client = ip;
+                    if !self.trusts(ip) {
+                        break;
+                    }
+                }
+                // Garbage from the client side: stop at the last address we could read.
+                None => break,
+            }
+        }
+        client
+    }
+}
+
+/// `203.0.113.9`, `203.0.113.9:4711`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(addr) = entry.parse::<std::net::SocketAddr>() {
+        return Some(canonical(addr.ip()));
+    }
+    None
+}
+
+/// IPv4-mapped IPv6 addresses (a dual-stack listener's view of IPv4 peers) as IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    fn local() -> TrustedProxies {
+        TrustedProxies::parse("127.0.0.1/32, ::1, 10.0.0.0/8").unwrap()
+    }
+
+    #[test]
+    fn an_untrusted_peer_is_the_client_whatever_it_claims() {
+        let client = local().client_ip(ip("198.51.100.7"), ["203.0.113.9"].into_iter());
+        assert_eq!(client, ip("198.51.100.7"));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_right_most_untrusted_entry_is_the_client() {
+        // The client forged the first entry; the ingress appended the real address.
+        let client = local().client_ip(
+            ip("10.1.2.3"),
+            ["1.1.1.1, 203.0.113.9", "10.0.0.5"].into_iter(),
+        );
+        assert_eq!(client, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_trusted_peer_without_the_header_is_the_client() {
+        assert_eq!(local().client_ip(ip("127.0.0.1"), std::iter::empty()), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn garbage_stops_the_walk() {
+        let client = local().client_ip(ip("127.0.0.1"), ["203.0.113.9, nonsense"].into_iter());
+        assert_eq!(client, ip("127.0.0.1"));
+        let client = local().client_ip(ip("127.0.0.1"), ["[2001:db8::1]:443"].into_iter());
+        assert_eq!(client, ip("2001:db8::1"));
+    }
+
+    #[test]
+    fn mapped_addresses_are_compared_as_ipv4() {
+        let client = local().client_ip(ip("::ffff:127.0.0.1"), ["203.0.113.9"].into_iter());
+        assert_eq!(client, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn bad_ranges_are_refused() {
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("localhost").is_err());
+        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
+    }
+}

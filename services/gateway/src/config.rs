@@ -1,0 +1,94 @@
+//! The gateway's own settings (the shared ones are `platform::CommonConfig`; routes, clusters
+//! and rate limits are in the routes file). Every variable has a local default; see
+//! `.env.example` and the gateway README.
+
+use serde::Deserialize;
+use std::time::Duration;
+
+pub const SERVICE: &str = "gateway";
+pub const DEFAULT_PORT: u16 = 8080;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewayConfig {
+    /// The routes file (`deploy/gateway/routes.yaml` from the repository root).
+    #[serde(default = "defaults::routes_file")]
+    pub gateway_routes_file: String,
+    /// Where auth publishes its signing keys.
+    #[serde(default = "defaults::jwks_url")]
+    pub jwks_url: String,
+    #[serde(default = "defaults::issuer")]
+    pub jwt_issuer: String,
+    #[serde(default = "defaults::audience")]
+    pub jwt_audience: String,
+    /// Peers whose `X-Forwarded-For` is believed: CIDR ranges, comma-separated.
+    #[serde(default = "defaults::trusted_proxies")]
+    pub gateway_trusted_proxies: String,
+    /// Browser origins allowed by CORS, comma-separated; `*` allows any.
+    #[serde(default = "defaults::cors_origins")]
+    pub gateway_cors_origins: String,
+    /// Prefix of the gateway's Redis keys (rate-limit counters).
+    #[serde(default = "defaults::redis_prefix")]
+    pub gateway_redis_prefix: String,
+    /// How long a request waits for Redis before the in-memory limiter takes over.
+    #[serde(default = "defaults::redis_timeout_ms")]
+    pub gateway_redis_timeout_ms: u64,
+    /// How many verified tokens are remembered.
+    #[serde(default = "defaults::token_cache_size")]
+    pub gateway_token_cache_size: usize,
+    /// Worker threads of the proxy; 0 means one per core.
+    #[serde(default)]
+    pub gateway_threads: usize,
+    /// How long the merged OpenAPI document is reused before services are asked again.
+    #[serde(default = "defaults::openapi_cache_secs")]
+    pub gateway_openapi_cache_secs: u64,
+}
+
+impl GatewayConfig {
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.gateway_redis_timeout_ms.max(1))
+    }
+
+    pub fn openapi_cache(&self) -> Duration {
+        Duration::from_secs(self.gateway_openapi_cache_secs)
+    }
+
+    pub fn threads(&self) -> usize {
+        match self.gateway_threads {
+            0 => std::thread::available_parallelism().map_or(2, usize::from),
+            threads => threads,
+        }
+    }
+}
+
+mod defaults {
+    pub fn routes_file() -> String {
+        "deploy/gateway/routes.yaml".into()
+    }
+    pub fn jwks_url() -> String {
+        "http://127.0.0.1:8081/.well-known/jwks.json".into()
+    }
+    pub fn issuer() -> String {
+        "faded-skies-auth".into()
+    }
+    pub fn audience() -> String {
+        "faded-skies".into()
+    }
+    pub fn trusted_proxies() -> String {
+        "127.0.0.1/32,::1/128".into()
+    }
+    pub fn cors_origins() -> String {
+        "http://localhost:3000,http://localhost:19006".into()
+    }
+    pub fn redis_prefix() -> String {
+        "gateway:".into()
+    }
+    pub fn redis_timeout_ms() -> u64 {
+        100
+    }
+    pub fn token_cache_size() -> usize {
+        100_000
+    }
+    pub fn openapi_cache_secs() -> u64 {
+        10
+    }
+}

@@ -1,0 +1,93 @@
+//! Token verification at the edge, with `crates/auth-token` and auth's JWKS. A verified token
+//! is remembered (bounded, keyed by the token itself) until it expires, so a client's every
+//! request does not pay for an Ed25519 check; revocation is not cached: the deny-list is read
+//! on every request together with the rate limits (see `rate_limit`).
+
+use auth_token::{Claims, TokenError, Verifier};
+use domain::Role;
+use quick_cache::sync::Cache;
+use std::sync::Arc;
+
+pub struct EdgeAuth {
+    verifier: Verifier,
+    verified: Cache<String, Arc<Claims>>,
+}
+
+impl EdgeAuth {
+    pub fn new(verifier: Verifier, cache_size: usize) -> Self {
+        Self {
+            verifier,
+            verified: Cache::new(cache_size.max(1)),
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            if claims.exp > now {
+                return Ok(claims);
+            }
+            self.verified.remove(token);
+            return Err(TokenError::Expired);
+        }
+        let claims = Arc::new(self.verifier.verify(token).await?);
+        self.verified.insert(token.to_owned(), Arc::clone(&claims));
+        Ok(claims)
+    }
+}
+
+/// The token of `Authorization: Bearer <token>`, if the header has that form.
+pub fn bearer(authorization: Option<&[u8]>) -> Option<&str> {
+    let value = std::str::from_utf8(authorization?).ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The `access_token` query parameter (WebSocket handshakes from browsers, which cannot set
+/// headers). A JWT is URL-safe, so no decoding is needed; anything else is not a token.
+pub fn query_token(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("access_token="))
+        .filter(|token| {
+            !token.is_empty()
+                && token
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+}
+
+/// Whether `role` may use a route that allows `allowed` (empty: everyone).
+pub fn role_allowed(allowed: &[Role], role: Role) -> bool {
+    allowed.is_empty() || allowed.contains(&role)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        assert_eq!(bearer(Some(b"Bearer abc.def")), Some("abc.def"));
+        assert_eq!(bearer(Some(b"bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(Some(b"Basic abc")), None);
+        assert_eq!(bearer(Some(b"Bearer ")), None);
+        assert_eq!(bearer(None), None);
+    }
+
+    #[test]
+    fn query_tokens_must_look_like_a_jwt() {
+        assert_eq!(query_token(Some("a=1&access_token=x.y-z_")), Some("x.y-z_"));
+        assert_eq!(query_token(Some("access_token=")), None);
+        assert_eq!(query_token(Some("access_token=%3Cscript")), None);
+        assert_eq!(query_token(None), None);
+    }
+
+    #[test]
+    fn empty_role_lists_allow_everyone() {
+        assert!(role_allowed(&[], Role::Customer));
+        assert!(role_allowed(&[Role::Admin, Role::Agent], Role::Agent));
+        assert!(!role_allowed(&[Role::Admin], Role::Customer));
+    }
+}

@@ -1,0 +1,21 @@
+//! The API gateway (DESIGN §2, §5, §6): every client request enters here. Routes come from a
+//! declarative file; tokens are verified at the edge, rate limits are shared by all replicas
+//! through Redis, WebSockets are proxied, and the services' API documents are merged.
+//!
+//! Built on Pingora, which brings connection pooling, health-checked load balancing,
+//! WebSocket upgrades and graceful restarts; the gateway is therefore its own binary with
+//! Pingora's runtime rather than an actix service.
+
+pub mod client_ip;
+pub mod cluster;
+pub mod config;
+pub mod cors;
+pub mod edge_auth;
+pub mod openapi;
+pub mod own_endpoints;
+pub mod proxy;
+pub mod rate_limit;
+pub mod respond;
+pub mod route_table;
+pub mod startup;
+pub mod telemetry;

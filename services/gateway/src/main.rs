@@ -1,0 +1,42 @@
+//! The gateway binary: wiring only (see `startup.rs`).
+//!
+//! `gateway` (or `gateway serve`) runs it; `gateway check` validates the routes file and
+//! exits, for CI and deploy pipelines.
+
+use gateway::config::{DEFAULT_PORT, GatewayConfig, SERVICE};
+use gateway::route_table::RouteTable;
+use platform::CommonConfig;
+
+const USAGE: &str = "usage: gateway [serve | check | help]
+  serve   run the gateway (the default)
+  check   validate the routes file (GATEWAY_ROUTES_FILE) and exit";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let common = CommonConfig::from_env(SERVICE, DEFAULT_PORT)?;
+    let config: GatewayConfig = platform::config::load()?;
+    match command.as_str() {
+        "serve" => {}
+        "check" => {
+            let table = RouteTable::load(&config.gateway_routes_file, std::env::vars())?;
+            println!(
+                "{}: {} routes, {} clusters, {} rate limits",
+                config.gateway_routes_file,
+                table.routes.len(),
+                table.clusters.len(),
+                table.policies.len()
+            );
+            return Ok(());
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        other => return Err(format!("unknown command `{other}`\n{USAGE}").into()),
+    }
+    let _telemetry = platform::telemetry::init(&common)?;
+    let server = gateway::startup::build(&common, &config)?;
+    tracing::info!(port = common.port, routes = %config.gateway_routes_file, "gateway listening");
+    server.run(pingora::server::RunArgs::default());
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! Builds the Pingora server: one background service per cluster (discovery and health
+//! checks) and the proxy service on the gateway's port.
+
+use crate::client_ip::TrustedProxies;
+use crate::cluster::Cluster;
+use crate::config::{GatewayConfig, SERVICE};
+use crate::cors::Cors;
+use crate::edge_auth::EdgeAuth;
+use crate::openapi::{Docs, MergedSpec};
+use crate::own_endpoints::OwnEndpoints;
+use crate::proxy::Gateway;
+use crate::rate_limit::Limiter;
+use crate::route_table::{RouteFileError, RouteTable};
+use auth_token::{JwksClient, Verifier, VerifierSettings};
+use pingora::server::Server;
+use pingora::server::configuration::ServerConf;
+use platform::CommonConfig;
+use platform::health::{Health, RedisCheck};
+
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Routes(#[from] RouteFileError),
+    #[error(transparent)]
+    Redis(#[from] platform::redis::RedisError),
+    #[error("{0}")]
+    Setting(String),
+}
+
+/// Redis connections per gateway process: every request makes one short script call.
+const REDIS_POOL_SIZE: usize = 64;
+
+pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, StartError> {
+    let table = RouteTable::load(&config.gateway_routes_file, std::env::vars())?;
+    let trusted =
+        TrustedProxies::parse(&config.gateway_trusted_proxies).map_err(StartError::Setting)?;
+    let cors = Cors::parse(&config.gateway_cors_origins).map_err(StartError::Setting)?;
+    let redis = platform::redis::pool(&common.redis_url, REDIS_POOL_SIZE)?;
+    let verifier = Verifier::from_jwks(
+        &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
+        JwksClient::new(&config.jwks_url),
+    );
+
+    let mut conf = ServerConf {
+        threads: config.threads(),
+        // SIGTERM: stop accepting, then give requests in flight this long to finish.
+        grace_period_seconds: Some(0),
+        graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
+        ..ServerConf::default()
+    };
+    conf.max_retries = 4;
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let mut clusters = Vec::with_capacity(table.clusters.len());
+    for spec in table.clusters.clone() {
+        let (cluster, service) = Cluster::new(spec);
+        server.add_service(service);
+        clusters.push(cluster);
+    }
+    let own = OwnEndpoints {
+        health: Health::new(&common.app_version, &common.app_env).with(RedisCheck(redis.clone())),
+        metrics: platform::metrics::install(SERVICE),
+        spec: MergedSpec::new(&common.app_version, config.openapi_cache()),
+        docs: Docs::default(),
+    };
+    let gateway = Gateway {
+        table,
+        clusters,
+        auth: EdgeAuth::new(verifier, config.gateway_token_cache_size),
+        limiter: Limiter::new(redis, &config.gateway_redis_prefix, config.redis_timeout()),
+        trusted,
+        cors,
+        own,
+    };
+    let mut proxy =
+        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, SERVICE);
+    proxy.add_tcp(&format!("{}:{}", common.host, common.port));
+    server.add_service(proxy);
+    Ok(server)
+}
