@@ -16,7 +16,7 @@ mod wait;
 pub use broker::TestBroker;
 pub use db::{MigrationSource, TestDb};
 pub use tap::{EventTap, TappedEvent};
-pub use tokens::TestTokens;
+pub use tokens::{AUDIENCE, ISSUER, TestTokens};
 pub use wait::{wait_for, wait_for_value};
 
 /// `DATABASE_URL`, or the local default. Tests create their databases next to it.

@@ -76,7 +76,7 @@ fn an_unknown_cluster_is_reported_with_the_routes_line() {
     let text = FILE.replace("cluster: orders\n    auth: required\n    roles", "cluster: ordrs\n    auth: required\n    roles");
     assert_eq!(
         error(&text),
-        "routes.yaml:26: route 3: unknown cluster `ordrs`"
+        "routes.yaml:25: route 3: unknown cluster `ordrs`"
     );
 }
 
@@ -84,17 +84,17 @@ fn an_unknown_cluster_is_reported_with_the_routes_line() {
 fn a_misspelt_key_is_reported_with_its_line() {
     let text = FILE.replace("    auth: none\n    rate_limits: [auth, api]", "    auth: none\n    rate_limit: [auth, api]");
     let message = error(&text);
-    assert!(message.starts_with("routes.yaml:23: routes[0]: unknown field `rate_limit`"), "{message}");
+    assert!(message.starts_with("routes.yaml:21: routes[0]: unknown field `rate_limit`"), "{message}");
 }
 
 #[test]
 fn bad_values_are_refused_with_their_line() {
     let cases = [
-        ("auth: none\n    rate_limits: [auth, api]", "auth: nobody\n    rate_limits: [auth, api]", "routes.yaml:19: route 1: auth is none, optional or required, not `nobody`"),
-        ("rate_limits: [auth, api]", "rate_limits: [auth, ap]", "routes.yaml:19: route 1: unknown rate limit `ap`"),
-        ("roles: [customer]", "roles: [king]", "routes.yaml:26: route 3: `king` is not a role"),
-        ("methods: [post]", "methods: [\"PO ST\"]", "routes.yaml:26: route 3: `PO ST` is not an HTTP method"),
-        ("  - prefix: /api/auth\n", "  - prefix: api/auth\n", "routes.yaml:24: route 2: `api/auth` must start with `/`"),
+        ("auth: none\n    rate_limits: [auth, api]", "auth: nobody\n    rate_limits: [auth, api]", "routes.yaml:17: route 1: auth is none, optional or required, not `nobody`"),
+        ("rate_limits: [auth, api]", "rate_limits: [auth, ap]", "routes.yaml:17: route 1: unknown rate limit `ap`"),
+        ("roles: [customer]", "roles: [king]", "routes.yaml:25: route 3: `king` is not a role"),
+        ("methods: [post]", "methods: [\"PO ST\"]", "routes.yaml:25: route 3: `PO ST` is not an HTTP method"),
+        ("  - prefix: /api/auth\n", "  - prefix: api/auth\n", "routes.yaml:22: route 2: `api/auth` must start with `/`"),
         ("per: ip", "per: planet", "routes.yaml:6: rate limit `auth`: per is `ip` or `user_or_ip`, not `planet`"),
         ("[\"127.0.0.1:8083\"]", "[\"localhost\"]", "routes.yaml:13: cluster `orders`: endpoint `localhost` is not host:port"),
     ];
@@ -107,7 +107,7 @@ fn bad_values_are_refused_with_their_line() {
 #[test]
 fn roles_need_a_required_token() {
     let text = FILE.replace("auth: required\n    roles", "auth: optional\n    roles");
-    assert_eq!(error(&text), "routes.yaml:26: route 3: roles need `auth: required`");
+    assert_eq!(error(&text), "routes.yaml:25: route 3: roles need `auth: required`");
 }
 
 #[test]

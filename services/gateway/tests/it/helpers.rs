@@ -1,0 +1,381 @@
+//! A stub upstream (echo, slow, flaky, JWKS, OpenAPI), a WebSocket echo server, and the
+//! gateway binary itself, started as a separate process (it runs Pingora's own runtime) on a
+//! free port with a routes file written for the test.
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::time::Duration;
+use testkit::TestTokens;
+
+/// What a stub upstream does, shared with the test.
+#[derive(Default)]
+pub struct StubState {
+    /// Status `/flaky` answers (200 when 0).
+    pub flaky_status: AtomicU16,
+    pub hits: AtomicU64,
+}
+
+pub struct Stub {
+    pub port: u16,
+    pub state: Arc<StubState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        tokio::spawn(async move { handle.stop(false).await });
+    }
+}
+
+impl Stub {
+    /// `name` is echoed back so a test can tell endpoints apart.
+    pub async fn spawn(name: &str, tokens: &TestTokens) -> Self {
+        let state = Arc::new(StubState::default());
+        let jwks = serde_json::to_value(auth_token::jwk_set([&tokens.signer])).unwrap();
+        let name = name.to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let app_state = Arc::clone(&state);
+        let server = HttpServer::new(move || {
+            let name = name.clone();
+            let jwks = jwks.clone();
+            App::new()
+                .app_data(web::Data::from(Arc::clone(&app_state)))
+                .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
+                .route("/health/live", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "alive"})) }))
+                .route(
+                    "/.well-known/jwks.json",
+                    web::get().to(move || {
+                        let jwks = jwks.clone();
+                        async move { HttpResponse::Ok().json(jwks) }
+                    }),
+                )
+                .route("/openapi.json", web::get().to(|| async { HttpResponse::Ok().json(stub_spec()) }))
+                .route(
+                    "/slow",
+                    web::get().to(|| async {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        HttpResponse::Ok().finish()
+                    }),
+                )
+                .default_service(web::to(move |req: HttpRequest, body: web::Bytes, state: web::Data<StubState>| {
+                    let name = name.clone();
+                    async move {
+                        state.hits.fetch_add(1, Ordering::SeqCst);
+                        let status = state.flaky_status.load(Ordering::SeqCst);
+                        if req.path().starts_with("/flaky") && status != 0 {
+                            return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                                .json(json!({"server": name}));
+                        }
+                        let headers: serde_json::Map<String, Value> = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default())))
+                            .collect();
+                        HttpResponse::Ok().json(json!({
+                            "server": name,
+                            "method": req.method().as_str(),
+                            "path": req.path(),
+                            "query": req.query_string(),
+                            "headers": headers,
+                            "bodyLength": body.len(),
+                        }))
+                    }
+                }))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self { port, state, handle }
+    }
+}
+
+fn stub_spec() -> Value {
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "stub", "version": "1" },
+        "paths": { "/api/stub/things": { "get": {
+            "operationId": "list_things",
+            "summary": "List the stub's things",
+            "responses": { "200": { "description": "ok" } }
+        } } }
+    })
+}
+
+/// A WebSocket server that echoes every text and binary message.
+pub async fn websocket_echo() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                while let Some(Ok(message)) = socket.next().await {
+                    if message.is_text() || message.is_binary() {
+                        if socket.send(message).await.is_err() {
+                            break;
+                        }
+                    } else if message.is_close() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The gateway process.
+pub struct Gateway {
+    pub base: String,
+    pub client: reqwest::Client,
+    child: Child,
+    routes_file: PathBuf,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.routes_file);
+    }
+}
+
+/// Settings every test gateway shares; `prefix` isolates its Redis counters.
+pub struct GatewayEnv {
+    pub routes: String,
+    pub jwks_url: String,
+    pub redis_prefix: String,
+    pub extra: Vec<(String, String)>,
+}
+
+impl GatewayEnv {
+    pub fn new(routes: String, jwks_port: u16) -> Self {
+        Self {
+            routes,
+            jwks_url: format!("http://127.0.0.1:{jwks_port}/.well-known/jwks.json"),
+            redis_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.extra.push((key.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+impl Gateway {
+    pub async fn spawn(env: &GatewayEnv) -> Self {
+        let routes_file =
+            std::env::temp_dir().join(format!("fs-gateway-{}.yaml", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&routes_file, &env.routes).unwrap();
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("APP_ENV", "test")
+            .env("RUST_LOG", "warn")
+            .env("REDIS_URL", testkit::redis_url())
+            .env("GATEWAY_ROUTES_FILE", &routes_file)
+            .env("GATEWAY_REDIS_PREFIX", &env.redis_prefix)
+            .env("GATEWAY_THREADS", "2")
+            .env("GATEWAY_OPENAPI_CACHE_SECS", "0")
+            .env("SHUTDOWN_TIMEOUT_SECS", "1")
+            .env("JWKS_URL", &env.jwks_url)
+            .env("JWT_ISSUER", testkit::ISSUER)
+            .env("JWT_AUDIENCE", testkit::AUDIENCE)
+            .envs(env.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null());
+        let child = command.spawn().unwrap();
+        let gateway = Self {
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            child,
+            routes_file,
+        };
+        let client = gateway.client.clone();
+        let live = gateway.url("/health/live");
+        testkit::wait_for("the gateway to listen", Duration::from_secs(20), || {
+            let client = client.clone();
+            let live = live.clone();
+            async move { client.get(&live).send().await.is_ok_and(|r| r.status() == 200) }
+        })
+        .await;
+        gateway
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path))
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path))
+    }
+
+    /// Waits until the gateway's health report shows `cluster` as `status` (`up`/`down`).
+    pub async fn wait_cluster(&self, cluster: &str, status: &str) {
+        let client = self.client.clone();
+        let url = self.url("/health");
+        let what = format!("cluster {cluster} to be {status}");
+        testkit::wait_for(&what, Duration::from_secs(15), || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let Ok(response) = client.get(&url).send().await else {
+                    return false;
+                };
+                let body: Value = response.json().await.unwrap_or_default();
+                body["clusters"][cluster]["status"] == status
+            }
+        })
+        .await;
+    }
+}
+
+/// The response's problem body, checked to be problem+json with `status`.
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status of {}", response.url());
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "content type of a {status}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
+
+/// A routes file around the stub on `stub` and the WebSocket echo on `ws`.
+pub fn routes(stub: u16, ws: u16) -> String {
+    format!(
+        r#"
+defaults:
+  auth: optional
+  rate_limits: [api]
+  timeout_secs: 10
+rate_limits:
+  auth: {{ requests: 5, window_secs: 900, per: ip }}
+  api: {{ requests: 1000, window_secs: 900, per: user_or_ip }}
+  tight: {{ requests: 3, window_secs: 900, per: user_or_ip }}
+clusters:
+  stub:
+    endpoints: ["127.0.0.1:{stub}"]
+    health_check: /health/live
+    health_interval_secs: 1
+    openapi: /openapi.json
+  down:
+    endpoints: ["127.0.0.1:{down}"]
+    health_interval_secs: 60
+  ws:
+    endpoints: ["127.0.0.1:{ws}"]
+    health_interval_secs: 1
+routes:
+  - path: /api/auth/login
+    methods: [POST]
+    cluster: stub
+    auth: none
+    rate_limits: [auth, api]
+  - prefix: /api/auth
+    cluster: stub
+    auth: none
+  - prefix: /public
+    cluster: stub
+    auth: none
+  - prefix: /optional
+    cluster: stub
+  - prefix: /private
+    cluster: stub
+    auth: required
+  - prefix: /admin
+    cluster: stub
+    auth: required
+    roles: [admin]
+  - prefix: /tight
+    cluster: stub
+    rate_limits: [tight]
+  - path: /slow
+    cluster: stub
+    timeout_secs: 1
+    retries: 0
+  - prefix: /small
+    cluster: stub
+    max_body_bytes: 1024
+  - prefix: /flaky
+    cluster: stub
+    retries: 0
+  - path: /only-post
+    methods: [POST]
+    cluster: stub
+  - prefix: /down
+    cluster: down
+  - prefix: /ws/echo
+    cluster: ws
+    auth: required
+    websocket: true
+    timeout_secs: 0
+"#,
+        down = free_port(),
+    )
+}
+
+/// A stub, a WebSocket echo and a gateway in front of both.
+pub struct Setup {
+    pub tokens: TestTokens,
+    pub stub: Stub,
+    pub gateway: Gateway,
+    pub env: GatewayEnv,
+}
+
+impl Setup {
+    pub async fn new() -> Self {
+        Self::with(|env| env).await
+    }
+
+    pub async fn with(configure: impl FnOnce(GatewayEnv) -> GatewayEnv) -> Self {
+        let tokens = TestTokens::new();
+        let stub = Stub::spawn("a", &tokens).await;
+        let ws = websocket_echo().await;
+        let env = configure(GatewayEnv::new(routes(stub.port, ws), stub.port));
+        let gateway = Gateway::spawn(&env).await;
+        gateway.wait_cluster("stub", "up").await;
+        Self {
+            tokens,
+            stub,
+            gateway,
+            env,
+        }
+    }
+}

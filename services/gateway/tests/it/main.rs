@@ -1,0 +1,11 @@
+//! The gateway end to end: the real binary in front of stub upstreams (and the real auth
+//! service where it matters), against real Redis.
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod docs;
+mod edge_auth;
+mod helpers;
+mod rate_limits;
+mod resilience;
+mod routing;
+mod websocket;
