@@ -29,7 +29,14 @@ mod tests {
     use std::time::Duration;
 
     fn claims() -> Claims {
-        Claims::new(UserId::new(), Role::Customer, false, Duration::from_secs(60), "i", "a")
+        Claims::new(
+            UserId::new(),
+            Role::Customer,
+            false,
+            Duration::from_secs(60),
+            "i",
+            "a",
+        )
     }
 
     #[test]

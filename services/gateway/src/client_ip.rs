@@ -112,7 +112,10 @@ mod tests {
 
     #[test]
     fn a_trusted_peer_without_the_header_is_the_client() {
-        assert_eq!(local().client_ip(ip("127.0.0.1"), std::iter::empty()), ip("127.0.0.1"));
+        assert_eq!(
+            local().client_ip(ip("127.0.0.1"), std::iter::empty()),
+            ip("127.0.0.1")
+        );
     }
 
     #[test]

@@ -186,7 +186,10 @@ impl Outliers {
         if let Some(entry) = state.get_mut(&addr) {
             entry.consecutive_failures = 0;
             // Serving again after an ejection: the next ejection starts from the base time.
-            if entry.ejected_until.is_some_and(|until| until <= Instant::now()) {
+            if entry
+                .ejected_until
+                .is_some_and(|until| until <= Instant::now())
+            {
                 entry.ejected_until = None;
                 entry.ejections = 0;
             }

@@ -5,7 +5,8 @@ use http::HeaderValue;
 
 /// Methods and request headers a browser may use.
 pub const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent";
+const ALLOW_HEADERS: &str =
+    "Authorization, Content-Type, Idempotency-Key, X-Request-Id, traceparent";
 /// Response headers scripts may read.
 pub const EXPOSE_HEADERS: &str =
     "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After, X-Request-Id, Location";
@@ -27,7 +28,9 @@ impl Cors {
             } else if origin.starts_with("http://") || origin.starts_with("https://") {
                 cors.origins.push(origin.trim_end_matches('/').to_owned());
             } else {
-                return Err(format!("CORS origin `{origin}` must start with http:// or https://"));
+                return Err(format!(
+                    "CORS origin `{origin}` must start with http:// or https://"
+                ));
             }
         }
         Ok(cors)
@@ -64,7 +67,10 @@ mod tests {
         let cors = Cors::parse("https://app.example.com/, http://localhost:3000").unwrap();
         let allowed = HeaderValue::from_static("https://app.example.com");
         assert_eq!(cors.allow(Some(&allowed)), Some(allowed));
-        assert_eq!(cors.allow(Some(&HeaderValue::from_static("https://evil.example"))), None);
+        assert_eq!(
+            cors.allow(Some(&HeaderValue::from_static("https://evil.example"))),
+            None
+        );
         assert_eq!(cors.allow(None), None);
         assert!(Cors::parse("app.example.com").is_err());
     }
@@ -72,7 +78,10 @@ mod tests {
     #[test]
     fn a_star_allows_any_origin() {
         let cors = Cors::parse("*").unwrap();
-        assert!(cors.allow(Some(&HeaderValue::from_static("https://x.example"))).is_some());
+        assert!(
+            cors.allow(Some(&HeaderValue::from_static("https://x.example")))
+                .is_some()
+        );
     }
 
     #[test]
@@ -80,6 +89,9 @@ mod tests {
         let asked = HeaderValue::from_static("authorization, content-type");
         assert_eq!(Cors::allow_headers(Some(&asked)), asked);
         let odd = HeaderValue::from_static("x;y");
-        assert_eq!(Cors::allow_headers(Some(&odd)), HeaderValue::from_static(ALLOW_HEADERS));
+        assert_eq!(
+            Cors::allow_headers(Some(&odd)),
+            HeaderValue::from_static(ALLOW_HEADERS)
+        );
     }
 }

@@ -35,7 +35,11 @@ pub fn merge(version: &str, docs: &[ServiceDoc]) -> Value {
             .unwrap_or_default();
         let renamed: Vec<String> = own_schemas
             .iter()
-            .filter(|(name, schema)| schemas.get(*name).is_some_and(|existing| existing != *schema))
+            .filter(|(name, schema)| {
+                schemas
+                    .get(*name)
+                    .is_some_and(|existing| existing != *schema)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         for name in &renamed {
@@ -63,7 +67,12 @@ pub fn merge(version: &str, docs: &[ServiceDoc]) -> Value {
                     .or_insert_with(|| scheme.clone());
             }
         }
-        for tag in doc.get("tags").and_then(Value::as_array).into_iter().flatten() {
+        for tag in doc
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let name = tag.get("name");
             if !tags.iter().any(|known| known.get("name") == name) {
                 tags.push(tag.clone());
@@ -164,7 +173,11 @@ impl MergedSpec {
         let fetches = sources.into_iter().map(|(service, url)| {
             let client = self.client.clone();
             async move {
-                let answer = client.get(&url).send().await.and_then(|r| r.error_for_status());
+                let answer = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status());
                 match answer {
                     Ok(response) => match response.json::<Value>().await {
                         Ok(doc) => Some(ServiceDoc { service, doc }),
@@ -180,26 +193,11 @@ impl MergedSpec {
                 }
             }
         });
-        let docs: Vec<ServiceDoc> = futures_join(fetches).await.into_iter().flatten().collect();
+        let docs: Vec<ServiceDoc> = futures_util::future::join_all(fetches).await.into_iter().flatten().collect();
         let body = Bytes::from(merge(&self.version, &docs).to_string());
         *cached = Some((Instant::now(), body.clone()));
         body
     }
-}
-
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    for handle in handles {
-        if let Ok(output) = handle.await {
-            outputs.push(output);
-        }
-    }
-    outputs
 }
 
 /// A Swagger UI file: `/docs` (the page) and `/docs/<asset>`.
@@ -257,14 +255,31 @@ mod tests {
         let merged = merge(
             "1",
             &[
-                ServiceDoc { service: "auth".into(), doc: doc("/api/auth/login", json!({"type": "string"})) },
-                ServiceDoc { service: "catalog".into(), doc: doc("/api/products", json!({"type": "string"})) },
+                ServiceDoc {
+                    service: "auth".into(),
+                    doc: doc("/api/auth/login", json!({"type": "string"})),
+                },
+                ServiceDoc {
+                    service: "catalog".into(),
+                    doc: doc("/api/products", json!({"type": "string"})),
+                },
             ],
         );
         assert!(merged.pointer("/paths/~1api~1auth~1login/get").is_some());
-        assert_eq!(merged.pointer("/paths/~1api~1products/get/tags/0"), Some(&json!("catalog")));
-        let schemas = merged.pointer("/components/schemas").unwrap().as_object().unwrap();
-        assert_eq!(schemas.len(), 2, "identical schemas are shared: {schemas:?}");
+        assert_eq!(
+            merged.pointer("/paths/~1api~1products/get/tags/0"),
+            Some(&json!("catalog"))
+        );
+        let schemas = merged
+            .pointer("/components/schemas")
+            .unwrap()
+            .as_object()
+            .unwrap();
+        assert_eq!(
+            schemas.len(),
+            2,
+            "identical schemas are shared: {schemas:?}"
+        );
     }
 
     #[test]
@@ -272,11 +287,20 @@ mod tests {
         let merged = merge(
             "1",
             &[
-                ServiceDoc { service: "auth".into(), doc: doc("/a", json!({"type": "string"})) },
-                ServiceDoc { service: "catalog".into(), doc: doc("/b", json!({"type": "integer"})) },
+                ServiceDoc {
+                    service: "auth".into(),
+                    doc: doc("/a", json!({"type": "string"})),
+                },
+                ServiceDoc {
+                    service: "catalog".into(),
+                    doc: doc("/b", json!({"type": "integer"})),
+                },
             ],
         );
-        assert_eq!(merged.pointer("/components/schemas/Thing/type"), Some(&json!("string")));
+        assert_eq!(
+            merged.pointer("/components/schemas/Thing/type"),
+            Some(&json!("string"))
+        );
         assert_eq!(
             merged.pointer("/components/schemas/catalog.Thing/type"),
             Some(&json!("integer"))

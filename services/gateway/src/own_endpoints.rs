@@ -34,7 +34,11 @@ impl OwnEndpoints {
             "/metrics" => ("metrics", self.metrics(gateway)),
             "/openapi.json" => (
                 "openapi",
-                Local::bytes(200, "application/json", self.spec.get(spec_sources(gateway)).await),
+                Local::bytes(
+                    200,
+                    "application/json",
+                    self.spec.get(spec_sources(gateway)).await,
+                ),
             ),
             "/docs" => (
                 "docs",

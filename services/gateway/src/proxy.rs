@@ -134,7 +134,11 @@ impl Gateway {
         Ok(())
     }
 
-    async fn preflight(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora::Result<bool> {
+    async fn preflight(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<bool> {
         let requested = session
             .req_header()
             .headers
@@ -162,13 +166,18 @@ impl Gateway {
             return Ok(None);
         }
         let request = session.req_header();
-        let token = edge_auth::bearer(request.headers.get("authorization").map(HeaderValue::as_bytes))
-            .or_else(|| {
-                route
-                    .websocket
-                    .then(|| edge_auth::query_token(request.uri.query()))
-                    .flatten()
-            });
+        let token = edge_auth::bearer(
+            request
+                .headers
+                .get("authorization")
+                .map(HeaderValue::as_bytes),
+        )
+        .or_else(|| {
+            route
+                .websocket
+                .then(|| edge_auth::query_token(request.uri.query()))
+                .flatten()
+        });
         let Some(token) = token else {
             return match route.auth {
                 AuthMode::Required => Err(TokenError::Missing.into()),
@@ -177,8 +186,10 @@ impl Gateway {
         };
         let claims = self.auth.verify(token).await?;
         if !edge_auth::role_allowed(&route.roles, claims.role) {
-            return Err(Problem::forbidden()
-                .with_detail(format!("This route is not open to the {} role.", claims.role)));
+            return Err(Problem::forbidden().with_detail(format!(
+                "This route is not open to the {} role.",
+                claims.role
+            )));
         }
         Ok(Some(claims))
     }
@@ -229,7 +240,11 @@ impl ProxyHttp for Gateway {
         }
     }
 
-    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> pingora::Result<bool> {
+    async fn request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> pingora::Result<bool> {
         let request = session.req_header();
         ctx.request_id = telemetry::request_id(request.headers.get("x-request-id"));
         ctx.traceparent = telemetry::traceparent(request.headers.get("traceparent"));
@@ -241,7 +256,9 @@ impl ProxyHttp for Gateway {
 
         if method == Method::OPTIONS
             && request.headers.contains_key("origin")
-            && request.headers.contains_key("access-control-request-method")
+            && request
+                .headers
+                .contains_key("access-control-request-method")
         {
             return self.preflight(session, ctx).await;
         }
@@ -273,7 +290,9 @@ impl ProxyHttp for Gateway {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
         if declared_length.is_some_and(|length| length > route.max_body_bytes) {
-            return self.refuse(session, ctx, &too_large(route.max_body_bytes)).await;
+            return self
+                .refuse(session, ctx, &too_large(route.max_body_bytes))
+                .await;
         }
 
         let claims = match self.authenticate(session, &route).await {
@@ -371,7 +390,11 @@ impl ProxyHttp for Gateway {
             .filter(|name| name.as_str().starts_with("x-forwarded-"))
             .cloned()
             .collect();
-        for name in forwarded.iter().map(http::HeaderName::as_str).chain(STRIPPED) {
+        for name in forwarded
+            .iter()
+            .map(http::HeaderName::as_str)
+            .chain(STRIPPED)
+        {
             upstream.remove_header(name);
         }
         upstream.insert_header("x-forwarded-for", ctx.client_ip.to_string())?;
@@ -543,8 +566,9 @@ fn finished<'a>(ctx: &'a RequestCtx, status: u16, cluster: Option<&'a str>) -> F
 }
 
 fn too_large(limit: u64) -> Problem {
-    Problem::new(Code::PayloadTooLarge)
-        .with_detail(format!("The request body is larger than the {limit} bytes this route takes."))
+    Problem::new(Code::PayloadTooLarge).with_detail(format!(
+        "The request body is larger than the {limit} bytes this route takes."
+    ))
 }
 
 /// `X-Forwarded-Proto` as a trusted proxy (the TLS-terminating ingress) said, else `http`.
@@ -558,15 +582,24 @@ fn forwarded_proto(session: &Session, trusted: &TrustedProxies) -> &'static str 
         .headers
         .get("x-forwarded-proto")
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"https"));
-    if peer_trusted && said_https { "https" } else { "http" }
+    if peer_trusted && said_https {
+        "https"
+    } else {
+        "http"
+    }
 }
 
 /// The answer for a request that could not be proxied; `None` when the client is gone.
 fn problem_for(e: &Error, ctx: &RequestCtx) -> Option<Problem> {
-    let cluster = ctx.route.as_ref().map_or("the service", |route| route.name.as_str());
+    let cluster = ctx
+        .route
+        .as_ref()
+        .map_or("the service", |route| route.name.as_str());
     let unavailable = || {
         Problem::new(Code::ServiceUnavailable)
-            .with_detail(format!("No upstream is available for {cluster}; please try again shortly."))
+            .with_detail(format!(
+                "No upstream is available for {cluster}; please try again shortly."
+            ))
             .with_retry_after(1)
     };
     let problem = match e.etype() {
@@ -579,8 +612,9 @@ fn problem_for(e: &Error, ctx: &RequestCtx) -> Option<Problem> {
         | ErrorType::ConnectNoRoute
         | ErrorType::ConnectError
         | ErrorType::SocketError => unavailable(),
-        ErrorType::ReadTimedout | ErrorType::WriteTimedout => Problem::new(Code::UpstreamTimeout)
-            .with_detail("The service did not answer in time."),
+        ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
+            Problem::new(Code::UpstreamTimeout).with_detail("The service did not answer in time.")
+        }
         _ => match e.esource() {
             ErrorSource::Downstream => match e.etype() {
                 ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => {

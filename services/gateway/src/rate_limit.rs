@@ -81,7 +81,10 @@ pub struct Verdict {
 impl Verdict {
     /// The first policy over its limit.
     pub fn exceeded(&self) -> Option<(usize, Count)> {
-        self.counts.iter().copied().find(|(_, count)| count.exceeded())
+        self.counts
+            .iter()
+            .copied()
+            .find(|(_, count)| count.exceeded())
     }
 
     /// The count to report in `RateLimit-*` headers: the one closest to its limit.
@@ -155,8 +158,7 @@ impl Limiter {
         }
         let now = unix_millis();
         if now >= self.paused_until.load(Ordering::Relaxed) {
-            match tokio::time::timeout(self.timeout, self.check_redis(policies, ip, claims)).await
-            {
+            match tokio::time::timeout(self.timeout, self.check_redis(policies, ip, claims)).await {
                 Ok(Ok(verdict)) => return verdict,
                 Ok(Err(err)) => tracing::warn!(error = %err, "rate limits fall back to memory"),
                 Err(_) => tracing::warn!("Redis too slow; rate limits fall back to memory"),
@@ -316,14 +318,32 @@ mod tests {
     fn the_tightest_count_is_reported() {
         let verdict = Verdict {
             counts: vec![
-                (0, Count { limit: 100, used: 3, reset: Duration::from_secs(800) }),
-                (1, Count { limit: 5, used: 4, reset: Duration::from_secs(30) }),
+                (
+                    0,
+                    Count {
+                        limit: 100,
+                        used: 3,
+                        reset: Duration::from_secs(800),
+                    },
+                ),
+                (
+                    1,
+                    Count {
+                        limit: 5,
+                        used: 4,
+                        reset: Duration::from_secs(30),
+                    },
+                ),
             ],
             revoked: None,
         };
         assert_eq!(verdict.tightest().unwrap().limit, 5);
         assert!(verdict.exceeded().is_none());
-        let count = Count { limit: 5, used: 6, reset: Duration::from_millis(1) };
+        let count = Count {
+            limit: 5,
+            used: 6,
+            reset: Duration::from_millis(1),
+        };
         assert!(count.exceeded());
         assert_eq!(count.remaining(), 0);
         assert_eq!(count.reset_secs(), 1);
@@ -340,9 +360,15 @@ mod tests {
             "i",
             "a",
         );
-        let per_user = Policy { key: PolicyKey::UserOrIp, ..policy(1) };
+        let per_user = Policy {
+            key: PolicyKey::UserOrIp,
+            ..policy(1)
+        };
         assert_eq!(per_user.subject(ip, None), "ip:203.0.113.9");
-        assert_eq!(per_user.subject(ip, Some(&claims)), format!("user:{}", claims.sub));
+        assert_eq!(
+            per_user.subject(ip, Some(&claims)),
+            format!("user:{}", claims.sub)
+        );
         assert_eq!(policy(1).subject(ip, Some(&claims)), "ip:203.0.113.9");
     }
 }

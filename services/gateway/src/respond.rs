@@ -36,7 +36,9 @@ impl Local {
             local.headers.push(("retry-after", seconds.to_string()));
         }
         if let Some(challenge) = problem.www_authenticate() {
-            local.headers.push(("www-authenticate", challenge.to_owned()));
+            local
+                .headers
+                .push(("www-authenticate", challenge.to_owned()));
         }
         local
     }
@@ -69,7 +71,9 @@ pub async fn write(
 ) -> pingora::Result<()> {
     let head_only = session.req_header().method == http::Method::HEAD;
     let empty = body.is_empty() || head_only;
-    session.write_response_header(Box::new(header), empty).await?;
+    session
+        .write_response_header(Box::new(header), empty)
+        .await?;
     if !empty {
         session.write_response_body(Some(body), true).await?;
     }

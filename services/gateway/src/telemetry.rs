@@ -116,6 +116,8 @@ mod tests {
         assert_ne!(fresh, zero);
         assert!(valid_traceparent(&fresh));
         assert!(valid_traceparent(&traceparent(None)));
-        assert!(!valid_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"));
+        assert!(!valid_traceparent(
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
+        ));
     }
 }

@@ -37,7 +37,9 @@ impl Matcher {
                 if segment.starts_with('{') && segment.ends_with('}') && segment.len() > 2 {
                     Ok(Segment::Any)
                 } else if segment.contains(['{', '}']) {
-                    Err(format!("`{segment}`: a placeholder is a whole segment like `{{id}}`"))
+                    Err(format!(
+                        "`{segment}`: a placeholder is a whole segment like `{{id}}`"
+                    ))
                 } else {
                     Ok(Segment::Literal(segment.to_owned()))
                 }
@@ -58,11 +60,14 @@ impl Matcher {
             }
             Self::Pattern(segments, _) => {
                 let mut parts = path.split('/').skip(1);
-                segments.iter().all(|segment| match (segment, parts.next()) {
-                    (Segment::Literal(literal), Some(part)) => literal == part,
-                    (Segment::Any, Some(part)) => !part.is_empty(),
-                    (_, None) => false,
-                }) && parts.next().is_none()
+                segments
+                    .iter()
+                    .all(|segment| match (segment, parts.next()) {
+                        (Segment::Literal(literal), Some(part)) => literal == part,
+                        (Segment::Any, Some(part)) => !part.is_empty(),
+                        (_, None) => false,
+                    })
+                    && parts.next().is_none()
             }
         }
     }
@@ -82,7 +87,9 @@ fn check_path(path: &str) -> Result<(), String> {
         return Err(format!("`{path}` must start with `/`"));
     }
     if path.contains(['?', '#', ' ']) {
-        return Err(format!("`{path}` must be a bare path (no query, fragment or space)"));
+        return Err(format!(
+            "`{path}` must be a bare path (no query, fragment or space)"
+        ));
     }
     Ok(())
 }
@@ -99,7 +106,10 @@ mod tests {
         assert!(matcher.matches("/api/orders/42/cancel"));
         assert!(!matcher.matches("/api/ordersx"));
         assert!(!matcher.matches("/api"));
-        assert_eq!(Matcher::prefix("/api/auth/").unwrap(), Matcher::prefix("/api/auth").unwrap());
+        assert_eq!(
+            Matcher::prefix("/api/auth/").unwrap(),
+            Matcher::prefix("/api/auth").unwrap()
+        );
         assert!(Matcher::prefix("/").unwrap().matches("/anything"));
     }
 

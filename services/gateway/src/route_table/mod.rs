@@ -183,7 +183,10 @@ impl RouteTable {
                     ));
                 }
             }
-            for path in [&cluster.health_check, &cluster.openapi].into_iter().flatten() {
+            for path in [&cluster.health_check, &cluster.openapi]
+                .into_iter()
+                .flatten()
+            {
                 if !path.starts_with('/') {
                     return Err(error(
                         line,
@@ -413,7 +416,9 @@ impl Lines<'_> {
             .take_while(|(_, line)| line.is_empty() || line.starts_with([' ', '#']))
             .find(|(_, line)| {
                 let trimmed = line.trim_start();
-                trimmed.strip_prefix(name).is_some_and(|rest| rest.starts_with(':'))
+                trimmed
+                    .strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(':'))
                     && line.len() - trimmed.len() > 0
             })
             .map(|(index, _)| index + 1)
@@ -430,7 +435,9 @@ impl Lines<'_> {
             .take_while(|(_, line)| line.is_empty() || line.starts_with([' ', '#', '-']))
             .filter(|(_, line)| !line.trim_start().starts_with('#'));
         let indent = |line: &str| line.len() - line.trim_start().len();
-        let first = items.clone().find(|(_, line)| line.trim_start().starts_with("- "))?;
+        let first = items
+            .clone()
+            .find(|(_, line)| line.trim_start().starts_with("- "))?;
         let item_indent = indent(first.1);
         items
             .filter(|(_, line)| indent(line) == item_indent && line.trim_start().starts_with("- "))

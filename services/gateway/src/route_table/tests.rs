@@ -52,7 +52,10 @@ fn the_first_matching_route_wins() {
     assert_eq!(login.rate_limits.len(), 2);
     let refresh = table.find(&Method::POST, "/api/auth/refresh").unwrap();
     assert_eq!(refresh.name, "/api/auth/*");
-    assert_eq!(table.policies[refresh.rate_limits[0]].name, "api", "defaults apply");
+    assert_eq!(
+        table.policies[refresh.rate_limits[0]].name, "api",
+        "defaults apply"
+    );
     let checkout = table.find(&Method::POST, "/api/orders").unwrap();
     assert_eq!(checkout.roles, [Role::Customer]);
     let list = table.find(&Method::GET, "/api/orders").unwrap();
@@ -73,7 +76,10 @@ fn defaults_fill_what_a_route_leaves_out() {
 
 #[test]
 fn an_unknown_cluster_is_reported_with_the_routes_line() {
-    let text = FILE.replace("cluster: orders\n    auth: required\n    roles", "cluster: ordrs\n    auth: required\n    roles");
+    let text = FILE.replace(
+        "cluster: orders\n    auth: required\n    roles",
+        "cluster: ordrs\n    auth: required\n    roles",
+    );
     assert_eq!(
         error(&text),
         "routes.yaml:25: route 3: unknown cluster `ordrs`"
@@ -82,21 +88,55 @@ fn an_unknown_cluster_is_reported_with_the_routes_line() {
 
 #[test]
 fn a_misspelt_key_is_reported_with_its_line() {
-    let text = FILE.replace("    auth: none\n    rate_limits: [auth, api]", "    auth: none\n    rate_limit: [auth, api]");
+    let text = FILE.replace(
+        "    auth: none\n    rate_limits: [auth, api]",
+        "    auth: none\n    rate_limit: [auth, api]",
+    );
     let message = error(&text);
-    assert!(message.starts_with("routes.yaml:21: routes[0]: unknown field `rate_limit`"), "{message}");
+    assert!(
+        message.starts_with("routes.yaml:21: routes[0]: unknown field `rate_limit`"),
+        "{message}"
+    );
 }
 
 #[test]
 fn bad_values_are_refused_with_their_line() {
     let cases = [
-        ("auth: none\n    rate_limits: [auth, api]", "auth: nobody\n    rate_limits: [auth, api]", "routes.yaml:17: route 1: auth is none, optional or required, not `nobody`"),
-        ("rate_limits: [auth, api]", "rate_limits: [auth, ap]", "routes.yaml:17: route 1: unknown rate limit `ap`"),
-        ("roles: [customer]", "roles: [king]", "routes.yaml:25: route 3: `king` is not a role"),
-        ("methods: [post]", "methods: [\"PO ST\"]", "routes.yaml:25: route 3: `PO ST` is not an HTTP method"),
-        ("  - prefix: /api/auth\n", "  - prefix: api/auth\n", "routes.yaml:22: route 2: `api/auth` must start with `/`"),
-        ("per: ip", "per: planet", "routes.yaml:6: rate limit `auth`: per is `ip` or `user_or_ip`, not `planet`"),
-        ("[\"127.0.0.1:8083\"]", "[\"localhost\"]", "routes.yaml:13: cluster `orders`: endpoint `localhost` is not host:port"),
+        (
+            "auth: none\n    rate_limits: [auth, api]",
+            "auth: nobody\n    rate_limits: [auth, api]",
+            "routes.yaml:17: route 1: auth is none, optional or required, not `nobody`",
+        ),
+        (
+            "rate_limits: [auth, api]",
+            "rate_limits: [auth, ap]",
+            "routes.yaml:17: route 1: unknown rate limit `ap`",
+        ),
+        (
+            "roles: [customer]",
+            "roles: [king]",
+            "routes.yaml:25: route 3: `king` is not a role",
+        ),
+        (
+            "methods: [post]",
+            "methods: [\"PO ST\"]",
+            "routes.yaml:25: route 3: `PO ST` is not an HTTP method",
+        ),
+        (
+            "  - prefix: /api/auth\n",
+            "  - prefix: api/auth\n",
+            "routes.yaml:22: route 2: `api/auth` must start with `/`",
+        ),
+        (
+            "per: ip",
+            "per: planet",
+            "routes.yaml:6: rate limit `auth`: per is `ip` or `user_or_ip`, not `planet`",
+        ),
+        (
+            "[\"127.0.0.1:8083\"]",
+            "[\"localhost\"]",
+            "routes.yaml:13: cluster `orders`: endpoint `localhost` is not host:port",
+        ),
     ];
     for (from, to, expected) in cases {
         assert!(FILE.contains(from), "{from}");
@@ -107,37 +147,77 @@ fn bad_values_are_refused_with_their_line() {
 #[test]
 fn roles_need_a_required_token() {
     let text = FILE.replace("auth: required\n    roles", "auth: optional\n    roles");
-    assert_eq!(error(&text), "routes.yaml:25: route 3: roles need `auth: required`");
+    assert_eq!(
+        error(&text),
+        "routes.yaml:25: route 3: roles need `auth: required`"
+    );
 }
 
 #[test]
 fn environment_overrides_endpoints_and_limits() {
     let vars = [
-        ("GATEWAY_CLUSTER_ORDERS".to_owned(), "orders-0:8083, orders-1:8083".to_owned()),
+        (
+            "GATEWAY_CLUSTER_ORDERS".to_owned(),
+            "orders-0:8083, orders-1:8083".to_owned(),
+        ),
         ("GATEWAY_RATE_LIMIT_AUTH".to_owned(), "50/60".to_owned()),
     ];
     let table = RouteTable::parse("routes.yaml", FILE, vars).unwrap();
-    assert_eq!(table.clusters[1].endpoints, ["orders-0:8083", "orders-1:8083"]);
+    assert_eq!(
+        table.clusters[1].endpoints,
+        ["orders-0:8083", "orders-1:8083"]
+    );
     assert_eq!(table.policies[1].requests, 50);
     assert_eq!(table.policies[1].window, Duration::from_secs(60));
     let bad = [("GATEWAY_RATE_LIMIT_API".to_owned(), "lots".to_owned())];
     let err = RouteTable::parse("routes.yaml", FILE, bad).unwrap_err();
-    assert!(err.to_string().contains("GATEWAY_RATE_LIMIT_API=`lots`"), "{err}");
+    assert!(
+        err.to_string().contains("GATEWAY_RATE_LIMIT_API=`lots`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_shipped_routes_file_is_valid() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/gateway/routes.yaml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/gateway/routes.yaml"
+    );
     let table = RouteTable::load(path, std::iter::empty()).unwrap();
     let login = table.find(&Method::POST, "/api/auth/login").unwrap();
-    let names: Vec<&str> = login.rate_limits.iter().map(|i| table.policies[*i].name.as_str()).collect();
+    let names: Vec<&str> = login
+        .rate_limits
+        .iter()
+        .map(|i| table.policies[*i].name.as_str())
+        .collect();
     assert!(names.contains(&"auth"), "{names:?}");
     let refresh = table.find(&Method::POST, "/api/auth/refresh").unwrap();
-    assert!(refresh.rate_limits.iter().all(|i| table.policies[*i].name != "auth"));
+    assert!(
+        refresh
+            .rate_limits
+            .iter()
+            .all(|i| table.policies[*i].name != "auth")
+    );
     let checkout = table.find(&Method::POST, "/api/orders").unwrap();
-    assert!(checkout.rate_limits.iter().any(|i| table.policies[*i].name == "orders"));
-    for service in ["auth", "catalog", "orders", "payments", "tracking", "chat", "notification"] {
-        assert!(table.clusters.iter().any(|c| c.name == service), "{service}");
+    assert!(
+        checkout
+            .rate_limits
+            .iter()
+            .any(|i| table.policies[*i].name == "orders")
+    );
+    for service in [
+        "auth",
+        "catalog",
+        "orders",
+        "payments",
+        "tracking",
+        "chat",
+        "notification",
+    ] {
+        assert!(
+            table.clusters.iter().any(|c| c.name == service),
+            "{service}"
+        );
     }
     assert!(table.find(&Method::GET, "/ws/tracking").unwrap().websocket);
 }

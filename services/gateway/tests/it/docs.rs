@@ -25,7 +25,10 @@ impl Drop for Auth {
 
 async fn spawn_auth() -> Auth {
     let migrations = [
-        MigrationSource { embedded: &events::MIGRATIONS, dir: events::MIGRATIONS_DIR },
+        MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        },
         MigrationSource {
             embedded: &MIGRATIONS,
             dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/auth"),
@@ -33,8 +36,12 @@ async fn spawn_auth() -> Auth {
     ];
     let db = TestDb::new("auth", &migrations).await;
     let broker = TestBroker::new();
-    broker.track(&events::queue_name(&broker.exchange, auth::events::AUDIT_QUEUE));
-    let objects = std::env::temp_dir().join(format!("fs-gw-auth-{}", uuid::Uuid::new_v4().simple()));
+    broker.track(&events::queue_name(
+        &broker.exchange,
+        auth::events::AUDIT_QUEUE,
+    ));
+    let objects =
+        std::env::temp_dir().join(format!("fs-gw-auth-{}", uuid::Uuid::new_v4().simple()));
     let vars: Vec<(String, String)> = vec![
         ("DATABASE_URL".into(), db.url.clone()),
         ("DATABASE_POOL_SIZE".into(), "4".into()),
@@ -43,16 +50,26 @@ async fn spawn_auth() -> Auth {
         ("EVENTS_EXCHANGE".into(), broker.exchange.clone()),
         ("APP_ENV".into(), "test".into()),
         ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
-        ("OBJECT_STORE_URL".into(), format!("file://{}", objects.display())),
+        (
+            "OBJECT_STORE_URL".into(),
+            format!("file://{}", objects.display()),
+        ),
     ];
     let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
     let config: AuthConfig = platform::config::load_from(vars).unwrap();
     let shutdown = Shutdown::new();
     let listener = platform::http::bind("127.0.0.1", 0).unwrap();
-    let app = Application::build(common, config, listener, shutdown.clone()).await.unwrap();
+    let app = Application::build(common, config, listener, shutdown.clone())
+        .await
+        .unwrap();
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
-    Auth { port, shutdown, _db: db, _broker: broker }
+    Auth {
+        port,
+        shutdown,
+        _db: db,
+        _broker: broker,
+    }
 }
 
 /// The shipped routes file with auth and the stub (as catalog) on their test ports, and
@@ -67,7 +84,10 @@ fn shipped_env(auth: u16, stub: u16) -> GatewayEnv {
         .with("GATEWAY_CLUSTER_AUTH", &format!("127.0.0.1:{auth}"))
         .with("GATEWAY_CLUSTER_CATALOG", &format!("127.0.0.1:{stub}"));
     for service in ["ORDERS", "PAYMENTS", "TRACKING", "CHAT", "NOTIFICATION"] {
-        env = env.with(&format!("GATEWAY_CLUSTER_{service}"), &format!("127.0.0.1:{}", free_port()));
+        env = env.with(
+            &format!("GATEWAY_CLUSTER_{service}"),
+            &format!("127.0.0.1:{}", free_port()),
+        );
     }
     env
 }
@@ -93,12 +113,25 @@ async fn logins_through_the_gateway_reach_auth_until_the_guides_limit() {
     problem(attempt("198.51.100.21").await.unwrap(), 401).await;
 
     // A service that is not running answers 503 problem+json.
-    let body = problem(gateway.get("/api/support/tickets").bearer_auth("x").send().await.unwrap(), 401).await;
+    let body = problem(
+        gateway
+            .get("/api/support/tickets")
+            .bearer_auth("x")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
     assert_eq!(body["code"], "INVALID_TOKEN");
     let jwks = gateway.get("/.well-known/jwks.json").send().await.unwrap();
     assert_eq!(jwks.status(), 200);
     gateway.wait_cluster("orders", "down").await;
-    let body = problem(gateway.get("/api/analytics/events").send().await.unwrap(), 503).await;
+    let body = problem(
+        gateway.get("/api/analytics/events").send().await.unwrap(),
+        503,
+    )
+    .await;
     assert_eq!(body["code"], "SERVICE_UNAVAILABLE");
 }
 
@@ -111,20 +144,48 @@ async fn the_docs_page_lists_the_operations_of_every_running_service_in_a_browse
     gateway.wait_cluster("auth", "up").await;
     gateway.wait_cluster("catalog", "up").await;
 
-    let spec: Value = gateway.get("/openapi.json").send().await.unwrap().json().await.unwrap();
-    for path in ["/api/auth/login", "/api/users/profile", "/api/admin/users", "/api/stub/things"] {
-        assert!(spec["paths"].get(path).is_some(), "{path} missing from the merged document");
+    let spec: Value = gateway
+        .get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/auth/login",
+        "/api/users/profile",
+        "/api/admin/users",
+        "/api/stub/things",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the merged document"
+        );
     }
 
     let redirect = gateway.get("/docs").send().await.unwrap();
     assert_eq!(redirect.status(), 301);
     let page = gateway.get("/docs/").send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 
     let dom = render_in_chromium(&gateway.url("/docs/")).await;
-    for operation in ["/api/auth/login", "/api/auth/register", "/api/users/profile", "/api/stub/things"] {
-        assert!(dom.contains(operation), "{operation} is not on the rendered page");
+    for operation in [
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/users/profile",
+        "/api/stub/things",
+    ] {
+        assert!(
+            dom.contains(operation),
+            "{operation} is not on the rendered page"
+        );
     }
     assert!(dom.contains("Faded Skies API"));
 }
@@ -134,9 +195,15 @@ async fn the_docs_page_lists_the_operations_of_every_running_service_in_a_browse
 async fn render_in_chromium(url: &str) -> String {
     let browser = ["chromium", "chromium-browser"]
         .into_iter()
-        .find(|name| std::process::Command::new(name).arg("--version").output().is_ok())
+        .find(|name| {
+            std::process::Command::new(name)
+                .arg("--version")
+                .output()
+                .is_ok()
+        })
         .expect("Chromium is not installed: run `make stack` (scripts/ensure-stack.sh)");
-    let profile = std::env::temp_dir().join(format!("fs-chromium-{}", uuid::Uuid::new_v4().simple()));
+    let profile =
+        std::env::temp_dir().join(format!("fs-chromium-{}", uuid::Uuid::new_v4().simple()));
     let output = tokio::time::timeout(
         Duration::from_secs(90),
         tokio::process::Command::new(browser)
@@ -158,6 +225,10 @@ async fn render_in_chromium(url: &str) -> String {
     .expect("Chromium did not finish within 90 s")
     .unwrap();
     let _ = std::fs::remove_dir_all(&profile);
-    assert!(output.status.success(), "chromium failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -49,7 +49,10 @@ impl Stub {
             App::new()
                 .app_data(web::Data::from(Arc::clone(&app_state)))
                 .app_data(web::PayloadConfig::new(64 * 1024 * 1024))
-                .route("/health/live", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "alive"})) }))
+                .route(
+                    "/health/live",
+                    web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "alive"})) }),
+                )
                 .route(
                     "/.well-known/jwks.json",
                     web::get().to(move || {
@@ -57,7 +60,10 @@ impl Stub {
                         async move { HttpResponse::Ok().json(jwks) }
                     }),
                 )
-                .route("/openapi.json", web::get().to(|| async { HttpResponse::Ok().json(stub_spec()) }))
+                .route(
+                    "/openapi.json",
+                    web::get().to(|| async { HttpResponse::Ok().json(stub_spec()) }),
+                )
                 .route(
                     "/slow",
                     web::get().to(|| async {
@@ -65,30 +71,36 @@ impl Stub {
                         HttpResponse::Ok().finish()
                     }),
                 )
-                .default_service(web::to(move |req: HttpRequest, body: web::Bytes, state: web::Data<StubState>| {
-                    let name = name.clone();
-                    async move {
-                        state.hits.fetch_add(1, Ordering::SeqCst);
-                        let status = state.flaky_status.load(Ordering::SeqCst);
-                        if req.path().starts_with("/flaky") && status != 0 {
-                            return HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                .default_service(web::to(
+                    move |req: HttpRequest, body: web::Bytes, state: web::Data<StubState>| {
+                        let name = name.clone();
+                        async move {
+                            state.hits.fetch_add(1, Ordering::SeqCst);
+                            let status = state.flaky_status.load(Ordering::SeqCst);
+                            if req.path().starts_with("/flaky") && status != 0 {
+                                return HttpResponse::build(
+                                    actix_web::http::StatusCode::from_u16(status).unwrap(),
+                                )
                                 .json(json!({"server": name}));
+                            }
+                            let headers: serde_json::Map<String, Value> = req
+                                .headers()
+                                .iter()
+                                .map(|(k, v)| {
+                                    (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default()))
+                                })
+                                .collect();
+                            HttpResponse::Ok().json(json!({
+                                "server": name,
+                                "method": req.method().as_str(),
+                                "path": req.path(),
+                                "query": req.query_string(),
+                                "headers": headers,
+                                "bodyLength": body.len(),
+                            }))
                         }
-                        let headers: serde_json::Map<String, Value> = req
-                            .headers()
-                            .iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default())))
-                            .collect();
-                        HttpResponse::Ok().json(json!({
-                            "server": name,
-                            "method": req.method().as_str(),
-                            "path": req.path(),
-                            "query": req.query_string(),
-                            "headers": headers,
-                            "bodyLength": body.len(),
-                        }))
-                    }
-                }))
+                    },
+                ))
         })
         .workers(1)
         .disable_signals()
@@ -97,7 +109,11 @@ impl Stub {
         .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Self { port, state, handle }
+        Self {
+            port,
+            state,
+            handle,
+        }
     }
 }
 
@@ -227,7 +243,13 @@ impl Gateway {
         testkit::wait_for("the gateway to listen", Duration::from_secs(20), || {
             let client = client.clone();
             let live = live.clone();
-            async move { client.get(&live).send().await.is_ok_and(|r| r.status() == 200) }
+            async move {
+                client
+                    .get(&live)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200)
+            }
         })
         .await;
         gateway
@@ -267,7 +289,12 @@ impl Gateway {
 
 /// The response's problem body, checked to be problem+json with `status`.
 pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status, "status of {}", response.url());
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json",

@@ -1,6 +1,6 @@
 //! The gateway end to end: the real binary in front of stub upstreams (and the real auth
 //! service where it matters), against real Redis.
-#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 mod docs;
 mod edge_auth;

@@ -20,11 +20,19 @@ async fn the_sixth_login_from_one_address_within_the_window_is_refused() {
         let headers = response.headers();
         assert_eq!(headers["ratelimit-limit"], "5");
         assert_eq!(headers["ratelimit-remaining"], (5 - attempt).to_string());
-        let reset: u64 = headers["ratelimit-reset"].to_str().unwrap().parse().unwrap();
+        let reset: u64 = headers["ratelimit-reset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=900).contains(&reset));
     }
     let refused = login(&setup.gateway, "203.0.113.10").await;
-    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&retry_after));
     assert_eq!(refused.headers()["ratelimit-remaining"], "0");
     let body = problem(refused, 429).await;
@@ -33,7 +41,13 @@ async fn the_sixth_login_from_one_address_within_the_window_is_refused() {
     // Another client address has its own count.
     assert_eq!(login(&setup.gateway, "203.0.113.11").await.status(), 200);
     // Refresh is not under the auth policy.
-    let refresh = setup.gateway.post("/api/auth/refresh-token").header("x-forwarded-for", "203.0.113.10").send().await.unwrap();
+    let refresh = setup
+        .gateway
+        .post("/api/auth/refresh-token")
+        .header("x-forwarded-for", "203.0.113.10")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refresh.status(), 200);
 }
 
@@ -47,12 +61,45 @@ async fn users_are_counted_apart_and_replicas_share_one_count() {
     let (_, bob) = setup.tokens.token(Role::Customer);
 
     for gateway in [&setup.gateway, &replica, &setup.gateway] {
-        let response = gateway.get("/tight/x").bearer_auth(&alice).send().await.unwrap();
+        let response = gateway
+            .get("/tight/x")
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
     }
-    problem(replica.get("/tight/x").bearer_auth(&alice).send().await.unwrap(), 429).await;
-    problem(setup.gateway.get("/tight/x").bearer_auth(&alice).send().await.unwrap(), 429).await;
-    assert_eq!(replica.get("/tight/x").bearer_auth(&bob).send().await.unwrap().status(), 200);
+    problem(
+        replica
+            .get("/tight/x")
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap(),
+        429,
+    )
+    .await;
+    problem(
+        setup
+            .gateway
+            .get("/tight/x")
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap(),
+        429,
+    )
+    .await;
+    assert_eq!(
+        replica
+            .get("/tight/x")
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,16 +108,60 @@ async fn with_redis_unreachable_requests_flow_and_limits_hold_per_replica() {
     let setup = Setup::with(|env| env.with("REDIS_URL", &dead_redis)).await;
     let (_, token) = setup.tokens.token(Role::Customer);
     for _ in 0..3 {
-        let response = setup.gateway.get("/tight/x").bearer_auth(&token).send().await.unwrap();
+        let response = setup
+            .gateway
+            .get("/tight/x")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert!(response.headers().contains_key("ratelimit-remaining"));
     }
-    problem(setup.gateway.get("/tight/x").bearer_auth(&token).send().await.unwrap(), 429).await;
-    assert_eq!(setup.gateway.get("/public/x").send().await.unwrap().status(), 200);
+    problem(
+        setup
+            .gateway
+            .get("/tight/x")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        429,
+    )
+    .await;
+    assert_eq!(
+        setup
+            .gateway
+            .get("/public/x")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
-    let health: serde_json::Value = setup.gateway.get("/health").send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = setup
+        .gateway
+        .get("/health")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["checks"]["redis"]["status"], "unhealthy");
-    let metrics = setup.gateway.get("/metrics").send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("gateway_rate_limit_fallback_total"), "{metrics}");
+    let metrics = setup
+        .gateway
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gateway_rate_limit_fallback_total"),
+        "{metrics}"
+    );
 }

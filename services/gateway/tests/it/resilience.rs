@@ -8,7 +8,10 @@ async fn a_slow_upstream_answers_504_and_a_missing_one_503() {
     let started = Instant::now();
     let body = problem(setup.gateway.get("/slow").send().await.unwrap(), 504).await;
     assert_eq!(body["code"], "UPSTREAM_TIMEOUT");
-    assert!(started.elapsed() < Duration::from_millis(2900), "the route's 1 s timeout applied");
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "the route's 1 s timeout applied"
+    );
 
     let response = setup.gateway.get("/down/anything").send().await.unwrap();
     assert!(response.headers().contains_key("retry-after"));
@@ -19,9 +22,25 @@ async fn a_slow_upstream_answers_504_and_a_missing_one_503() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bodies_over_the_routes_limit_are_refused_with_413() {
     let setup = Setup::new().await;
-    let ok = setup.gateway.post("/small/upload").body(vec![b'x'; 1024]).send().await.unwrap();
+    let ok = setup
+        .gateway
+        .post("/small/upload")
+        .body(vec![b'x'; 1024])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
-    let body = problem(setup.gateway.post("/small/upload").body(vec![b'x'; 1025]).send().await.unwrap(), 413).await;
+    let body = problem(
+        setup
+            .gateway
+            .post("/small/upload")
+            .body(vec![b'x'; 1025])
+            .send()
+            .await
+            .unwrap(),
+        413,
+    )
+    .await;
     assert_eq!(body["code"], "PAYLOAD_TOO_LARGE");
 
     // Chunked: no length declared, counted as it streams.
@@ -81,7 +100,14 @@ routes:
         }
     }
     assert_eq!(failures, 3, "a is left out after three failures in a row");
-    let health: serde_json::Value = gateway.get("/health").send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value = gateway
+        .get("/health")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let endpoints = health["clusters"]["pair"]["endpoints"].as_array().unwrap();
     assert!(endpoints.iter().any(|e| e["ejected"] == true), "{health}");
 

@@ -4,7 +4,12 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread")]
 async fn requests_reach_the_cluster_of_the_matching_prefix() {
     let setup = Setup::new().await;
-    let response = setup.gateway.get("/public/things?page=2").send().await.unwrap();
+    let response = setup
+        .gateway
+        .get("/public/things?page=2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
     let body: Value = response.json().await.unwrap();
@@ -44,7 +49,10 @@ async fn identity_headers_from_outside_are_stripped_and_the_gateways_set() {
     let body: Value = response.json().await.unwrap();
     let headers = &body["headers"];
     for spoofed in ["x-user-id", "x-user-role", "forwarded", "x-real-ip"] {
-        assert!(headers.get(spoofed).is_none(), "{spoofed} reached the service: {headers}");
+        assert!(
+            headers.get(spoofed).is_none(),
+            "{spoofed} reached the service: {headers}"
+        );
     }
     assert_eq!(headers["x-forwarded-for"], "203.0.113.9");
     assert_ne!(headers["x-forwarded-host"], "evil.example");
@@ -52,31 +60,75 @@ async fn identity_headers_from_outside_are_stripped_and_the_gateways_set() {
     assert_eq!(headers["traceparent"], trace);
 
     // Without a trace, the gateway starts one so the services' logs share it.
-    let body: Value = setup.gateway.get("/public/echo").send().await.unwrap().json().await.unwrap();
-    assert!(body["headers"]["traceparent"].as_str().unwrap().starts_with("00-"));
+    let body: Value = setup
+        .gateway
+        .get("/public/echo")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["headers"]["traceparent"]
+            .as_str()
+            .unwrap()
+            .starts_with("00-")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cors_answers_preflights_for_configured_origins_only() {
-    let setup = Setup::with(|env| env.with("GATEWAY_CORS_ORIGINS", "https://app.fadedskies.test")).await;
+    let setup =
+        Setup::with(|env| env.with("GATEWAY_CORS_ORIGINS", "https://app.fadedskies.test")).await;
     let preflight = |origin: &'static str| {
         setup
             .gateway
             .client
-            .request(reqwest::Method::OPTIONS, setup.gateway.url("/private/orders"))
+            .request(
+                reqwest::Method::OPTIONS,
+                setup.gateway.url("/private/orders"),
+            )
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization, content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
             .send()
     };
     let allowed = preflight("https://app.fadedskies.test").await.unwrap();
     assert_eq!(allowed.status(), 204);
-    assert_eq!(allowed.headers()["access-control-allow-origin"], "https://app.fadedskies.test");
-    assert_eq!(allowed.headers()["access-control-allow-headers"], "authorization, content-type");
-    assert!(allowed.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.fadedskies.test"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-headers"],
+        "authorization, content-type"
+    );
+    assert!(
+        allowed.headers()["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
     let refused = preflight("https://evil.example").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
-    assert_eq!(setup.stub.state.hits.load(std::sync::atomic::Ordering::SeqCst), 0, "preflights stay at the edge");
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert_eq!(
+        setup
+            .stub
+            .state
+            .hits
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "preflights stay at the edge"
+    );
 
     let response = setup
         .gateway
@@ -85,6 +137,14 @@ async fn cors_answers_preflights_for_configured_origins_only() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.headers()["access-control-allow-origin"], "https://app.fadedskies.test");
-    assert!(response.headers()["access-control-expose-headers"].to_str().unwrap().contains("RateLimit-Remaining"));
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.fadedskies.test"
+    );
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("RateLimit-Remaining")
+    );
 }

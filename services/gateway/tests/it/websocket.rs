@@ -12,7 +12,9 @@ async fn websocket_messages_cross_the_gateway_both_ways() {
     let url = setup.gateway.url("/ws/echo").replace("http://", "ws://");
 
     let mut request = url.as_str().into_client_request().unwrap();
-    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status(), 101);
     for text in ["hello", "driver is 2 minutes away"] {
@@ -21,18 +23,46 @@ async fn websocket_messages_cross_the_gateway_both_ways() {
         assert_eq!(echoed.into_text().unwrap().as_str(), text);
     }
     socket.send(Message::binary(vec![1u8, 2, 3])).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap().into_data().as_ref(), [1, 2, 3]);
-    let metrics = setup.gateway.get("/metrics").send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("gateway_websocket_tunnels_open{service=\"gateway\"} 1"), "{metrics}");
+    assert_eq!(
+        socket.next().await.unwrap().unwrap().into_data().as_ref(),
+        [1, 2, 3]
+    );
+    let metrics = setup
+        .gateway
+        .get("/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("gateway_websocket_tunnels_open{service=\"gateway\"} 1"),
+        "{metrics}"
+    );
     socket.close(None).await.unwrap();
 
     // The browser form: the token in the query.
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}?access_token={token}")).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{url}?access_token={token}"))
+        .await
+        .unwrap();
     socket.send(Message::text("ping")).await.unwrap();
-    assert_eq!(socket.next().await.unwrap().unwrap().into_text().unwrap().as_str(), "ping");
+    assert_eq!(
+        socket
+            .next()
+            .await
+            .unwrap()
+            .unwrap()
+            .into_text()
+            .unwrap()
+            .as_str(),
+        "ping"
+    );
 
     // No token, no tunnel.
-    let refused = tokio_tungstenite::connect_async(url.as_str()).await.unwrap_err();
+    let refused = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap_err();
     match refused {
         tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 401),
         other => panic!("expected a 401 handshake, got {other}"),
