@@ -41,6 +41,7 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p auth-token --bench verify
 	$(CARGO) bench -p events --bench throughput
 	$(CARGO) bench -p auth --bench passwords
+	bash scripts/bench-gateway.sh
 
 clean: ## Remove build output
 	$(CARGO) clean

@@ -51,7 +51,7 @@ for name in "${services[@]}"; do
 done
 
 if [[ -f services/gateway/Cargo.toml ]]; then
-  echo "gateway: http://127.0.0.1:8080 (API docs at /docs); Ctrl-C stops everything"
+  echo "gateway: http://127.0.0.1:8080 (API docs at /docs/); Ctrl-C stops everything"
 else
   echo "no gateway yet: services listen on their own ports (auth 8081, ...); Ctrl-C stops everything"
 fi
