@@ -236,7 +236,7 @@ rabbit_local_ok() {
     have rabbitmqctl && { is_root || [[ $(id -un) == rabbitmq ]]; }
 }
 
-# shellcheck disable=SC2317 # called through wait_until
+# shellcheck disable=SC2317,SC2329 # called through wait_until
 rabbit_ready() {
     amqp_up || return 1
     if rabbit_local_ok; then

@@ -478,7 +478,13 @@ impl ProxyHttp for Gateway {
         }
         let idempotent = session.req_header().method.is_idempotent();
         let attempts = ctx.tried.len();
+        // A timed-out request may have been done; trying it again would double the wait.
+        let timed_out = matches!(
+            e.etype(),
+            ErrorType::ReadTimedout | ErrorType::WriteTimedout
+        );
         if idempotent
+            && !timed_out
             && attempts <= usize::from(route.retries)
             && !session.as_ref().retry_buffer_truncated()
         {
