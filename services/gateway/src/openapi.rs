@@ -193,7 +193,11 @@ impl MergedSpec {
                 }
             }
         });
-        let docs: Vec<ServiceDoc> = futures_util::future::join_all(fetches).await.into_iter().flatten().collect();
+        let docs: Vec<ServiceDoc> = futures_util::future::join_all(fetches)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         let body = Bytes::from(merge(&self.version, &docs).to_string());
         *cached = Some((Instant::now(), body.clone()));
         body
