@@ -608,11 +608,13 @@ fn problem_for(e: &Error, ctx: &RequestCtx) -> Option<Problem> {
             ))
             .with_retry_after(1)
     };
+    if e.etype() == &NO_ENDPOINT {
+        return Some(unavailable());
+    }
     let problem = match e.etype() {
         ErrorType::HTTPStatus(413) => {
             too_large(ctx.route.as_ref().map_or(0, |route| route.max_body_bytes))
         }
-        ErrorType::Custom(name) if *name == "NoHealthyEndpoint" => unavailable(),
         ErrorType::ConnectTimedout
         | ErrorType::ConnectRefused
         | ErrorType::ConnectNoRoute
