@@ -17,15 +17,22 @@ pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub struct RequestId(String);
 
 impl RequestId {
-    /// Accepts a caller's id only if it is short printable ASCII, so a client cannot inject
-    /// log lines or huge values; otherwise a fresh UUIDv7 is used.
+    /// Accepts a caller's id only if it is a short token (letters, digits, `-_.:`), so a
+    /// client cannot inject log lines, markup or huge values; otherwise a fresh UUIDv7 is used.
     pub fn from_header(value: Option<&HeaderValue>) -> Self {
+        Self::from_text(value.and_then(|v| v.to_str().ok()))
+    }
+
+    /// [`RequestId::from_header`] for a header already read as text (the gateway, whose
+    /// header types are not actix's).
+    pub fn from_text(value: Option<&str>) -> Self {
         value
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128)
-            .filter(|v| v.bytes().all(|b| b.is_ascii_graphic()))
-            .map(|v| Self(v.to_owned()))
-            .unwrap_or_else(Self::generate)
+            .filter(|v| (1..=128).contains(&v.len()))
+            .filter(|v| {
+                v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+            })
+            .map_or_else(Self::generate, |v| Self(v.to_owned()))
     }
 
     /// A new id.

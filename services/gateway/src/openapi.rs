@@ -28,34 +28,28 @@ pub fn merge(version: &str, docs: &[ServiceDoc]) -> Value {
     let mut tags: Vec<Value> = Vec::new();
     for ServiceDoc { service, doc } in docs {
         let mut doc = doc.clone();
-        let own_schemas = doc
+        // Names this service means differently from a service merged before it: renamed
+        // throughout its document (the schemas themselves included) before merging.
+        let clashing: Vec<String> = doc
             .pointer("/components/schemas")
             .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        let renamed: Vec<String> = own_schemas
-            .iter()
-            .filter(|(name, schema)| {
-                schemas
-                    .get(*name)
-                    .is_some_and(|existing| existing != *schema)
-            })
+            .into_iter()
+            .flatten()
+            .filter(|(name, schema)| schemas.get(*name).is_some_and(|known| known != *schema))
             .map(|(name, _)| name.clone())
             .collect();
-        for name in &renamed {
+        for name in &clashing {
             rename_refs(&mut doc, name, &format!("{service}.{name}"));
         }
-        for (name, schema) in own_schemas {
-            let key = if renamed.contains(&name) {
-                format!("{service}.{name}")
-            } else {
-                name
-            };
-            let mut schema = schema;
-            for name in &renamed {
-                rename_refs(&mut schema, name, &format!("{service}.{name}"));
+        if let Some(Value::Object(own)) = doc.pointer_mut("/components/schemas") {
+            for (name, schema) in std::mem::take(own) {
+                let key = if clashing.contains(&name) {
+                    format!("{service}.{name}")
+                } else {
+                    name
+                };
+                schemas.entry(key).or_insert(schema);
             }
-            schemas.entry(key).or_insert(schema);
         }
         if let Some(schemes) = doc
             .pointer("/components/securitySchemes")

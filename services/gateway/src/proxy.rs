@@ -453,9 +453,7 @@ impl ProxyHttp for Gateway {
         if let Some(addr) = ctx.endpoint() {
             self.cluster(&route).record_failure(addr);
         }
-        let attempts = ctx.tried.len();
-        let idempotent = session.req_header().method.is_idempotent();
-        e.set_retry(idempotent && attempts <= usize::from(route.retries));
+        e.set_retry(retry_allowed(session, ctx, &route));
         e
     }
 
@@ -476,16 +474,13 @@ impl ProxyHttp for Gateway {
         {
             self.cluster(&route).record_failure(addr);
         }
-        let idempotent = session.req_header().method.is_idempotent();
-        let attempts = ctx.tried.len();
         // A timed-out request may have been done; trying it again would double the wait.
         let timed_out = matches!(
             e.etype(),
             ErrorType::ReadTimedout | ErrorType::WriteTimedout
         );
-        if idempotent
-            && !timed_out
-            && attempts <= usize::from(route.retries)
+        if !timed_out
+            && retry_allowed(session, ctx, &route)
             && !session.as_ref().retry_buffer_truncated()
         {
             e.retry.decide_reuse(client_reused);
@@ -569,6 +564,12 @@ fn finished<'a>(ctx: &'a RequestCtx, status: u16, cluster: Option<&'a str>) -> F
         user: ctx.claims.as_ref().map(|claims| claims.sub),
         attempts: ctx.tried.len(),
     }
+}
+
+/// Whether the route lets this request go to another attempt: idempotent methods only, and
+/// no more than its `retries`.
+fn retry_allowed(session: &Session, ctx: &RequestCtx, route: &Route) -> bool {
+    session.req_header().method.is_idempotent() && ctx.tried.len() <= usize::from(route.retries)
 }
 
 fn too_large(limit: u64) -> Problem {

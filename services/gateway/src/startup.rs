@@ -42,14 +42,15 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         JwksClient::new(&config.jwks_url),
     );
 
-    let mut conf = ServerConf {
+    let conf = ServerConf {
         threads: config.threads(),
         // SIGTERM: stop accepting, then give requests in flight this long to finish.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
+        // An upper bound only: each route's `retries` decides (see `proxy`).
+        max_retries: 4,
         ..ServerConf::default()
     };
-    conf.max_retries = 4;
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 

@@ -4,17 +4,11 @@ use crate::proxy::Finished;
 use http::HeaderValue;
 use pingora::proxy::Session;
 
-/// The client's `X-Request-Id` if it is a sane token, else a new UUID.
+/// The client's `X-Request-Id` if it is a sane token, else a new UUID (the rule every
+/// service applies, from `platform`).
 pub fn request_id(header: Option<&HeaderValue>) -> String {
-    header
-        .and_then(|value| value.to_str().ok())
-        .filter(|id| {
-            (1..=128).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-        })
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned)
+    let text = header.and_then(|value| value.to_str().ok());
+    platform::request_id::RequestId::from_text(text).to_string()
 }
 
 /// The caller's `traceparent` if well formed (W3C Trace Context §3.2), else a new trace, so
