@@ -7,6 +7,11 @@ use gateway::config::{DEFAULT_PORT, GatewayConfig, SERVICE};
 use gateway::route_table::RouteTable;
 use platform::CommonConfig;
 
+// Every proxied request allocates and frees many small buffers across threads; glibc malloc
+// spent about a seventh of the gateway's CPU on them under load (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: gateway [serve | check | help]
   serve   run the gateway (the default)
   check   validate the routes file (GATEWAY_ROUTES_FILE) and exit";

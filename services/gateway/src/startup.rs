@@ -49,6 +49,7 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
         // An upper bound only: each route's `retries` decides (see `proxy`).
         max_retries: 4,
+        work_stealing: false,
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);
