@@ -133,6 +133,13 @@ pub trait Handler: Send + Sync + 'static {
         conn: &'a mut AsyncPgConnection,
         event: &'a IncomingEvent,
     ) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// Runs after the transaction of a handled event committed, for side effects that must
+    /// not run before the change is visible (dropping a cache a reader could otherwise fill
+    /// again with the old rows). Best effort: not called for duplicates or failures.
+    fn after_commit<'a>(&'a self, _event: &'a IncomingEvent) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 enum Outcome {
@@ -315,6 +322,9 @@ impl<H: Handler> Consumer<H> {
                 } else {
                     "duplicate"
                 };
+                if matches!(outcome, "handled") {
+                    self.handler.after_commit(&event).await;
+                }
                 delivery.ack(BasicAckOptions::default()).await?;
                 let mut labels = labels.to_vec();
                 labels.push(("outcome", outcome.into()));

@@ -32,6 +32,19 @@ pub const MIGRATIONS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/migration
 /// test).
 pub const DEFAULT_EXCHANGE: &str = "faded_skies.events";
 
+/// A protobuf timestamp of `at`.
+pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// The instant of a protobuf timestamp, if it is one chrono can hold.
+pub fn from_timestamp(at: prost_types::Timestamp) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(0))
+}
+
 /// The name of a consumer's queue on `exchange`: the plain name on the real exchange, and
 /// prefixed by the exchange elsewhere, so tests that each use their own exchange also get
 /// their own queues.

@@ -12,6 +12,7 @@ pub mod db;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod objects;
 pub mod redis;
 pub mod request_id;
 pub mod shutdown;

@@ -102,12 +102,7 @@ pub fn user_state(row: &UserRow) -> v1::UserState {
     }
 }
 
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: at.timestamp_subsec_nanos() as i32,
-    }
-}
+pub use events::timestamp;
 
 #[cfg(test)]
 mod tests {

@@ -3,10 +3,8 @@
 //! public — admins view them through short-lived links signed with HMAC.
 
 use hmac::{Hmac, Mac};
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use platform::objects::Objects;
 use sha2::Sha256;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// Largest accepted document (DESIGN §6).
@@ -44,38 +42,20 @@ impl DocumentFormat {
 /// The kinds of document accepted.
 pub const DOCUMENT_TYPES: &[&str] = &["drivers_license", "state_id", "passport"];
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("OBJECT_STORE_URL must be file://<dir> or s3://<bucket>, not `{0}`")]
-    BadUrl(String),
-    #[error("object store: {0}")]
-    Store(#[from] object_store::Error),
-    #[error("cannot create the document directory: {0}")]
-    Io(#[from] std::io::Error),
-}
+pub use platform::objects::ObjectsError as StoreError;
 
-/// Where documents live.
+/// Where documents live (`OBJECT_STORE_URL`).
 #[derive(Clone)]
 pub struct DocumentStore {
-    store: Arc<dyn ObjectStore>,
+    store: Objects,
 }
 
 impl DocumentStore {
     /// `file://./var/objects` or `s3://bucket` (credentials from the `AWS_*` variables).
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
-        let store: Arc<dyn ObjectStore> = if let Some(dir) = url.strip_prefix("file://") {
-            std::fs::create_dir_all(dir)?;
-            Arc::new(object_store::local::LocalFileSystem::new_with_prefix(dir)?)
-        } else if let Some(bucket) = url.strip_prefix("s3://") {
-            Arc::new(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket.trim_end_matches('/'))
-                    .build()?,
-            )
-        } else {
-            return Err(StoreError::BadUrl(url.to_owned()));
-        };
-        Ok(Self { store })
+        Ok(Self {
+            store: Objects::from_url(url)?,
+        })
     }
 
     /// The key of a verification's document; nothing a client sent is part of it.
@@ -84,20 +64,11 @@ impl DocumentStore {
     }
 
     pub async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.store
-            .put(&Path::from(key), PutPayload::from(bytes))
-            .await?;
-        Ok(())
+        self.store.put(key, bytes).await
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        Ok(self
-            .store
-            .get(&Path::from(key))
-            .await?
-            .bytes()
-            .await?
-            .to_vec())
+        self.store.get(key).await
     }
 }
 

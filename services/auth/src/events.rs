@@ -173,7 +173,7 @@ impl Handler for AuditRecorder {
             };
             let occurred_at = recorded
                 .occurred_at
-                .and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+                .and_then(events::from_timestamp)
                 .unwrap_or_else(Utc::now);
             let role = v1::Role::try_from(recorded.actor_role)
                 .ok()

@@ -204,7 +204,7 @@ pub async fn get_document(
         .get(&row.object_key)
         .await
         .map_err(|err| match err {
-            StoreError::Store(object_store::Error::NotFound { .. }) => {
+            err if err.is_not_found() => {
                 Problem::not_found("The document is no longer stored.")
             }
             other => Problem::unavailable(&other),

@@ -1,0 +1,11 @@
+DROP TABLE inventory_history;
+DROP TABLE stock_decisions;
+DROP TABLE stock_reservations;
+DROP TABLE reviews;
+DROP TABLE purchases;
+DROP TABLE product_images;
+DROP TRIGGER categories_refresh_search ON categories;
+DROP FUNCTION categories_refresh_search();
+DROP TABLE products;
+DROP FUNCTION products_search_document();
+DROP TABLE categories;

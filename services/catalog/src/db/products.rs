@@ -1,0 +1,384 @@
+//! `products`: the list query with its filters and sorts, admin writes, stock and ratings.
+
+use crate::listing::{CategoryRef, ListFilter, Sort};
+use crate::schema::{categories, products};
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Float, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = products)]
+pub struct ProductRow {
+    pub id: Uuid,
+    pub category_id: Uuid,
+    pub slug: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub original_price_cents: Option<i64>,
+    pub product_type: String,
+    pub net_weight_grams: Option<BigDecimal>,
+    pub thc_mg_per_package: Option<BigDecimal>,
+    pub thc_value: Option<BigDecimal>,
+    pub thc_unit: Option<String>,
+    pub cbd_value: Option<BigDecimal>,
+    pub cbd_unit: Option<String>,
+    pub strain_type: Option<String>,
+    pub effects: Vec<String>,
+    pub lab_tested: bool,
+    pub lab_results_url: Option<String>,
+    pub package_label: Option<String>,
+    pub stock_quantity: i32,
+    pub reserved_quantity: i32,
+    pub is_featured: bool,
+    pub is_active: bool,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub rating_average: Option<BigDecimal>,
+    pub rating_count: i32,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProductRow {
+    /// Packages that can still be ordered.
+    pub fn available(&self) -> i32 {
+        (self.stock_quantity - self.reserved_quantity).max(0)
+    }
+
+    /// Whether clients may see it.
+    pub fn is_listed(&self) -> bool {
+        self.is_active && self.deleted_at.is_none()
+    }
+}
+
+/// Everything an admin sets on a product (create and full update).
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = products, treat_none_as_null = true)]
+pub struct ProductChanges {
+    pub category_id: Uuid,
+    pub slug: Option<String>,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub original_price_cents: Option<i64>,
+    pub product_type: String,
+    pub net_weight_grams: Option<BigDecimal>,
+    pub thc_mg_per_package: Option<BigDecimal>,
+    pub thc_value: Option<BigDecimal>,
+    pub thc_unit: Option<String>,
+    pub cbd_value: Option<BigDecimal>,
+    pub cbd_unit: Option<String>,
+    pub strain_type: Option<String>,
+    pub effects: Vec<String>,
+    pub lab_tested: bool,
+    pub lab_results_url: Option<String>,
+    pub package_label: Option<String>,
+    pub is_featured: bool,
+    pub is_active: bool,
+}
+
+type Boxed<'a> = products::BoxedQuery<'a, Pg>;
+
+/// Products clients may see that match `filter` (without sort or page).
+fn filtered(filter: &ListFilter) -> Boxed<'_> {
+    let mut query = products::table
+        .into_boxed()
+        .filter(products::is_active)
+        .filter(products::deleted_at.is_null())
+        .filter(
+            products::category_id.eq_any(
+                categories::table
+                    .filter(categories::is_active)
+                    .select(categories::id),
+            ),
+        );
+    match &filter.category {
+        Some(CategoryRef::Id(id)) => query = query.filter(products::category_id.eq(*id)),
+        Some(CategoryRef::Slug(slug)) => {
+            query = query.filter(
+                products::category_id.eq_any(
+                    categories::table
+                        .filter(categories::slug.eq(slug.clone()))
+                        .select(categories::id),
+                ),
+            );
+        }
+        None => {}
+    }
+    if let Some(text) = &filter.search {
+        // Full text over the weighted document, or a name close enough in trigrams
+        // (pg_trgm's `%`, similarity ≥ 0.3) for misspellings; both use their GIN index.
+        query = query.filter(
+            sql::<Bool>("(search_document @@ websearch_to_tsquery('english', ")
+                .bind::<Text, _>(text.clone())
+                .sql(") OR name % ")
+                .bind::<Text, _>(text.clone())
+                .sql(")"),
+        );
+    }
+    if let Some(featured) = filter.featured {
+        query = query.filter(products::is_featured.eq(featured));
+    }
+    if let Some(strain) = filter.strain_type {
+        query = query.filter(products::strain_type.eq(strain.as_str()));
+    }
+    if let Some(kind) = filter.product_type {
+        query = query.filter(products::product_type.eq(kind.as_str()));
+    }
+    if let Some(min) = filter.min_price {
+        query = query.filter(products::price_cents.ge(min.to_cents()));
+    }
+    if let Some(max) = filter.max_price {
+        query = query.filter(products::price_cents.le(max.to_cents()));
+    }
+    if let Some(min_thc) = &filter.min_thc {
+        query = query
+            .filter(products::thc_unit.eq("percent"))
+            .filter(products::thc_value.ge(min_thc.clone()));
+    }
+    match filter.in_stock {
+        Some(true) => {
+            query = query.filter(products::stock_quantity.gt(products::reserved_quantity))
+        }
+        Some(false) => {
+            query = query.filter(products::stock_quantity.le(products::reserved_quantity))
+        }
+        None => {}
+    }
+    query
+}
+
+/// One page of products matching `filter`, and how many match in all.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &ListFilter,
+) -> QueryResult<(Vec<ProductRow>, i64)> {
+    let total: i64 = filtered(filter).count().get_result(conn).await?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let query = filtered(filter).select(ProductRow::as_select());
+    let query = match (filter.sort, &filter.search) {
+        (Sort::Relevance, Some(text)) => query.order(
+            sql::<Float>("ts_rank_cd(search_document, websearch_to_tsquery('english', ")
+                .bind::<Text, _>(text.clone())
+                .sql(")) + similarity(name, ")
+                .bind::<Text, _>(text.clone())
+                .sql(")")
+                .desc(),
+        ),
+        (Sort::Relevance | Sort::Newest, _) => query.order(products::created_at.desc()),
+        (Sort::PriceAsc, _) => query.order(products::price_cents.asc()),
+        (Sort::PriceDesc, _) => query.order(products::price_cents.desc()),
+        (Sort::Rating, _) => query.order((
+            products::rating_average.desc().nulls_last(),
+            products::rating_count.desc(),
+        )),
+        (Sort::ThcDesc, _) => query.order(products::thc_value.desc().nulls_last()),
+    };
+    let rows = query
+        .then_order_by(products::name.asc())
+        .then_order_by(products::id.asc())
+        .limit(filter.page.limit_i64())
+        .offset(filter.page.offset_i64())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// A product that has not been deleted (active or not).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
+    products::table
+        .find(id)
+        .filter(products::deleted_at.is_null())
+        .select(ProductRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The row, locked until the transaction ends.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
+    products::table
+        .find(id)
+        .filter(products::deleted_at.is_null())
+        .for_update()
+        .select(ProductRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// These products (deleted ones too), locked in id order so that two transactions locking
+/// overlapping sets cannot deadlock.
+pub async fn lock_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ProductRow>> {
+    products::table
+        .filter(products::id.eq_any(ids))
+        .order(products::id)
+        .for_update()
+        .select(ProductRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn find_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> QueryResult<Option<ProductRow>> {
+    products::table
+        .filter(products::slug.eq(slug))
+        .select(ProductRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    changes: &ProductChanges,
+    stock: i32,
+) -> QueryResult<ProductRow> {
+    diesel::insert_into(products::table)
+        .values((changes, products::stock_quantity.eq(stock)))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ProductChanges,
+) -> QueryResult<ProductRow> {
+    diesel::update(products::table.find(id))
+        .set((
+            changes,
+            products::version.eq(products::version + 1),
+            products::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_active(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    active: bool,
+) -> QueryResult<ProductRow> {
+    diesel::update(products::table.find(id))
+        .set((
+            products::is_active.eq(active),
+            products::version.eq(products::version + 1),
+            products::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<ProductRow> {
+    diesel::update(products::table.find(id))
+        .set((
+            products::deleted_at.eq(diesel::dsl::now),
+            products::is_active.eq(false),
+            products::version.eq(products::version + 1),
+            products::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Sets stock on hand and reservations in one step (callers checked the rules).
+pub async fn set_quantities(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    stock: i32,
+    reserved: i32,
+) -> QueryResult<ProductRow> {
+    diesel::update(products::table.find(id))
+        .set((
+            products::stock_quantity.eq(stock),
+            products::reserved_quantity.eq(reserved),
+            products::version.eq(products::version + 1),
+            products::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Stores a product's rating summary (visible reviews only).
+pub async fn set_rating(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    average: Option<BigDecimal>,
+    count: i32,
+) -> QueryResult<()> {
+    diesel::update(products::table.find(id))
+        .set((
+            products::rating_average.eq(average),
+            products::rating_count.eq(count),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Listed products with at most `threshold` packages available, fewest first.
+pub async fn low_stock(
+    conn: &mut AsyncPgConnection,
+    threshold: i32,
+) -> QueryResult<Vec<ProductRow>> {
+    products::table
+        .filter(products::deleted_at.is_null())
+        .filter(products::is_active)
+        .filter((products::stock_quantity - products::reserved_quantity).le(threshold))
+        .order((
+            (products::stock_quantity - products::reserved_quantity).asc(),
+            products::name.asc(),
+        ))
+        .select(ProductRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Products of a category (to re-announce them when the category changes).
+pub async fn in_category(
+    conn: &mut AsyncPgConnection,
+    category_id: Uuid,
+) -> QueryResult<Vec<ProductRow>> {
+    products::table
+        .filter(products::category_id.eq(category_id))
+        .filter(products::deleted_at.is_null())
+        .select(ProductRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Bumps the version of these products (their category changed, so consumers need the
+/// new names); returns the new rows.
+pub async fn touch_category(
+    conn: &mut AsyncPgConnection,
+    category_id: Uuid,
+) -> QueryResult<Vec<ProductRow>> {
+    diesel::update(
+        products::table
+            .filter(products::category_id.eq(category_id))
+            .filter(products::deleted_at.is_null()),
+    )
+    .set((
+        products::version.eq(products::version + 1),
+        products::updated_at.eq(diesel::dsl::now),
+    ))
+    .returning(ProductRow::as_returning())
+    .get_results(conn)
+    .await
+}

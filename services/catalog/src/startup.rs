@@ -1,0 +1,173 @@
+//! Builds the service from its configuration: migrations, pools, the image store, the demo
+//! seed, the relay and the order-events consumer, and the HTTP server. Tests build it the
+//! same way on port 0 against their own database and exchange.
+
+use crate::cache::ProductCache;
+use crate::config::{CatalogConfig, SERVICE};
+use crate::events::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
+use crate::routes;
+use crate::seed;
+use crate::state::AppState;
+use actix_web::web;
+use auth_token::{JwksClient, Verifier, VerifierSettings};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
+use platform::health::{DatabaseCheck, Health, RedisCheck};
+use platform::http::{RunningServer, ServerSettings};
+use platform::objects::Objects;
+use platform::{CommonConfig, Shutdown};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Catalog's own migrations.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/catalog");
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
+    move |err| StartError(format!("{what}: {err}"))
+}
+
+/// Runs catalog's migrations (and the shared outbox/inbox ones) into the `catalog` schema.
+pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
+    platform::db::migrate(
+        &common.database_url,
+        &common.schema(),
+        &[&events::MIGRATIONS, &MIGRATIONS],
+    )
+    .await
+    .map_err(|e| fail("migrations")(e.to_string()))
+}
+
+/// A running catalog service.
+pub struct Application {
+    pub addr: SocketAddr,
+    server: RunningServer,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    shutdown: Shutdown,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Everything up to accepting connections on `listener`. `verifier` replaces the JWKS
+    /// verifier (tests sign their own tokens).
+    pub async fn build(
+        common: CommonConfig,
+        config: CatalogConfig,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        let verifier = Verifier::from_jwks(
+            &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
+            JwksClient::new(&config.jwks_url),
+        );
+        Self::build_with_verifier(common, config, listener, shutdown, verifier).await
+    }
+
+    pub async fn build_with_verifier(
+        common: CommonConfig,
+        config: CatalogConfig,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+        verifier: Verifier,
+    ) -> Result<Self, StartError> {
+        migrate(&common).await?;
+        let schema = common.schema();
+        let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
+            .map_err(|e| fail("database pool")(e.to_string()))?;
+        let redis = platform::redis::pool(&common.redis_url, common.database_pool_size)
+            .map_err(|e| fail("redis pool")(e.to_string()))?;
+        let broker = Broker::new(&common.amqp_url, SERVICE);
+        let images = Objects::from_url(&config.catalog_object_store_url)
+            .map_err(|e| fail("image store")(e.to_string()))?;
+        let cache = ProductCache::new(
+            redis.clone(),
+            &config.catalog_cache_prefix,
+            config.catalog_cache_enabled,
+            config.cache_ttl(),
+        );
+
+        if config.catalog_seed_demo {
+            let mut conn = platform::db::connect(&common.database_url, &schema)
+                .await
+                .map_err(|e| fail("database")(e.to_string()))?;
+            let loaded = seed::load_demo(&mut conn, &images, &config.catalog_public_url)
+                .await
+                .map_err(|e| fail("demo catalog")(e.to_string()))?;
+            cache.invalidate(&crate::cache::scopes_for(&loaded)).await;
+        }
+
+        let mut tasks = Vec::new();
+        let relay_config = RelayConfig::new(
+            &common.database_url,
+            &schema,
+            &common.events_exchange,
+            SERVICE,
+        );
+        let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
+        tasks.push(("outbox relay", tokio::spawn(relay.run(shutdown.token()))));
+        let consumer_config = ConsumerConfig::new(
+            events::queue_name(&common.events_exchange, ORDERS_QUEUE),
+            &common.events_exchange,
+            ORDERS_BINDINGS,
+        );
+        let handler = OrderEvents {
+            pool: pool.clone(),
+            cache: cache.clone(),
+            public_url: config.catalog_public_url.clone(),
+        };
+        let consumer = Consumer::new(pool.clone(), broker.clone(), consumer_config, handler);
+        tasks.push((
+            "order events consumer",
+            tokio::spawn(consumer.run(shutdown.token())),
+        ));
+
+        let health = Health::new(&common.app_version, &common.app_env)
+            .with(DatabaseCheck(pool.clone()))
+            .with(RedisCheck(redis))
+            .with(BrokerCheck(broker));
+        let state = web::Data::new(AppState {
+            pool,
+            cache,
+            images,
+            config,
+        });
+        let verifier = web::Data::new(verifier);
+        let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
+        let settings = ServerSettings {
+            service: SERVICE,
+            workers: None,
+            shutdown_timeout,
+        };
+        let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
+            cfg.app_data(state.clone())
+                .app_data(verifier.clone())
+                // Images are up to 5 MB; the multipart reader enforces that itself.
+                .app_data(web::PayloadConfig::new(6 * 1024 * 1024))
+                .configure(routes::configure);
+        })
+        .map_err(|e| fail("http server")(e.to_string()))?;
+        Ok(Self {
+            addr: server.addr,
+            server,
+            tasks,
+            shutdown,
+            shutdown_timeout,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until shutdown, then waits for the relay and consumer to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.server.await;
+        self.shutdown.trigger();
+        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
+        result
+    }
+}
