@@ -1,0 +1,289 @@
+//! `TestApp`: the catalog service on port 0 with its own database, exchange, cache prefix
+//! and image directory; tokens it trusts; a publisher for the order events it consumes; and
+//! typed helpers for fixtures.
+
+use catalog::config::{CatalogConfig, DEFAULT_PORT, SERVICE};
+use catalog::startup::{Application, MIGRATIONS};
+use domain::Role;
+use events::Event;
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Connection, ConnectionProperties};
+use platform::{CommonConfig, Shutdown};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub broker: TestBroker,
+    pub tap: EventTap,
+    pub tokens: TestTokens,
+    pub admin: String,
+    pub images: PathBuf,
+    pub cache_prefix: String,
+    shutdown: Shutdown,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        let _ = std::fs::remove_dir_all(&self.images);
+    }
+}
+
+pub fn migrations() -> [MigrationSource; 2] {
+    [
+        MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        },
+        MigrationSource {
+            embedded: &MIGRATIONS,
+            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/catalog"),
+        },
+    ]
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    pub async fn spawn_with(extra: &[(&str, &str)]) -> Self {
+        let db = TestDb::new("catalog", &migrations()).await;
+        let broker = TestBroker::new();
+        let queue = events::queue_name(&broker.exchange, catalog::events::ORDERS_QUEUE);
+        broker.track(&queue);
+        let tap = EventTap::new(&broker.url, &broker.exchange).await;
+        let tokens = TestTokens::new();
+        let (_, admin) = tokens.token(Role::Admin);
+        let id = Uuid::new_v4().simple().to_string();
+        let mut app = Self {
+            base: String::new(),
+            client: reqwest::Client::new(),
+            db,
+            broker,
+            tap,
+            tokens,
+            admin,
+            images: std::env::temp_dir().join(format!("fs-catalog-test-{id}")),
+            cache_prefix: format!("test:{id}:"),
+            shutdown: Shutdown::new(),
+        };
+        let application = app.build(extra).await;
+        app.base = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        app.wait_for_consumer(&queue).await;
+        app
+    }
+
+    /// Another instance on the same database, exchange and cache (a restart or replica).
+    pub async fn build(&self, extra: &[(&str, &str)]) -> Application {
+        let mut vars: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), self.db.url.clone()),
+            ("DATABASE_POOL_SIZE".into(), "8".into()),
+            ("REDIS_URL".into(), testkit::redis_url()),
+            ("AMQP_URL".into(), testkit::amqp_url()),
+            ("EVENTS_EXCHANGE".into(), self.broker.exchange.clone()),
+            ("APP_ENV".into(), "test".into()),
+            ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
+            (
+                "CATALOG_OBJECT_STORE_URL".into(),
+                format!("file://{}", self.images.display()),
+            ),
+            ("CATALOG_PUBLIC_URL".into(), "http://gateway.test".into()),
+            ("CATALOG_CACHE_PREFIX".into(), self.cache_prefix.clone()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
+        let config: CatalogConfig = platform::config::load_from(vars).unwrap();
+        let listener = platform::http::bind("127.0.0.1", 0).unwrap();
+        Application::build_with_verifier(
+            common,
+            config,
+            listener,
+            self.shutdown.clone(),
+            self.tokens.verifier(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Events published before the consumer is bound would be lost.
+    async fn wait_for_consumer(&self, queue: &str) {
+        let conn = Connection::connect(&self.broker.url, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let conn = &conn;
+        testkit::wait_for("the order-events consumer", Duration::from_secs(20), || {
+            async move {
+                let options = QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                };
+                // A failed passive declare closes the channel: use a fresh one each time.
+                let Ok(probe) = conn.create_channel().await else {
+                    return false;
+                };
+                probe
+                    .queue_declare(queue.into(), options, FieldTable::default())
+                    .await
+                    .is_ok_and(|q| q.consumer_count() > 0)
+            }
+        })
+        .await;
+    }
+
+    /// Publishes `event` to the test exchange as another service would (message id = event
+    /// id); returns the id so a test can send the same message again.
+    pub async fn publish<E: Event>(&self, event: &E, id: Option<Uuid>) -> Uuid {
+        let id = id.unwrap_or_else(Uuid::now_v7);
+        let conn = Connection::connect(&self.broker.url, ConnectionProperties::default())
+            .await
+            .unwrap();
+        let channel = conn.create_channel().await.unwrap();
+        let properties = BasicProperties::default()
+            .with_message_id(id.to_string().into())
+            .with_type(E::TYPE.into())
+            .with_content_type("application/x-protobuf".into())
+            .with_delivery_mode(2);
+        channel
+            .basic_publish(
+                self.broker.exchange.as_str().into(),
+                E::NAME.into(),
+                BasicPublishOptions::default(),
+                &event.encode_to_vec(),
+                properties,
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        id
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// GET returning the JSON body after checking the status.
+    pub async fn get_json(&self, path: &str, status: u16) -> Value {
+        let res = self.get(path, None).await;
+        let code = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(code, status, "GET {path}: {body}");
+        body
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// An admin request that must answer `status`; returns the JSON body (or null).
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        status: u16,
+    ) -> Value {
+        let res = self.send(method.clone(), path, body, Some(&self.admin)).await;
+        let code = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(code, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub async fn category(&self, slug: &str) -> Uuid {
+        let body = self
+            .admin(
+                reqwest::Method::POST,
+                "/api/admin/categories",
+                &json!({ "name": slug.to_uppercase(), "slug": slug }),
+                201,
+            )
+            .await;
+        body["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// A product from `overrides` on top of a valid flower product; returns its id.
+    pub async fn product(&self, category: Uuid, overrides: Value) -> Uuid {
+        let mut body = json!({
+            "categoryId": category,
+            "name": "Test Flower",
+            "description": "A test product.",
+            "price": "40.00",
+            "productType": "flower",
+            "netWeightGrams": 3.5,
+            "thc": "20%",
+            "strainType": "hybrid",
+            "effects": ["relaxed"],
+            "labTested": true,
+            "stockQuantity": 10,
+        });
+        for (key, value) in overrides.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        let created = self
+            .admin(reqwest::Method::POST, "/api/admin/products", &body, 201)
+            .await;
+        created["product"]["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Names of the products `GET /api/products?{query}` answers, in order.
+    pub async fn names(&self, query: &str) -> Vec<String> {
+        let body = self.get_json(&format!("/api/products?{query}"), 200).await;
+        body["products"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// An `order.submitted` for `customer` with these (product, quantity) lines.
+pub fn order_submitted(order: Uuid, customer: Uuid, lines: &[(Uuid, i32)]) -> events::v1::OrderSubmitted {
+    events::v1::OrderSubmitted {
+        order_id: order.to_string(),
+        order_number: format!("FS-{}", &order.simple().to_string()[..8]),
+        customer_id: customer.to_string(),
+        lines: order_lines(lines),
+        ..Default::default()
+    }
+}
+
+pub fn order_lines(lines: &[(Uuid, i32)]) -> Vec<events::v1::OrderLine> {
+    lines
+        .iter()
+        .map(|(product, quantity)| events::v1::OrderLine {
+            product_id: product.to_string(),
+            product_name: "Test".into(),
+            quantity: *quantity,
+            ..Default::default()
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! The catalog service over HTTP and RabbitMQ, against real PostgreSQL, Redis and RabbitMQ.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod admin;
+mod cache;
+mod helpers;
+mod images;
+mod listing;
+mod reviews;
+mod search;
+mod seed;
+mod stock;
