@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_routes_refuse_customers_and_strangers() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -40,7 +40,7 @@ async fn admin_routes_refuse_customers_and_strangers() {
     assert_eq!(forged.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_product_change_is_announced_and_audited() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -99,7 +99,7 @@ async fn every_product_change_is_announced_and_audited() {
     assert_eq!(audit.actor_role, v1::Role::Admin as i32);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_product_input_names_every_field() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -133,7 +133,7 @@ async fn bad_product_input_names_every_field() {
     app.admin(Method::POST, "/api/admin/products", &json!({ "categoryId": flower, "slug": "blue-dream", "name": "Again", "price": "1.00", "productType": "accessory" }), 409).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stock_is_set_and_adjusted_with_a_history_and_the_low_stock_report_follows() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -179,7 +179,7 @@ async fn stock_is_set_and_adjusted_with_a_history_and_the_low_stock_report_follo
     let _ = plenty;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_route() {
     let app = TestApp::spawn().await;
     let doc = app.get_json("/openapi.json", 200).await;

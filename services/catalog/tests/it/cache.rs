@@ -13,7 +13,7 @@ async fn page(app: &TestApp, query: &str) -> (String, Value) {
     (cache, res.json().await.unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn category_pages_are_cached_and_dropped_on_every_change() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -60,7 +60,7 @@ async fn category_pages_are_cached_and_dropped_on_every_change() {
     assert_eq!(body["products"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_cache_off_every_page_comes_from_the_database() {
     let app = TestApp::spawn_with(&[("CATALOG_CACHE_ENABLED", "false")]).await;
     let flower = app.category("flower").await;

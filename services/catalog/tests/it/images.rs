@@ -29,7 +29,7 @@ async fn upload(app: &TestApp, product: uuid::Uuid, bytes: Vec<u8>, name: &str, 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -69,7 +69,7 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     assert_eq!(app.get(&format!("/api/products/{product}/images/{second_id}"), None).await.status(), 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disguised_and_oversized_files_are_refused() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;

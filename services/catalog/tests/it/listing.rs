@@ -16,7 +16,7 @@ async fn fixture(app: &TestApp) -> (uuid::Uuid, uuid::Uuid) {
     (flower, edibles)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_filter_narrows_the_list() {
     let app = TestApp::spawn().await;
     let (flower, _) = fixture(&app).await;
@@ -45,7 +45,7 @@ async fn every_filter_narrows_the_list() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sorts_order_the_list() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
@@ -71,7 +71,7 @@ async fn sorts_order_the_list() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_report_total_and_has_more() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
@@ -92,7 +92,7 @@ async fn pages_report_total_and_has_more() {
     assert_eq!(one["total"], 4);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_invalid_parameter_is_a_400_problem() {
     let app = TestApp::spawn().await;
     for (query, field) in [
@@ -131,7 +131,7 @@ async fn every_invalid_parameter_is_a_400_problem() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -170,7 +170,7 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     assert_eq!(admin_view["product"]["isActive"], false);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn categories_are_listed_in_menu_order_and_inactive_ones_hide_their_products() {
     let app = TestApp::spawn().await;
     let b = app.category("bbb").await;

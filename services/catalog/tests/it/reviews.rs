@@ -31,7 +31,7 @@ async fn review_status(app: &TestApp, product: Uuid, token: &str, body: &Value) 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_customer_who_received_the_product_reviews_it_once() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -73,7 +73,7 @@ async fn only_a_customer_who_received_the_product_reviews_it_once() {
     assert_eq!(page["product"]["rating"], json!({ "average": 5.0, "count": 1 }));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authors_edit_and_delete_admins_hide() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;

@@ -13,7 +13,7 @@ async fn fixture(app: &TestApp) {
     app.product(edibles, json!({ "name": "Lemon Drops", "productType": "edible", "netWeightGrams": null, "thcMgPerPackage": 100, "thc": "100mg", "description": "Tart gummies.", "effects": ["happy"] })).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_best_match_comes_first() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
@@ -27,7 +27,7 @@ async fn the_best_match_comes_first() {
     assert_eq!(body["total"], found.len());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misspelling_still_finds_the_product() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
@@ -36,7 +36,7 @@ async fn a_misspelling_still_finds_the_product() {
     assert!(app.names("search=xylophone").await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn effects_descriptions_and_categories_are_searched() {
     let app = TestApp::spawn().await;
     fixture(&app).await;

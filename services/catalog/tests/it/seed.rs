@@ -2,7 +2,7 @@
 
 use crate::helpers::TestApp;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_catalog_loads_once_with_images() {
     let app = TestApp::spawn_with(&[("CATALOG_SEED_DEMO", "true")]).await;
     let all = app.get_json("/api/products?limit=100", 200).await;
@@ -20,5 +20,10 @@ async fn the_demo_catalog_loads_once_with_images() {
     drop(again);
     let all = app.get_json("/api/products?limit=100", 200).await;
     assert_eq!(all["total"], 40);
+    testkit::wait_for("every announcement", std::time::Duration::from_secs(15), || async {
+        app.tap.named("product.upserted").len() >= 40
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(app.tap.named("product.upserted").len(), 40);
 }

@@ -15,11 +15,16 @@ async fn available(app: &TestApp, product: Uuid) -> i64 {
     page["product"]["availableQuantity"].as_i64().unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_orders_compete_for_ten_units_and_exactly_ten_are_reserved() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
     let product = app.product(flower, json!({ "stockQuantity": 10 })).await;
+    // Two more replicas consume the same queue, so reservations race in the database.
+    for _ in 0..2 {
+        let replica = app.build(&[]).await;
+        tokio::spawn(replica.run_until_stopped());
+    }
     let orders: Vec<Uuid> = (0..50).map(|_| Uuid::new_v4()).collect();
     let sends = orders.iter().map(|order| {
         let event = order_submitted(*order, Uuid::new_v4(), &[(product, 1)]);
@@ -53,7 +58,7 @@ async fn fifty_orders_compete_for_ten_units_and_exactly_ten_are_reserved() {
     assert_eq!(page["product"]["inStock"], false);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_event_twice_reserves_once() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -83,7 +88,7 @@ async fn the_same_event_twice_reserves_once() {
     assert_eq!(available(&app, product).await, 6);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_short_line_reserves_nothing() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
@@ -110,7 +115,7 @@ async fn one_short_line_reserves_nothing() {
     assert_eq!(rejected.short_lines[0].reason, v1::StockShortageReason::ProductNotFound as i32);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_releases_and_delivery_takes_stock_out() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
