@@ -44,6 +44,8 @@ export LOG_FORMAT=${LOG_FORMAT:-pretty}
 # Local demo staff: the first admin, created by auth when no admin exists.
 export FS_ADMIN_EMAIL=${FS_ADMIN_EMAIL:-admin@fadedskies.local}
 export FS_ADMIN_PASSWORD=${FS_ADMIN_PASSWORD:-ChangeMe-Local-1!}
+# The demo catalog (idempotent: only what is missing is added).
+export CATALOG_SEED_DEMO=${CATALOG_SEED_DEMO:-true}
 for name in "${services[@]}"; do
   echo "starting $name"
   "$target_dir/debug/$name" &

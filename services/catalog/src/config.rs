@@ -17,10 +17,11 @@ pub struct CatalogConfig {
     /// Auth's key set, to verify tokens.
     #[serde(default = "defaults::jwks_url")]
     pub jwks_url: String,
-    /// Where product images are stored: `file://<dir>` or `s3://<bucket>` (credentials and
-    /// region from the standard `AWS_*` variables).
+    /// Where product images are stored (the object store auth keeps ID documents in, under
+    /// another prefix): `file://<dir>` or `s3://<bucket>` (credentials and region from the
+    /// standard `AWS_*` variables).
     #[serde(default = "defaults::object_store_url")]
-    pub catalog_object_store_url: String,
+    pub object_store_url: String,
     /// Base of the stable image URLs given to clients (the gateway's public address).
     #[serde(default = "defaults::public_url")]
     pub catalog_public_url: String,
@@ -58,7 +59,7 @@ mod defaults {
         "http://127.0.0.1:8081/.well-known/jwks.json".into()
     }
     pub fn object_store_url() -> String {
-        "file://./var/catalog-images".into()
+        "file://./var/objects".into()
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:8080".into()

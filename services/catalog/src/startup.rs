@@ -81,7 +81,7 @@ impl Application {
         let redis = platform::redis::pool(&common.redis_url, common.database_pool_size)
             .map_err(|e| fail("redis pool")(e.to_string()))?;
         let broker = Broker::new(&common.amqp_url, SERVICE);
-        let images = Objects::from_url(&config.catalog_object_store_url)
+        let images = Objects::from_url(&config.object_store_url)
             .map_err(|e| fail("image store")(e.to_string()))?;
         let cache = ProductCache::new(
             redis.clone(),

@@ -93,7 +93,7 @@ impl TestApp {
             ("APP_ENV".into(), "test".into()),
             ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
             (
-                "CATALOG_OBJECT_STORE_URL".into(),
+                "OBJECT_STORE_URL".into(),
                 format!("file://{}", self.images.display()),
             ),
             ("CATALOG_PUBLIC_URL".into(), "http://gateway.test".into()),
