@@ -42,6 +42,7 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p events --bench throughput
 	$(CARGO) bench -p auth --bench passwords
 	bash scripts/bench-gateway.sh
+	bash scripts/bench-catalog.sh
 
 clean: ## Remove build output
 	$(CARGO) clean

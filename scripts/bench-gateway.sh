@@ -89,31 +89,16 @@ token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: 
     -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 
-# wrk's summary: requests per second and the 50th/99th latency percentiles.
-run() {
-    local url=$1; shift
-    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" >/dev/null 2>&1 # warm-up
-    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url" | python3 -c '
-import re, sys
-text = sys.stdin.read()
-def ms(label):
-    m = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
-    value, unit = float(m.group(1)), m.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-p50, p99 = ms("50%"), ms("99%")
-print(f"{rps:.0f} | {p50:.2f} | {p99:.2f} | {errors.group(1) if errors else 0}")
-'
-}
+# shellcheck source=lib/wrk.sh
+source scripts/lib/wrk.sh
 
 echo "| endpoint | path | req/s | p50 ms | p99 ms | non-2xx |"
 echo "|---|---|---|---|---|---|"
 for target in "direct:$AUTH_PORT" "nginx:$NGINX_PORT" "gateway:$GATEWAY_PORT"; do
     name=${target%%:*}; port=${target##*:}
-    echo "| GET /.well-known/jwks.json | $name | $(run "http://127.0.0.1:$port/.well-known/jwks.json") |"
+    echo "| GET /.well-known/jwks.json | $name | $(wrk_row "http://127.0.0.1:$port/.well-known/jwks.json") |"
 done
 for target in "direct:$AUTH_PORT" "nginx:$NGINX_PORT" "gateway:$GATEWAY_PORT"; do
     name=${target%%:*}; port=${target##*:}
-    echo "| GET /api/users/profile (token) | $name | $(run "http://127.0.0.1:$port/api/users/profile" -H "Authorization: Bearer $token") |"
+    echo "| GET /api/users/profile (token) | $name | $(wrk_row "http://127.0.0.1:$port/api/users/profile" -H "Authorization: Bearer $token") |"
 done

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Float, Text};
+use diesel::sql_types::{BigInt, Bool, Float, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -154,16 +154,13 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
     query
 }
 
-/// One page of products matching `filter`, and how many match in all.
+/// One page of products matching `filter`, and how many match in all. The total comes with
+/// the page (a window count: one pass over the matches instead of two).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &ListFilter,
 ) -> QueryResult<(Vec<ProductRow>, i64)> {
-    let total: i64 = filtered(filter).count().get_result(conn).await?;
-    if total == 0 {
-        return Ok((Vec::new(), 0));
-    }
-    let query = filtered(filter).select(ProductRow::as_select());
+    let query = filtered(filter).select((ProductRow::as_select(), sql::<BigInt>("count(*) OVER ()")));
     let query = match (filter.sort, &filter.search) {
         (Sort::Relevance, Some(text)) => query.order(
             sql::<Float>("ts_rank_cd(search_document, websearch_to_tsquery('english', ")
@@ -182,14 +179,20 @@ pub async fn list(
         )),
         (Sort::ThcDesc, _) => query.order(products::thc_value.desc().nulls_last()),
     };
-    let rows = query
+    let rows: Vec<(ProductRow, i64)> = query
         .then_order_by(products::name.asc())
         .then_order_by(products::id.asc())
         .limit(filter.page.limit_i64())
         .offset(filter.page.offset_i64())
         .load(conn)
         .await?;
-    Ok((rows, total))
+    let total = match <[_]>::first(&rows) {
+        Some((_, total)) => *total,
+        // Past the last page the window has no row to ride on: count on its own.
+        None if filter.page.offset() > 0 => filtered(filter).count().get_result(conn).await?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
 
 /// A product that has not been deleted (active or not).
