@@ -62,7 +62,9 @@ CREATE TABLE products (
     CHECK ((cbd_value IS NULL) = (cbd_unit IS NULL))
 );
 
-CREATE INDEX products_category_idx ON products (category_id, created_at DESC) WHERE deleted_at IS NULL;
+-- A category page, newest first, read in index order; its count from the index alone.
+CREATE INDEX products_category_idx ON products (category_id, created_at DESC, id DESC)
+    WHERE is_active AND deleted_at IS NULL;
 CREATE INDEX products_featured_idx ON products (created_at DESC) WHERE is_featured AND is_active AND deleted_at IS NULL;
 CREATE INDEX products_price_idx ON products (price_cents);
 CREATE INDEX products_search_idx ON products USING GIN (search_document);

@@ -90,26 +90,32 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
     let mut query = products::table
         .into_boxed()
         .filter(products::is_active)
-        .filter(products::deleted_at.is_null())
-        .filter(
-            products::category_id.eq_any(
-                categories::table
-                    .filter(categories::is_active)
-                    .select(categories::id),
-            ),
-        );
+        .filter(products::deleted_at.is_null());
+    // A category is compared with `=` to a scalar subquery so the planner walks
+    // `products_category_idx` in order and stops after one page.
+    let active_categories = categories::table.filter(categories::is_active);
     match &filter.category {
-        Some(CategoryRef::Id(id)) => query = query.filter(products::category_id.eq(*id)),
-        Some(CategoryRef::Slug(slug)) => {
+        Some(CategoryRef::Id(id)) => {
             query = query.filter(
-                products::category_id.eq_any(
-                    categories::table
-                        .filter(categories::slug.eq(slug.clone()))
-                        .select(categories::id),
-                ),
+                products::category_id.nullable().eq(active_categories
+                    .filter(categories::id.eq(*id))
+                    .select(categories::id)
+                    .single_value()),
             );
         }
-        None => {}
+        Some(CategoryRef::Slug(slug)) => {
+            query = query.filter(
+                products::category_id.nullable().eq(active_categories
+                    .filter(categories::slug.eq(slug.clone()))
+                    .select(categories::id)
+                    .single_value()),
+            );
+        }
+        None => {
+            query = query.filter(
+                products::category_id.eq_any(active_categories.select(categories::id)),
+            );
+        }
     }
     if let Some(text) = &filter.search {
         // Full text over the weighted document, or a name close enough in trigrams
@@ -154,14 +160,50 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
     query
 }
 
-/// One page of products matching `filter`, and how many match in all. The total comes with
-/// the page (a window count: one pass over the matches instead of two).
+/// One page of products matching `filter`, and how many match in all.
+///
+/// A search's matches are few: the total rides on the page as a window count (one pass).
+/// A category holds thousands: the page walks the index and stops early, and the total is a
+/// separate count (a window count would fetch and sort every row).
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &ListFilter,
 ) -> QueryResult<(Vec<ProductRow>, i64)> {
-    let query = filtered(filter).select((ProductRow::as_select(), sql::<BigInt>("count(*) OVER ()")));
+    if filter.search.is_some() {
+        let rows: Vec<(ProductRow, i64)> = sorted(filter)
+            .select((ProductRow::as_select(), sql::<BigInt>("count(*) OVER ()")))
+            .load(conn)
+            .await?;
+        let total = match <[_]>::first(&rows) {
+            Some((_, total)) => *total,
+            // Past the last page the window has no row to ride on.
+            None if filter.page.offset() > 0 => filtered(filter).count().get_result(conn).await?,
+            None => 0,
+        };
+        return Ok((rows.into_iter().map(|(row, _)| row).collect(), total));
+    }
+    let total: i64 = filtered(filter).count().get_result(conn).await?;
+    if total == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let rows = sorted(filter)
+        .select(ProductRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The filtered products in the requested order, one page of them.
+fn sorted(filter: &ListFilter) -> Boxed<'_> {
+    let query = filtered(filter);
     let query = match (filter.sort, &filter.search) {
+        // The index order (category, newest, id): a page needs no sort.
+        (Sort::Relevance | Sort::Newest, None) | (Sort::Newest, Some(_)) => {
+            return query
+                .order((products::created_at.desc(), products::id.desc()))
+                .limit(filter.page.limit_i64())
+                .offset(filter.page.offset_i64());
+        }
         (Sort::Relevance, Some(text)) => query.order(
             sql::<Float>("ts_rank_cd(search_document, websearch_to_tsquery('english', ")
                 .bind::<Text, _>(text.clone())
@@ -170,7 +212,6 @@ pub async fn list(
                 .sql(")")
                 .desc(),
         ),
-        (Sort::Relevance | Sort::Newest, _) => query.order(products::created_at.desc()),
         (Sort::PriceAsc, _) => query.order(products::price_cents.asc()),
         (Sort::PriceDesc, _) => query.order(products::price_cents.desc()),
         (Sort::Rating, _) => query.order((
@@ -179,20 +220,12 @@ pub async fn list(
         )),
         (Sort::ThcDesc, _) => query.order(products::thc_value.desc().nulls_last()),
     };
-    let rows: Vec<(ProductRow, i64)> = query
+    // Ties are broken by name, then id, so pages never overlap.
+    query
         .then_order_by(products::name.asc())
         .then_order_by(products::id.asc())
         .limit(filter.page.limit_i64())
         .offset(filter.page.offset_i64())
-        .load(conn)
-        .await?;
-    let total = match <[_]>::first(&rows) {
-        Some((_, total)) => *total,
-        // Past the last page the window has no row to ride on: count on its own.
-        None if filter.page.offset() > 0 => filtered(filter).count().get_result(conn).await?,
-        None => 0,
-    };
-    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
 
 /// A product that has not been deleted (active or not).
