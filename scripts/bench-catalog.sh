@@ -76,7 +76,7 @@ total=$(psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -qtAc "SELECT count(*) FROM 
 flower=$(psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -qtAc "SELECT count(*) FROM catalog.products p JOIN catalog.categories c ON c.id = p.category_id WHERE c.slug = 'flower'")
 echo "products: $total (flower: $flower)" >&2
 
-# shellcheck source=lib/wrk.sh
+# shellcheck source=scripts/lib/wrk.sh
 source scripts/lib/wrk.sh
 
 base="http://127.0.0.1:$PORT/api/products"

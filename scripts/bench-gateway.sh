@@ -89,7 +89,7 @@ token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: 
     -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 
-# shellcheck source=lib/wrk.sh
+# shellcheck source=scripts/lib/wrk.sh
 source scripts/lib/wrk.sh
 
 echo "| endpoint | path | req/s | p50 ms | p99 ms | non-2xx |"

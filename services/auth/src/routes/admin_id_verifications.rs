@@ -4,7 +4,6 @@
 use crate::audit::Actor;
 use crate::db;
 use crate::db::verifications::VerificationRow;
-use crate::documents::StoreError;
 use crate::state::AppState;
 use crate::verification::{self, DecidedBy, Decision};
 use actix_web::http::header;
@@ -204,9 +203,7 @@ pub async fn get_document(
         .get(&row.object_key)
         .await
         .map_err(|err| match err {
-            err if err.is_not_found() => {
-                Problem::not_found("The document is no longer stored.")
-            }
+            err if err.is_not_found() => Problem::not_found("The document is no longer stored."),
             other => Problem::unavailable(&other),
         })?;
     Ok(HttpResponse::Ok()

@@ -112,9 +112,8 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
             );
         }
         None => {
-            query = query.filter(
-                products::category_id.eq_any(active_categories.select(categories::id)),
-            );
+            query = query
+                .filter(products::category_id.eq_any(active_categories.select(categories::id)));
         }
     }
     if let Some(text) = &filter.search {

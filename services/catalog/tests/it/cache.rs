@@ -32,28 +32,58 @@ async fn category_pages_are_cached_and_dropped_on_every_change() {
 
     // A price change is visible at once, by slug, by id and in the featured list.
     let update = json!({ "categoryId": flower, "name": "Blue Dream", "price": "40.00", "productType": "flower", "netWeightGrams": 3.5, "isFeatured": true });
-    app.admin(Method::PUT, &format!("/api/admin/products/{product}"), &update, 200).await;
-    for query in ["category=flower", &format!("category={flower}"), "featured=true"] {
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/products/{product}"),
+        &update,
+        200,
+    )
+    .await;
+    for query in [
+        "category=flower",
+        &format!("category={flower}"),
+        "featured=true",
+    ] {
         let (cache, body) = page(&app, query).await;
         assert_eq!(cache, "miss", "{query}");
         assert_eq!(body["products"][0]["price"], "40.00", "{query}");
     }
 
     // So is a stock change, and a reservation by an order.
-    app.admin(Method::PUT, &format!("/api/admin/products/{product}/stock"), &json!({ "quantity": 1, "reason": "count" }), 200).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/products/{product}/stock"),
+        &json!({ "quantity": 1, "reason": "count" }),
+        200,
+    )
+    .await;
     let (_, body) = page(&app, "category=flower").await;
     assert_eq!(body["products"][0]["availableQuantity"], 1);
     assert_eq!(page(&app, "category=flower").await.0, "hit");
-    app.publish(&order_submitted(Uuid::new_v4(), Uuid::new_v4(), &[(product, 1)]), None).await;
+    app.publish(
+        &order_submitted(Uuid::new_v4(), Uuid::new_v4(), &[(product, 1)]),
+        None,
+    )
+    .await;
     app.tap.first("stock.reserved").await;
-    testkit::wait_for("the reservation to reach the cached page", std::time::Duration::from_secs(10), || async {
-        let (_, body) = page(&app, "category=flower").await;
-        body["products"][0]["inStock"] == false
-    })
+    testkit::wait_for(
+        "the reservation to reach the cached page",
+        std::time::Duration::from_secs(10),
+        || async {
+            let (_, body) = page(&app, "category=flower").await;
+            body["products"][0]["inStock"] == false
+        },
+    )
     .await;
 
     // And a category rename (the slug moves with it).
-    app.admin(Method::PUT, &format!("/api/admin/categories/{flower}"), &json!({ "name": "Buds", "slug": "buds" }), 200).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/categories/{flower}"),
+        &json!({ "name": "Buds", "slug": "buds" }),
+        200,
+    )
+    .await;
     let (_, body) = page(&app, &format!("category={flower}")).await;
     assert_eq!(body["products"][0]["category"]["name"], "Buds");
     let (_, body) = page(&app, "category=flower").await;

@@ -99,7 +99,11 @@ impl TestApp {
             ("CATALOG_PUBLIC_URL".into(), "http://gateway.test".into()),
             ("CATALOG_CACHE_PREFIX".into(), self.cache_prefix.clone()),
         ];
-        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
         let config: CatalogConfig = platform::config::load_from(vars).unwrap();
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
@@ -210,7 +214,9 @@ impl TestApp {
         body: &Value,
         status: u16,
     ) -> Value {
-        let res = self.send(method.clone(), path, body, Some(&self.admin)).await;
+        let res = self
+            .send(method.clone(), path, body, Some(&self.admin))
+            .await;
         let code = res.status().as_u16();
         let text = res.text().await.unwrap();
         assert_eq!(code, status, "{method} {path}: {text}");
@@ -266,7 +272,11 @@ impl TestApp {
 }
 
 /// An `order.submitted` for `customer` with these (product, quantity) lines.
-pub fn order_submitted(order: Uuid, customer: Uuid, lines: &[(Uuid, i32)]) -> events::v1::OrderSubmitted {
+pub fn order_submitted(
+    order: Uuid,
+    customer: Uuid,
+    lines: &[(Uuid, i32)],
+) -> events::v1::OrderSubmitted {
     events::v1::OrderSubmitted {
         order_id: order.to_string(),
         order_number: format!("FS-{}", &order.simple().to_string()[..8]),

@@ -7,16 +7,27 @@ use serde_json::{Value, json};
 
 /// A real 1×1 PNG.
 const PNG: &[u8] = &[
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
-    0x77, 0x53, 0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8,
-    0xCF, 0xC0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xDD, 0x8D, 0xB0, 0x00, 0x00, 0x00,
-    0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xDE, 0x00, 0x00, 0x00, 0x0C, 0x49, 0x44, 0x41, 0x54, 0x08, 0xD7, 0x63, 0xF8, 0xCF, 0xC0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0x18, 0xDD, 0x8D, 0xB0, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E,
+    0x44, 0xAE, 0x42, 0x60, 0x82,
 ];
 
-async fn upload(app: &TestApp, product: uuid::Uuid, bytes: Vec<u8>, name: &str, mime: &str) -> (u16, Value) {
-    let part = Part::bytes(bytes).file_name(name.to_owned()).mime_str(mime).unwrap();
-    let form = Form::new().part("image", part).text("altText", "Buds in a jar");
+async fn upload(
+    app: &TestApp,
+    product: uuid::Uuid,
+    bytes: Vec<u8>,
+    name: &str,
+    mime: &str,
+) -> (u16, Value) {
+    let part = Part::bytes(bytes)
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap();
+    let form = Form::new()
+        .part("image", part)
+        .text("altText", "Buds in a jar");
     let res = app
         .client
         .post(app.url(&format!("/api/admin/products/{product}/images")))
@@ -43,7 +54,12 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     let res = app.get(path, None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "image/png");
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
     assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
 
     let listed = app.get_json("/api/products", 200).await;
@@ -52,7 +68,9 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     assert_eq!(page["images"][0]["altText"], "Buds in a jar");
     let announced: events::v1::ProductUpserted = app
         .tap
-        .find("product.upserted", |e: &events::v1::ProductUpserted| !e.primary_image_url.is_empty())
+        .find("product.upserted", |e: &events::v1::ProductUpserted| {
+            !e.primary_image_url.is_empty()
+        })
         .await;
     assert_eq!(announced.primary_image_url, url);
 
@@ -60,13 +78,30 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     let (_, second) = upload(&app, product, PNG.to_vec(), "two.png", "image/png").await;
     assert_eq!(second["isPrimary"], false);
     let second_id = second["id"].as_str().unwrap();
-    app.admin(Method::PUT, &format!("/api/admin/products/{product}/images/{second_id}/primary"), &json!(null), 204).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/products/{product}/images/{second_id}/primary"),
+        &json!(null),
+        204,
+    )
+    .await;
     let page = app.get_json(&format!("/api/products/{product}"), 200).await;
     assert_eq!(page["product"]["primaryImage"]["id"], second_id);
-    app.admin(Method::DELETE, &format!("/api/admin/products/{product}/images/{second_id}"), &json!(null), 204).await;
+    app.admin(
+        Method::DELETE,
+        &format!("/api/admin/products/{product}/images/{second_id}"),
+        &json!(null),
+        204,
+    )
+    .await;
     let page = app.get_json(&format!("/api/products/{product}"), 200).await;
     assert_eq!(page["product"]["primaryImage"]["url"], url);
-    assert_eq!(app.get(&format!("/api/products/{product}/images/{second_id}"), None).await.status(), 404);
+    assert_eq!(
+        app.get(&format!("/api/products/{product}/images/{second_id}"), None)
+            .await
+            .status(),
+        404
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,11 +111,25 @@ async fn disguised_and_oversized_files_are_refused() {
     let product = app.product(flower, json!({})).await;
 
     // A script named and labelled as a PNG.
-    let (status, body) = upload(&app, product, b"<script>alert(1)</script>".to_vec(), "photo.png", "image/png").await;
+    let (status, body) = upload(
+        &app,
+        product,
+        b"<script>alert(1)</script>".to_vec(),
+        "photo.png",
+        "image/png",
+    )
+    .await;
     assert_eq!(status, 415, "{body}");
     assert_eq!(body["code"], "UNSUPPORTED_MEDIA_TYPE");
     // A PDF with an image name.
-    let (status, _) = upload(&app, product, b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(), "photo.jpg", "image/jpeg").await;
+    let (status, _) = upload(
+        &app,
+        product,
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec(),
+        "photo.jpg",
+        "image/jpeg",
+    )
+    .await;
     assert_eq!(status, 415);
     // 6 MB of a real PNG header.
     let mut big = PNG.to_vec();
@@ -99,7 +148,14 @@ async fn disguised_and_oversized_files_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 400);
     // Unknown product.
-    let (status, _) = upload(&app, uuid::Uuid::new_v4(), PNG.to_vec(), "photo.png", "image/png").await;
+    let (status, _) = upload(
+        &app,
+        uuid::Uuid::new_v4(),
+        PNG.to_vec(),
+        "photo.png",
+        "image/png",
+    )
+    .await;
     assert_eq!(status, 404);
     let page = app.get_json(&format!("/api/products/{product}"), 200).await;
     assert_eq!(page["images"], json!([]));

@@ -24,23 +24,30 @@ async fn every_filter_narrows_the_list() {
     assert_eq!(app.names("").await.len(), 4);
     let mut by_slug = app.names("category=flower&sort=price_asc").await;
     assert_eq!(by_slug, ["Indica Night", "Sativa Sun", "Hybrid Haze"]);
-    by_slug = app.names(&format!("category={flower}&sort=price_asc")).await;
+    by_slug = app
+        .names(&format!("category={flower}&sort=price_asc"))
+        .await;
     assert_eq!(by_slug, ["Indica Night", "Sativa Sun", "Hybrid Haze"]);
     assert!(app.names("category=unknown").await.is_empty());
     assert_eq!(app.names("featured=true").await, ["Sativa Sun"]);
     assert_eq!(app.names("strainType=indica").await, ["Indica Night"]);
     assert_eq!(app.names("productType=edible").await, ["Gummy Bears"]);
     assert_eq!(
-        app.names("minPrice=25.00&maxPrice=50.00&sort=price_desc").await,
+        app.names("minPrice=25.00&maxPrice=50.00&sort=price_desc")
+            .await,
         ["Sativa Sun", "Indica Night"]
     );
     // minThc compares percentages only; the edible's THC is in mg.
-    assert_eq!(app.names("minThc=20&sort=thc_desc").await, ["Hybrid Haze", "Sativa Sun"]);
+    assert_eq!(
+        app.names("minThc=20&sort=thc_desc").await,
+        ["Hybrid Haze", "Sativa Sun"]
+    );
     assert_eq!(app.names("inStock=false").await, ["Indica Night"]);
     assert_eq!(app.names("inStock=true").await.len(), 3);
     // Filters combine.
     assert_eq!(
-        app.names("category=flower&inStock=true&maxPrice=50.00").await,
+        app.names("category=flower&inStock=true&maxPrice=50.00")
+            .await,
         ["Sativa Sun"]
     );
 }
@@ -75,19 +82,28 @@ async fn sorts_order_the_list() {
 async fn pages_report_total_and_has_more() {
     let app = TestApp::spawn().await;
     fixture(&app).await;
-    let first = app.get_json("/api/products?limit=3&sort=price_asc", 200).await;
+    let first = app
+        .get_json("/api/products?limit=3&sort=price_asc", 200)
+        .await;
     assert_eq!(first["total"], 4);
     assert_eq!(first["hasMore"], true);
     assert_eq!(first["products"].as_array().unwrap().len(), 3);
-    let last = app.get_json("/api/products?limit=3&offset=3&sort=price_asc", 200).await;
-    assert_eq!((last["total"].clone(), last["hasMore"].clone()), (json!(4), json!(false)));
+    let last = app
+        .get_json("/api/products?limit=3&offset=3&sort=price_asc", 200)
+        .await;
+    assert_eq!(
+        (last["total"].clone(), last["hasMore"].clone()),
+        (json!(4), json!(false))
+    );
     assert_eq!(last["products"][0]["name"], "Hybrid Haze");
     let exact = app.get_json("/api/products?limit=4", 200).await;
     assert_eq!(exact["hasMore"], false);
     let beyond = app.get_json("/api/products?offset=100", 200).await;
     assert_eq!(beyond["products"], json!([]));
     assert_eq!(beyond["hasMore"], false);
-    let one = app.get_json("/api/products?limit=1&sort=price_asc", 200).await;
+    let one = app
+        .get_json("/api/products?limit=1&sort=price_asc", 200)
+        .await;
     assert_eq!(one["products"].as_array().unwrap().len(), 1);
     assert_eq!(one["total"], 4);
 }
@@ -142,7 +158,10 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     let product = &page["product"];
     assert_eq!(product["name"], "Blue Dream");
     assert_eq!(product["price"], "40.00");
-    assert_eq!(product["thc"], json!({ "value": 24.5, "unit": "percent", "display": "24.5%" }));
+    assert_eq!(
+        product["thc"],
+        json!({ "value": 24.5, "unit": "percent", "display": "24.5%" })
+    );
     assert_eq!(product["cbd"]["display"], "0.1%");
     assert_eq!(product["netWeightGrams"], 3.5);
     assert_eq!(product["category"]["slug"], "flower");
@@ -152,7 +171,9 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     assert_eq!(page["reviews"], json!([]));
     assert_eq!(page["ratingSummary"]["count"], 0);
 
-    let missing = app.get(&format!("/api/products/{}", uuid::Uuid::new_v4()), None).await;
+    let missing = app
+        .get(&format!("/api/products/{}", uuid::Uuid::new_v4()), None)
+        .await;
     assert_eq!(missing.status(), 404);
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["code"], "NOT_FOUND");
@@ -160,12 +181,25 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     assert!(malformed.status().is_client_error());
 
     // Deactivated: gone for clients, still there for admins.
-    app.admin(Method::DELETE, &format!("/api/admin/products/{id}"), &json!({}), 204)
-        .await;
-    assert_eq!(app.get(&format!("/api/products/{id}"), None).await.status(), 404);
+    app.admin(
+        Method::DELETE,
+        &format!("/api/admin/products/{id}"),
+        &json!({}),
+        204,
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/api/products/{id}"), None).await.status(),
+        404
+    );
     assert!(app.names("").await.is_empty());
     let admin_view = app
-        .admin(Method::GET, &format!("/api/admin/products/{id}"), &json!(null), 200)
+        .admin(
+            Method::GET,
+            &format!("/api/admin/products/{id}"),
+            &json!(null),
+            200,
+        )
         .await;
     assert_eq!(admin_view["product"]["isActive"], false);
 }
@@ -174,24 +208,56 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
 async fn categories_are_listed_in_menu_order_and_inactive_ones_hide_their_products() {
     let app = TestApp::spawn().await;
     let b = app.category("bbb").await;
-    app.admin(Method::PUT, &format!("/api/admin/categories/{b}"), &json!({ "name": "BBB", "slug": "bbb", "sortOrder": 2 }), 200).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/categories/{b}"),
+        &json!({ "name": "BBB", "slug": "bbb", "sortOrder": 2 }),
+        200,
+    )
+    .await;
     let a = app.category("aaa").await;
-    app.admin(Method::PUT, &format!("/api/admin/categories/{a}"), &json!({ "name": "AAA", "slug": "aaa", "sortOrder": 1 }), 200).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/categories/{a}"),
+        &json!({ "name": "AAA", "slug": "aaa", "sortOrder": 1 }),
+        200,
+    )
+    .await;
     app.product(b, json!({ "name": "In B" })).await;
     let list = app.get_json("/api/categories", 200).await;
-    let slugs: Vec<_> = list["categories"].as_array().unwrap().iter().map(|c| c["slug"].clone()).collect();
+    let slugs: Vec<_> = list["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["slug"].clone())
+        .collect();
     assert_eq!(slugs, [json!("aaa"), json!("bbb")]);
 
-    app.admin(Method::PUT, &format!("/api/admin/categories/{b}"), &json!({ "name": "BBB", "slug": "bbb", "isActive": false }), 200).await;
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/categories/{b}"),
+        &json!({ "name": "BBB", "slug": "bbb", "isActive": false }),
+        200,
+    )
+    .await;
     let list = app.get_json("/api/categories", 200).await;
     assert_eq!(list["categories"].as_array().unwrap().len(), 1);
     assert!(app.names("").await.is_empty());
     // Its products are announced as no longer for sale.
     let upserted: events::v1::ProductUpserted = app
         .tap
-        .find("product.upserted", |e: &events::v1::ProductUpserted| !e.active)
+        .find("product.upserted", |e: &events::v1::ProductUpserted| {
+            !e.active
+        })
         .await;
     assert_eq!(upserted.name, "In B");
-    let duplicate = app.send(Method::POST, "/api/admin/categories", &json!({ "name": "A again", "slug": "aaa" }), Some(&app.admin)).await;
+    let duplicate = app
+        .send(
+            Method::POST,
+            "/api/admin/categories",
+            &json!({ "name": "A again", "slug": "aaa" }),
+            Some(&app.admin),
+        )
+        .await;
     assert_eq!(duplicate.status(), 409);
 }

@@ -25,7 +25,12 @@ async fn deliver(app: &TestApp, customer: Uuid, product: Uuid) {
 
 async fn review_status(app: &TestApp, product: Uuid, token: &str, body: &Value) -> (u16, Value) {
     let res = app
-        .send(Method::POST, &format!("/api/products/{product}/reviews"), body, Some(token))
+        .send(
+            Method::POST,
+            &format!("/api/products/{product}/reviews"),
+            body,
+            Some(token),
+        )
         .await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
@@ -44,33 +49,56 @@ async fn only_a_customer_who_received_the_product_reviews_it_once() {
     let (_, driver) = app.tokens.token(Role::Driver);
     assert_eq!(review_status(&app, product, &driver, &review).await.0, 403);
     let anonymous = app
-        .send(Method::POST, &format!("/api/products/{product}/reviews"), &review, None)
+        .send(
+            Method::POST,
+            &format!("/api/products/{product}/reviews"),
+            &review,
+            None,
+        )
         .await;
     assert_eq!(anonymous.status(), 401);
 
     deliver(&app, customer.into_inner(), product).await;
-    let created = testkit::wait_for_value("the review to be accepted", Duration::from_secs(15), || async {
-        let (status, body) = review_status(&app, product, &token, &review).await;
-        (status == 201).then_some(body)
-    })
+    let created = testkit::wait_for_value(
+        "the review to be accepted",
+        Duration::from_secs(15),
+        || async {
+            let (status, body) = review_status(&app, product, &token, &review).await;
+            (status == 201).then_some(body)
+        },
+    )
     .await;
     assert_eq!(created["authorName"], "Sam");
     assert_eq!(created["isMine"], true);
     let (status, body) = review_status(&app, product, &token, &review).await;
     assert_eq!(status, 409, "{body}");
 
-    for bad in [json!({ "rating": 0 }), json!({ "rating": 6 }), json!({}), json!({ "rating": 3, "comment": "x".repeat(2001) })] {
+    for bad in [
+        json!({ "rating": 0 }),
+        json!({ "rating": 6 }),
+        json!({}),
+        json!({ "rating": 3, "comment": "x".repeat(2001) }),
+    ] {
         let (_, other) = app.tokens.token(Role::Customer);
-        assert_eq!(review_status(&app, product, &other, &bad).await.0, 400, "{bad}");
+        assert_eq!(
+            review_status(&app, product, &other, &bad).await.0,
+            400,
+            "{bad}"
+        );
     }
 
-    let summary = app.get_json(&format!("/api/products/{product}/reviews"), 200).await;
+    let summary = app
+        .get_json(&format!("/api/products/{product}/reviews"), 200)
+        .await;
     assert_eq!(summary["total"], 1);
     assert_eq!(summary["summary"]["average"], 5.0);
     assert_eq!(summary["summary"]["distribution"], json!([0, 0, 0, 0, 1]));
     let page = app.get_json(&format!("/api/products/{product}"), 200).await;
     assert_eq!(page["reviews"][0]["comment"], "Lovely.");
-    assert_eq!(page["product"]["rating"], json!({ "average": 5.0, "count": 1 }));
+    assert_eq!(
+        page["product"]["rating"],
+        json!({ "average": 5.0, "count": 1 })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +114,8 @@ async fn authors_edit_and_delete_admins_hide() {
     let mut ids = Vec::new();
     for (token, rating) in [(&alice_token, 5), (&bob_token, 2)] {
         let created = testkit::wait_for_value("a review", Duration::from_secs(15), || async {
-            let (status, body) = review_status(&app, product, token, &json!({ "rating": rating })).await;
+            let (status, body) =
+                review_status(&app, product, token, &json!({ "rating": rating })).await;
             (status == 201).then_some(body)
         })
         .await;
@@ -94,40 +123,113 @@ async fn authors_edit_and_delete_admins_hide() {
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let path = |id: &str| format!("/api/products/{product}/reviews/{id}");
-    let summary = app.get_json(&format!("/api/products/{product}/reviews"), 200).await;
+    let summary = app
+        .get_json(&format!("/api/products/{product}/reviews"), 200)
+        .await;
     assert_eq!(summary["summary"]["average"], 3.5);
 
     // Bob cannot touch Alice's review; Alice edits hers.
-    let res = app.send(Method::PUT, &path(&ids[0]), &json!({ "rating": 1 }), Some(&bob_token)).await;
+    let res = app
+        .send(
+            Method::PUT,
+            &path(&ids[0]),
+            &json!({ "rating": 1 }),
+            Some(&bob_token),
+        )
+        .await;
     assert_eq!(res.status(), 403);
-    let res = app.send(Method::PUT, &path(&ids[0]), &json!({ "rating": 4, "comment": "Better on day two." }), Some(&alice_token)).await;
+    let res = app
+        .send(
+            Method::PUT,
+            &path(&ids[0]),
+            &json!({ "rating": 4, "comment": "Better on day two." }),
+            Some(&alice_token),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let wrong_product = format!("/api/products/{other_product}/reviews/{}", ids[0]);
-    let res = app.send(Method::PUT, &wrong_product, &json!({ "rating": 4 }), Some(&alice_token)).await;
+    let res = app
+        .send(
+            Method::PUT,
+            &wrong_product,
+            &json!({ "rating": 4 }),
+            Some(&alice_token),
+        )
+        .await;
     assert_eq!(res.status(), 404);
 
     // Rating sort uses the summary.
     assert_eq!(app.names("sort=rating").await, ["Blue Dream", "OG Kush"]);
 
     // An admin hides Bob's review: it leaves the list and the summary.
-    let visibility = format!("/api/admin/products/{product}/reviews/{}/visibility", ids[1]);
-    let res = app.send(Method::PUT, &visibility, &json!({ "hidden": true }), Some(&alice_token)).await;
+    let visibility = format!(
+        "/api/admin/products/{product}/reviews/{}/visibility",
+        ids[1]
+    );
+    let res = app
+        .send(
+            Method::PUT,
+            &visibility,
+            &json!({ "hidden": true }),
+            Some(&alice_token),
+        )
+        .await;
     assert_eq!(res.status(), 403);
-    app.admin(Method::PUT, &visibility, &json!({ "hidden": true, "reason": "spam" }), 200).await;
-    let summary = app.get_json(&format!("/api/products/{product}/reviews"), 200).await;
+    app.admin(
+        Method::PUT,
+        &visibility,
+        &json!({ "hidden": true, "reason": "spam" }),
+        200,
+    )
+    .await;
+    let summary = app
+        .get_json(&format!("/api/products/{product}/reviews"), 200)
+        .await;
     assert_eq!(summary["total"], 1);
     assert_eq!(summary["summary"]["average"], 4.0);
     assert_eq!(summary["reviews"][0]["comment"], "Better on day two.");
 
     // Alice deletes hers.
-    let res = app.send(Method::DELETE, &path(&ids[0]), &json!(null), Some(&alice_token)).await;
+    let res = app
+        .send(
+            Method::DELETE,
+            &path(&ids[0]),
+            &json!(null),
+            Some(&alice_token),
+        )
+        .await;
     assert_eq!(res.status(), 204);
-    let summary = app.get_json(&format!("/api/products/{product}/reviews"), 200).await;
-    assert_eq!((summary["total"].clone(), summary["summary"]["average"].clone()), (json!(0), Value::Null));
-    let res = app.send(Method::DELETE, &path(&ids[0]), &json!(null), Some(&alice_token)).await;
+    let summary = app
+        .get_json(&format!("/api/products/{product}/reviews"), 200)
+        .await;
+    assert_eq!(
+        (
+            summary["total"].clone(),
+            summary["summary"]["average"].clone()
+        ),
+        (json!(0), Value::Null)
+    );
+    let res = app
+        .send(
+            Method::DELETE,
+            &path(&ids[0]),
+            &json!(null),
+            Some(&alice_token),
+        )
+        .await;
     assert_eq!(res.status(), 404);
 
     // Paging edges and bad paging.
-    assert_eq!(app.get(&format!("/api/products/{product}/reviews?limit=0"), None).await.status(), 400);
-    assert_eq!(app.get(&format!("/api/products/{}/reviews", Uuid::new_v4()), None).await.status(), 404);
+    assert_eq!(
+        app.get(&format!("/api/products/{product}/reviews?limit=0"), None)
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.get(&format!("/api/products/{}/reviews", Uuid::new_v4()), None)
+            .await
+            .status(),
+        404
+    );
 }

@@ -44,10 +44,18 @@ async fn effects_descriptions_and_categories_are_searched() {
     assert_eq!(app.names("search=citrus").await, ["Sour Diesel"]);
     assert_eq!(app.names("search=edibles").await, ["Lemon Drops"]);
     // Search combines with filters; price sorting overrides relevance.
-    assert_eq!(app.names("search=blue&category=edibles").await, Vec::<String>::new());
+    assert_eq!(
+        app.names("search=blue&category=edibles").await,
+        Vec::<String>::new()
+    );
     let by_price = app.names("search=diesel%20OR%20dream&sort=price_asc").await;
     assert!(by_price.len() >= 2, "{by_price:?}");
     // Search text is bounded.
     let long = "a".repeat(101);
-    assert_eq!(app.get(&format!("/api/products?search={long}"), None).await.status(), 400);
+    assert_eq!(
+        app.get(&format!("/api/products?search={long}"), None)
+            .await
+            .status(),
+        400
+    );
 }
