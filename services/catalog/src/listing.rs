@@ -2,7 +2,7 @@
 //! every bad parameter is named in one 400 answer.
 
 use crate::products::{ProductType, StrainType};
-use bigdecimal::BigDecimal;
+use bigdecimal::{BigDecimal, ToPrimitive};
 use domain::input::Validation;
 use domain::{Money, Pagination, PaginationQuery, Problem};
 use serde::Deserialize;
@@ -167,9 +167,7 @@ impl ListFilter {
             v.add("maxPrice", "must not be below minPrice");
         }
         let min_thc = given(query.min_thc.as_ref()).and_then(|s| match BigDecimal::from_str(s) {
-            Ok(value) if value >= BigDecimal::from(0) && value <= BigDecimal::from(100) => {
-                Some(value)
-            }
+            Ok(value) if value.to_f64().is_some_and(|v| (0.0..=100.0).contains(&v)) => Some(value),
             _ => {
                 v.add("minThc", "must be a percentage between 0 and 100");
                 None

@@ -195,7 +195,7 @@ impl Potency {
             PotencyUnit::Percent => BigDecimal::from(100),
             PotencyUnit::Mg => BigDecimal::from(100_000),
         };
-        if value < BigDecimal::from(0) || value > limit {
+        if value < 0 || value > limit {
             return Err(ParseError::unnamed(match unit {
                 PotencyUnit::Percent => "must be between 0 and 100 percent",
                 PotencyUnit::Mg => "must be between 0 and 100000 mg",
@@ -221,7 +221,7 @@ impl Potency {
 pub fn parse_amount(text: &serde_json::Number, max: u32) -> Result<BigDecimal, ParseError> {
     let value = BigDecimal::from_str(&text.to_string())
         .map_err(|_| ParseError::unnamed("must be a number"))?;
-    if value <= BigDecimal::from(0) || value > BigDecimal::from(max) {
+    if value <= 0 || value > max {
         return Err(ParseError::unnamed(format!(
             "must be above 0 and at most {max}"
         )));

@@ -120,7 +120,7 @@ mod tests {
     fn everything_available_is_reserved() {
         let p = product(10, 4, true);
         assert_eq!(
-            plan(&[(p.id, 6)], &[p.clone()]),
+            plan(&[(p.id, 6)], std::slice::from_ref(&p)),
             Plan::Reserve(vec![(p.id, 6)])
         );
     }
