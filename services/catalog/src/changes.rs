@@ -180,7 +180,7 @@ pub async fn update_product(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
-    changes: ProductChanges,
+    mut changes: ProductChanges,
 ) -> Result<ProductRow, Problem> {
     let mut conn = state.db().await?;
     let (row, touched) = conn
@@ -188,6 +188,11 @@ pub async fn update_product(
             let before = db::products::lock(conn, id)
                 .await?
                 .ok_or_else(product_missing)?;
+            // A replacement without a slug keeps the old one: the demo seed finds its
+            // products by slug and would add them again.
+            if changes.slug.is_none() {
+                changes.slug.clone_from(&before.slug);
+            }
             let category = db::categories::find(conn, changes.category_id)
                 .await?
                 .ok_or_else(category_missing)?;
@@ -375,7 +380,7 @@ pub async fn add_image(
         .map_err(|err| Problem::unavailable(&err))?;
     let (row, touched) = conn
         .transaction(async |conn| {
-            let product = db::products::lock(conn, product_id)
+            db::products::lock(conn, product_id)
                 .await?
                 .ok_or_else(product_missing)?;
             let existing = db::images::count(conn, product_id).await?;
@@ -395,13 +400,7 @@ pub async fn add_image(
             )
             .await?;
             if first {
-                let product = db::products::set_quantities(
-                    conn,
-                    product_id,
-                    product.stock_quantity,
-                    product.reserved_quantity,
-                )
-                .await?;
+                let product = db::products::touch(conn, product_id).await?;
                 events::product_upserted(conn, &product, state.public_url()).await?;
             }
             events::audit(
@@ -432,7 +431,7 @@ pub async fn change_image(
     let mut conn = state.db().await?;
     let (removed_key, touched) = conn
         .transaction(async |conn| {
-            let product = db::products::lock(conn, product_id)
+            db::products::lock(conn, product_id)
                 .await?
                 .ok_or_else(product_missing)?;
             let image = db::images::find(conn, product_id, image_id)
@@ -450,13 +449,7 @@ pub async fn change_image(
                 db::images::make_primary(conn, product_id, image_id).await?;
                 None
             };
-            let product = db::products::set_quantities(
-                conn,
-                product_id,
-                product.stock_quantity,
-                product.reserved_quantity,
-            )
-            .await?;
+            let product = db::products::touch(conn, product_id).await?;
             events::product_upserted(conn, &product, state.public_url()).await?;
             let action = if remove {
                 "product.image_removed"

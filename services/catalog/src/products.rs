@@ -3,7 +3,7 @@
 
 use bigdecimal::BigDecimal;
 use domain::Money;
-use domain::input::{FieldError, ParseError, Validation};
+use domain::input::{ParseError, Validation};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use utoipa::ToSchema;
@@ -331,11 +331,6 @@ pub fn check_consistency(
             "must be more than price (it is the price before a sale)",
         );
     }
-}
-
-/// Field errors as one list, for handlers that add their own.
-pub fn field_error(field: &str, message: &str) -> Vec<FieldError> {
-    vec![FieldError::new(field, message)]
 }
 
 #[cfg(test)]

@@ -350,6 +350,18 @@ pub async fn set_quantities(
         .await
 }
 
+/// Bumps the version of a product whose announced state changed elsewhere (its images).
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<ProductRow> {
+    diesel::update(products::table.find(id))
+        .set((
+            products::version.eq(products::version + 1),
+            products::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(ProductRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
 /// Stores a product's rating summary (visible reviews only).
 pub async fn set_rating(
     conn: &mut AsyncPgConnection,
@@ -380,19 +392,6 @@ pub async fn low_stock(
             (products::stock_quantity - products::reserved_quantity).asc(),
             products::name.asc(),
         ))
-        .select(ProductRow::as_select())
-        .load(conn)
-        .await
-}
-
-/// Products of a category (to re-announce them when the category changes).
-pub async fn in_category(
-    conn: &mut AsyncPgConnection,
-    category_id: Uuid,
-) -> QueryResult<Vec<ProductRow>> {
-    products::table
-        .filter(products::category_id.eq(category_id))
-        .filter(products::deleted_at.is_null())
         .select(ProductRow::as_select())
         .load(conn)
         .await

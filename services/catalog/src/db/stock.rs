@@ -123,18 +123,6 @@ pub async fn close(
     .await
 }
 
-/// Total packages reserved and not released, per product (tests and reports).
-pub async fn reserved_total(conn: &mut AsyncPgConnection, product_id: Uuid) -> QueryResult<i64> {
-    use diesel::dsl::sum;
-    let total: Option<i64> = stock_reservations::table
-        .filter(stock_reservations::product_id.eq(product_id))
-        .filter(stock_reservations::status.eq("reserved"))
-        .select(sum(stock_reservations::quantity))
-        .first(conn)
-        .await?;
-    Ok(total.unwrap_or(0))
-}
-
 pub async fn record_history(
     conn: &mut AsyncPgConnection,
     entry: NewHistory<'_>,
