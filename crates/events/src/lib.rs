@@ -7,6 +7,7 @@
 //! a transaction that also records the event id, and the message is acknowledged only after
 //! that transaction commits. See `proto/README.md` for the catalog and wire conventions.
 
+pub mod audit;
 pub mod broker;
 pub mod consumer;
 pub mod contracts;

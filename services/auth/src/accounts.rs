@@ -62,14 +62,7 @@ impl From<&UserRow> for UserView {
     }
 }
 
-pub fn proto_role(role: Role) -> v1::Role {
-    match role {
-        Role::Customer => v1::Role::Customer,
-        Role::Driver => v1::Role::Driver,
-        Role::Agent => v1::Role::Agent,
-        Role::Admin => v1::Role::Admin,
-    }
-}
+pub use events::audit::proto_role;
 
 pub fn proto_id_status(status: &str) -> v1::IdVerificationStatus {
     match status {

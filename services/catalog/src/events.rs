@@ -12,7 +12,6 @@ use crate::stock::{self, Plan};
 use chrono::Utc;
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
-use domain::Role;
 use events::outbox::publish;
 use events::{Handler, HandlerError, IncomingEvent, timestamp, v1};
 use futures_util::future::BoxFuture;
@@ -88,13 +87,7 @@ pub async fn product_deleted(conn: &mut AsyncPgConnection, row: &ProductRow) -> 
     publish(conn, &event, Some(&row.id.to_string())).await
 }
 
-/// Who did an admin action, for the compliance audit log.
-pub struct Actor {
-    pub id: Uuid,
-    pub role: Role,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+pub use events::audit::Actor;
 
 /// Records an admin action in the audit log (auth keeps it) in the same transaction.
 pub async fn audit(
@@ -105,25 +98,15 @@ pub async fn audit(
     subject_id: Uuid,
     details: serde_json::Value,
 ) -> QueryResult<Uuid> {
-    let role = match actor.role {
-        Role::Customer => v1::Role::Customer,
-        Role::Driver => v1::Role::Driver,
-        Role::Agent => v1::Role::Agent,
-        Role::Admin => v1::Role::Admin,
-    };
-    let event = v1::AuditRecorded {
-        actor_id: actor.id.to_string(),
-        actor_role: role as i32,
-        action: action.to_owned(),
-        subject_type: subject_type.to_owned(),
-        subject_id: subject_id.to_string(),
-        details_json: details.to_string(),
-        ip: actor.ip.clone().unwrap_or_default(),
-        user_agent: actor.user_agent.clone().unwrap_or_default(),
-        service: crate::config::SERVICE.to_owned(),
-        occurred_at: Some(timestamp(Utc::now())),
-    };
-    publish(conn, &event, Some(&subject_id.to_string())).await
+    events::audit::record(
+        conn,
+        crate::config::SERVICE,
+        actor,
+        action,
+        (subject_type, subject_id),
+        &details,
+    )
+    .await
 }
 
 fn uuid(field: &str, value: &str) -> Result<Uuid, HandlerError> {

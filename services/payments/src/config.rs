@@ -1,0 +1,37 @@
+//! Payments' own settings (the shared ones are `platform::CommonConfig`). Every variable has
+//! a local default; see `.env.example` and the service README.
+
+use serde::Deserialize;
+
+pub const SERVICE: &str = "payments";
+pub const DEFAULT_PORT: u16 = 8084;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentsConfig {
+    /// Claims `iss` and `aud` every access token must carry.
+    #[serde(default = "defaults::issuer")]
+    pub jwt_issuer: String,
+    #[serde(default = "defaults::audience")]
+    pub jwt_audience: String,
+    /// Auth's key set, to verify tokens.
+    #[serde(default = "defaults::jwks_url")]
+    pub jwks_url: String,
+    /// `sandbox` (embedded, Stripe test-mode semantics) or `stripe`.
+    #[serde(default = "defaults::provider")]
+    pub payment_provider: String,
+}
+
+mod defaults {
+    pub fn issuer() -> String {
+        "faded-skies-auth".into()
+    }
+    pub fn audience() -> String {
+        "faded-skies".into()
+    }
+    pub fn jwks_url() -> String {
+        "http://127.0.0.1:8081/.well-known/jwks.json".into()
+    }
+    pub fn provider() -> String {
+        "sandbox".into()
+    }
+}

@@ -1,0 +1,5 @@
+//! Every query of the payments service, one module per table family.
+
+pub mod customers;
+pub mod methods;
+pub mod rewards;

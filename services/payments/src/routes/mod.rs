@@ -1,0 +1,60 @@
+//! The route table of the payments service, and its OpenAPI document.
+
+pub mod methods;
+pub mod rewards;
+
+use actix_web::{HttpResponse, web};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// Every route of the service.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/openapi.json", web::get().to(openapi_json))
+        .service(
+            web::resource("/api/payments/methods")
+                .route(web::get().to(methods::list_methods))
+                .route(web::post().to(methods::add_method)),
+        )
+        .route(
+            "/api/payments/methods/{id}",
+            web::delete().to(methods::remove_method),
+        )
+        .route("/api/users/rewards", web::get().to(rewards::get_rewards))
+        .route(
+            "/api/admin/rewards/{user_id}/adjustments",
+            web::post().to(rewards::adjust_rewards),
+        );
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Faded Skies payments", description = "Payment methods and FS Coin rewards."),
+    paths(
+        methods::list_methods, methods::add_method, methods::remove_method,
+        rewards::get_rewards, rewards::adjust_rewards,
+    ),
+    modifiers(&BearerAuth),
+    tags((name = "payments"), (name = "rewards"), (name = "admin"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

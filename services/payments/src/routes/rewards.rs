@@ -1,0 +1,179 @@
+//! FS Coin: `GET /api/users/rewards` for customers, adjustments for admins.
+
+use crate::db;
+use crate::db::rewards::EntryRow;
+use crate::ledger::{self, Change, Outcome};
+use crate::rewards::{self, EntryKind, POINTS_PER_DOLLAR};
+use crate::state::AppState;
+use actix_web::{HttpResponse, web};
+use auth_token::{Admin, Authenticated, Customer};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use domain::input::{BoundedText, Validation};
+use domain::{Code, Money, Pagination, PaginationQuery, Problem};
+use events::audit::Actor;
+use platform::client::ClientInfo;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Largest single adjustment an admin may make.
+const MAX_ADJUSTMENT: i64 = 1_000_000;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryView {
+    pub id: Uuid,
+    /// earned, redeemed, restored, reversed, expired or adjusted.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Points added (positive) or taken (negative).
+    pub amount: i64,
+    pub balance_after: i64,
+    pub order_id: Option<Uuid>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&EntryRow> for EntryView {
+    fn from(row: &EntryRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind.clone(),
+            amount: row.points,
+            balance_after: row.balance_after,
+            order_id: row.order_id,
+            description: row.description.clone(),
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RewardsView {
+    pub balance: i64,
+    /// What the balance is worth at checkout (100 points = $1.00).
+    #[schema(value_type = String, example = "12.50")]
+    pub value: Money,
+    pub points_per_dollar: i64,
+    pub transactions: Vec<EntryView>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// The caller's FS Coin balance, its value in dollars and the history, newest first.
+#[utoipa::path(get, path = "/api/users/rewards", tag = "rewards", params(PaginationQuery),
+    responses((status = 200, body = RewardsView), (status = 400, body = domain::ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn get_rewards(
+    state: web::Data<AppState>,
+    customer: Authenticated<Customer>,
+    query: web::Query<PaginationQuery>,
+) -> Result<HttpResponse, Problem> {
+    let page = Pagination::from_query(query.into_inner())?;
+    let user = customer.user_id().into_inner();
+    let mut conn = state.db().await?;
+    let balance = db::rewards::balance(&mut conn, user).await?;
+    let (rows, total) = db::rewards::history(&mut conn, user, &page).await?;
+    Ok(HttpResponse::Ok().json(RewardsView {
+        balance,
+        value: rewards::value_of(balance),
+        points_per_dollar: POINTS_PER_DOLLAR,
+        transactions: rows.iter().map(EntryView::from).collect(),
+        total,
+        has_more: page.has_more(u64::try_from(total).unwrap_or_default()),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AdjustmentRequest {
+    /// Points to add (positive) or take (negative).
+    pub points: Option<i64>,
+    /// Why (shown in the customer's history and kept in the audit log).
+    pub reason: Option<String>,
+}
+
+/// Correct a customer's balance; it never goes below zero (422).
+#[utoipa::path(post, path = "/api/admin/rewards/{user_id}/adjustments", tag = "admin",
+    request_body = AdjustmentRequest,
+    responses((status = 201, body = EntryView), (status = 400, body = domain::ProblemBody),
+        (status = 403, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)),
+    security(("bearer" = [])))]
+pub async fn adjust_rewards(
+    state: web::Data<AppState>,
+    admin: Authenticated<Admin>,
+    client: ClientInfo,
+    user_id: web::Path<Uuid>,
+    body: web::Json<AdjustmentRequest>,
+) -> Result<HttpResponse, Problem> {
+    let mut v = Validation::new();
+    let points = match body.points {
+        Some(0) => {
+            v.add("points", "must not be 0");
+            None
+        }
+        Some(p) if p.abs() <= MAX_ADJUSTMENT => Some(p),
+        Some(_) => {
+            v.add(
+                "points",
+                format!("must be between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}"),
+            );
+            None
+        }
+        None => {
+            v.add("points", "is required");
+            None
+        }
+    };
+    let reason = v.required(
+        "reason",
+        body.reason.as_deref(),
+        BoundedText::<3, 200>::parse,
+    );
+    let (points, reason) = v.finish(|| Some((points?, reason?)))?;
+    let actor = Actor {
+        id: admin.user_id().into_inner(),
+        role: admin.role(),
+        ip: client.ip,
+        user_agent: client.user_agent,
+    };
+    let user = *user_id;
+    let mut conn = state.db().await?;
+    let entry = conn
+        .transaction(async |conn| {
+            let change = Change {
+                user_id: user,
+                kind: EntryKind::Adjusted,
+                points,
+                order_id: None,
+                description: reason.as_str(),
+                actor_id: Some(actor.id),
+            };
+            let entry = match ledger::apply(conn, &change).await? {
+                Outcome::Applied(entry) => entry,
+                Outcome::Insufficient { balance } => {
+                    return Err(Problem::new(Code::BusinessRule).with_detail(format!(
+                        "The balance is {balance} points; it cannot go below zero."
+                    )));
+                }
+                Outcome::AlreadyApplied => {
+                    return Err(Problem::internal(&"an adjustment has no order"));
+                }
+            };
+            events::audit::record(
+                conn,
+                crate::config::SERVICE,
+                &actor,
+                "rewards.adjusted",
+                ("user", user),
+                &json!({ "points": points, "reason": reason.as_str(), "balanceAfter": entry.balance_after }),
+            )
+            .await?;
+            Ok::<_, Problem>(entry)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(EntryView::from(&entry)))
+}

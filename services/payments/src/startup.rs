@@ -1,0 +1,135 @@
+//! Builds the service from its configuration: migrations, the pool, the provider, the relay
+//! and the HTTP server. Tests build it the same way on port 0 against their own database and
+//! exchange.
+
+use crate::config::{PaymentsConfig, SERVICE};
+use crate::provider::PaymentProvider;
+use crate::provider::sandbox::SandboxProvider;
+use crate::routes;
+use crate::state::AppState;
+use actix_web::web;
+use auth_token::{JwksClient, Verifier, VerifierSettings};
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+use events::{Broker, BrokerCheck, Relay, RelayConfig};
+use platform::health::{DatabaseCheck, Health};
+use platform::http::{RunningServer, ServerSettings};
+use platform::{CommonConfig, Shutdown};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Payments' own migrations.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/payments");
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(String);
+
+fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
+    move |err| StartError(format!("{what}: {err}"))
+}
+
+/// Runs payments' migrations (and the shared outbox/inbox ones) into the `payments` schema.
+pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
+    platform::db::migrate(
+        &common.database_url,
+        &common.schema(),
+        &[&events::MIGRATIONS, &MIGRATIONS],
+    )
+    .await
+    .map_err(|e| fail("migrations")(e.to_string()))
+}
+
+/// A running payments service.
+pub struct Application {
+    pub addr: SocketAddr,
+    server: RunningServer,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+    shutdown: Shutdown,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    pub async fn build(
+        common: CommonConfig,
+        config: PaymentsConfig,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+    ) -> Result<Self, StartError> {
+        let verifier = Verifier::from_jwks(
+            &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
+            JwksClient::new(&config.jwks_url),
+        );
+        Self::build_with_verifier(common, config, listener, shutdown, verifier).await
+    }
+
+    /// With `verifier` instead of auth's JWKS (tests sign their own tokens).
+    pub async fn build_with_verifier(
+        common: CommonConfig,
+        config: PaymentsConfig,
+        listener: std::net::TcpListener,
+        shutdown: Shutdown,
+        verifier: Verifier,
+    ) -> Result<Self, StartError> {
+        migrate(&common).await?;
+        let schema = common.schema();
+        let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
+            .map_err(|e| fail("database pool")(e.to_string()))?;
+        let broker = Broker::new(&common.amqp_url, SERVICE);
+        let provider: Arc<dyn PaymentProvider> = match config.payment_provider.as_str() {
+            "sandbox" => Arc::new(SandboxProvider::new(pool.clone())),
+            other => {
+                return Err(StartError(format!(
+                    "PAYMENT_PROVIDER `{other}` is not available yet (sandbox is)"
+                )));
+            }
+        };
+
+        let relay_config = RelayConfig::new(
+            &common.database_url,
+            &schema,
+            &common.events_exchange,
+            SERVICE,
+        );
+        let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
+        let tasks = vec![("outbox relay", tokio::spawn(relay.run(shutdown.token())))];
+
+        let health = Health::new(&common.app_version, &common.app_env)
+            .with(DatabaseCheck(pool.clone()))
+            .with(BrokerCheck(broker));
+        let state = web::Data::new(AppState { pool, provider });
+        let verifier = web::Data::new(verifier);
+        let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
+        let settings = ServerSettings {
+            service: SERVICE,
+            workers: None,
+            shutdown_timeout,
+        };
+        let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
+            cfg.app_data(state.clone())
+                .app_data(verifier.clone())
+                .configure(routes::configure);
+        })
+        .map_err(|e| fail("http server")(e.to_string()))?;
+        Ok(Self {
+            addr: server.addr,
+            server,
+            tasks,
+            shutdown,
+            shutdown_timeout,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until shutdown, then waits for the relay to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.server.await;
+        self.shutdown.trigger();
+        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
+        result
+    }
+}

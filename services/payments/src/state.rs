@@ -1,0 +1,21 @@
+//! What every handler shares.
+
+use crate::provider::PaymentProvider;
+use domain::Problem;
+use platform::db::{DbConn, DbPool};
+use std::sync::Arc;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub provider: Arc<dyn PaymentProvider>,
+}
+
+impl AppState {
+    /// A database connection, or 503 when the database is unreachable.
+    pub async fn db(&self) -> Result<DbConn, Problem> {
+        self.pool
+            .get()
+            .await
+            .map_err(|err| Problem::unavailable(&err))
+    }
+}

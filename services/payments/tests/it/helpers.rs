@@ -1,0 +1,109 @@
+//! `TestApp`: the payments service on port 0 with its own database and exchange, tokens it
+//! trusts and request helpers.
+
+use domain::Role;
+use payments::config::{DEFAULT_PORT, PaymentsConfig, SERVICE};
+use payments::startup::{Application, MIGRATIONS};
+use platform::{CommonConfig, Shutdown};
+use reqwest::Method;
+use serde_json::Value;
+use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+    pub broker: TestBroker,
+    pub tap: EventTap,
+    pub tokens: TestTokens,
+    pub admin: String,
+    shutdown: Shutdown,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+    }
+}
+
+pub fn migrations() -> [MigrationSource; 2] {
+    [
+        MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        },
+        MigrationSource {
+            embedded: &MIGRATIONS,
+            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/payments"),
+        },
+    ]
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let db = TestDb::new("payments", &migrations()).await;
+        let broker = TestBroker::new();
+        let tap = EventTap::new(&broker.url, &broker.exchange).await;
+        let tokens = TestTokens::new();
+        let (_, admin) = tokens.token(Role::Admin);
+        let mut app = Self {
+            base: String::new(),
+            client: reqwest::Client::new(),
+            db,
+            broker,
+            tap,
+            tokens,
+            admin,
+            shutdown: Shutdown::new(),
+        };
+        let vars: Vec<(String, String)> = vec![
+            ("DATABASE_URL".into(), app.db.url.clone()),
+            ("DATABASE_POOL_SIZE".into(), "8".into()),
+            ("REDIS_URL".into(), testkit::redis_url()),
+            ("AMQP_URL".into(), testkit::amqp_url()),
+            ("EVENTS_EXCHANGE".into(), app.broker.exchange.clone()),
+            ("APP_ENV".into(), "test".into()),
+            ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
+        ];
+        let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
+        let config: PaymentsConfig = platform::config::load_from(vars).unwrap();
+        let listener = platform::http::bind("127.0.0.1", 0).unwrap();
+        let application = Application::build_with_verifier(
+            common,
+            config,
+            listener,
+            app.shutdown.clone(),
+            app.tokens.verifier(),
+        )
+        .await
+        .unwrap();
+        app.base = format!("http://127.0.0.1:{}", application.port());
+        tokio::spawn(application.run_until_stopped());
+        app
+    }
+
+    /// A request that must answer `status`; returns the JSON body (or null).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        status: u16,
+    ) -> Value {
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.unwrap();
+        let code = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        assert_eq!(code, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}

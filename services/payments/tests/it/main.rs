@@ -1,0 +1,7 @@
+//! The payments service over HTTP, against real PostgreSQL and RabbitMQ.
+
+#![expect(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod helpers;
+mod methods;
+mod rewards;

@@ -1,0 +1,175 @@
+//! Saved payment methods through the sandbox provider.
+
+use crate::helpers::TestApp;
+use domain::Role;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_and_wallets_are_saved_with_one_primary() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tokens.token(Role::Customer);
+    let path = "/api/payments/methods";
+    let empty = app.call(Method::GET, path, None, Some(&token), 200).await;
+    assert_eq!(empty["paymentMethods"], json!([]));
+
+    let visa = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "type": "card", "stripePaymentMethodId": "pm_card_visa" })),
+            Some(&token),
+            201,
+        )
+        .await;
+    assert_eq!(
+        (
+            visa["cardBrand"].clone(),
+            visa["lastFour"].clone(),
+            visa["isPrimary"].clone()
+        ),
+        (json!("visa"), json!("4242"), json!(true))
+    );
+    assert_eq!(visa["expMonth"], 12);
+    let apple = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "type": "apple_pay", "token": "tok_mastercard", "isPrimary": true })),
+            Some(&token),
+            201,
+        )
+        .await;
+    assert_eq!(
+        (
+            apple["type"].clone(),
+            apple["cardBrand"].clone(),
+            apple["isPrimary"].clone()
+        ),
+        (json!("apple_pay"), json!("mastercard"), json!(true))
+    );
+    let amex = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "type": "card", "stripePaymentMethodId": "pm_card_amex" })),
+            Some(&token),
+            201,
+        )
+        .await;
+    assert_eq!(amex["isPrimary"], false);
+
+    let list = app.call(Method::GET, path, None, Some(&token), 200).await;
+    let methods = list["paymentMethods"].as_array().unwrap();
+    assert_eq!(methods.len(), 3);
+    assert_eq!(methods[0]["id"], apple["id"]);
+    assert_eq!(methods.iter().filter(|m| m["isPrimary"] == true).count(), 1);
+    // Never a card number, never the provider's id.
+    let text = list.to_string();
+    assert!(!text.contains("pm_") && !text.contains("4242424242424242"));
+
+    // Removing the primary hands primary to the newest remaining one.
+    let apple_id = apple["id"].as_str().unwrap();
+    app.call(
+        Method::DELETE,
+        &format!("{path}/{apple_id}"),
+        None,
+        Some(&token),
+        204,
+    )
+    .await;
+    let list = app.call(Method::GET, path, None, Some(&token), 200).await;
+    let methods = list["paymentMethods"].as_array().unwrap();
+    assert_eq!(methods.len(), 2);
+    assert_eq!(
+        (methods[0]["id"].clone(), methods[0]["isPrimary"].clone()),
+        (amex["id"].clone(), json!(true))
+    );
+    app.call(
+        Method::DELETE,
+        &format!("{path}/{apple_id}"),
+        None,
+        Some(&token),
+        404,
+    )
+    .await;
+
+    // Another customer sees none of them and cannot remove them.
+    let (_, other) = app.tokens.token(Role::Customer);
+    let list = app.call(Method::GET, path, None, Some(&other), 200).await;
+    assert_eq!(list["paymentMethods"], json!([]));
+    let visa_id = visa["id"].as_str().unwrap();
+    app.call(
+        Method::DELETE,
+        &format!("{path}/{visa_id}"),
+        None,
+        Some(&other),
+        404,
+    )
+    .await;
+    app.call(Method::GET, path, None, None, 401).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_methods_are_refused() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tokens.token(Role::Customer);
+    let path = "/api/payments/methods";
+    for (body, status, field) in [
+        (
+            json!({ "stripePaymentMethodId": "pm_card_visa" }),
+            400,
+            "type",
+        ),
+        (
+            json!({ "type": "bitcoin", "stripePaymentMethodId": "pm_card_visa" }),
+            400,
+            "type",
+        ),
+        (json!({ "type": "card" }), 400, "stripePaymentMethodId"),
+        (json!({ "type": "card", "token": "tok_visa" }), 400, "token"),
+        (json!({ "type": "google_pay" }), 400, "token"),
+        (
+            json!({ "type": "card", "stripePaymentMethodId": "4242 4242 4242 4242" }),
+            400,
+            "stripePaymentMethodId",
+        ),
+        (
+            json!({ "type": "card", "stripePaymentMethodId": "pm_card_visa", "token": "tok_visa" }),
+            400,
+            "token",
+        ),
+    ] {
+        let problem = app
+            .call(Method::POST, path, Some(&body), Some(&token), status)
+            .await;
+        assert_eq!(problem["errors"][0]["field"], field, "{body}");
+    }
+    // Unknown to the provider: a business-rule refusal naming it.
+    let problem = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "type": "card", "stripePaymentMethodId": "pm_card_unknown" })),
+            Some(&token),
+            422,
+        )
+        .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pm_card_unknown")
+    );
+    app.call(
+        Method::POST,
+        path,
+        Some(&json!({ "type": "google_pay", "token": "tok_nope" })),
+        Some(&token),
+        422,
+    )
+    .await;
+    // Staff do not save payment methods.
+    let (_, driver) = app.tokens.token(Role::Driver);
+    app.call(Method::GET, path, None, Some(&driver), 403).await;
+}
