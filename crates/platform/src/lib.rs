@@ -16,6 +16,7 @@ pub mod objects;
 pub mod redis;
 pub mod request_id;
 pub mod shutdown;
+pub mod signature;
 pub mod telemetry;
 
 pub use config::CommonConfig;

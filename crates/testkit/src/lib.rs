@@ -5,16 +5,20 @@
 //!   parallel tests never see each other's events;
 //! - [`TestTokens`]: a signing key and a matching verifier, to mint tokens for any user;
 //! - [`EventTap`]: every event a service published on the test's exchange;
+//! - [`publish_event`], [`wait_for_consumer`]: play the producer of the events a service
+//!   consumes;
 //! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
 
 mod broker;
 mod db;
+mod publish;
 mod tap;
 mod tokens;
 mod wait;
 
 pub use broker::TestBroker;
 pub use db::{MigrationSource, TestDb};
+pub use publish::{publish_event, wait_for_consumer};
 pub use tap::{EventTap, TappedEvent};
 pub use tokens::{AUDIENCE, ISSUER, TestTokens};
 pub use wait::{wait_for, wait_for_value};

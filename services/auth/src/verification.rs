@@ -7,9 +7,7 @@ use crate::db::verifications::VerificationRow;
 use crate::events;
 use diesel_async::AsyncPgConnection;
 use domain::{Code, Problem};
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::Sha256;
 use uuid::Uuid;
 
 /// A decision on a submitted document.
@@ -78,56 +76,15 @@ pub async fn decide(
     Ok(verification)
 }
 
-/// How old a webhook's timestamp may be, in seconds, against replays.
-pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
-
 /// Checks `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` against the
-/// raw body, in constant time, with a timestamp tolerance.
+/// raw body (see `platform::signature`). No secret configured means no webhook.
 pub fn verify_webhook(secret: &str, header: &str, body: &[u8], now: i64) -> bool {
-    // No secret configured means no webhook: an empty key would let anyone sign.
-    if secret.is_empty() {
-        return false;
-    }
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signatures.extend(hex::decode(value).ok()),
-            _ => {}
-        }
-    }
-    let Some(timestamp) = timestamp else {
-        return false;
-    };
-    if now.abs_diff(timestamp) > WEBHOOK_TOLERANCE_SECS.unsigned_abs() {
-        return false;
-    }
-    let Ok(keyed) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
-        return false;
-    };
-    signatures.iter().any(|signature| {
-        let mut mac = keyed.clone();
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac.verify_slice(signature).is_ok()
-    })
+    platform::signature::verify(secret, body, header, now).is_ok()
 }
 
 /// The signature header for `body` at `timestamp` (tests and the provider simulator).
 pub fn sign_webhook(secret: &str, body: &[u8], timestamp: i64) -> String {
-    let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => return String::new(),
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!(
-        "t={timestamp},v1={}",
-        hex::encode(mac.finalize().into_bytes())
-    )
+    platform::signature::sign(secret, timestamp, body)
 }
 
 /// What a Jumio-style `verificationStatus` means for us.
@@ -160,14 +117,14 @@ mod tests {
             "s3cret",
             &header,
             body,
-            1_000_000 + WEBHOOK_TOLERANCE_SECS
+            1_000_000 + platform::signature::TOLERANCE_SECS
         ));
         assert!(
             !verify_webhook(
                 "s3cret",
                 &header,
                 body,
-                1_000_000 + WEBHOOK_TOLERANCE_SECS + 1
+                1_000_000 + platform::signature::TOLERANCE_SECS + 1
             ),
             "replayed late"
         );

@@ -19,6 +19,25 @@ pub struct PaymentsConfig {
     /// `sandbox` (embedded, Stripe test-mode semantics) or `stripe`.
     #[serde(default = "defaults::provider")]
     pub payment_provider: String,
+    /// Verifies `Stripe-Signature` on `/webhooks/stripe`; the sandbox signs with it too.
+    #[serde(default = "defaults::webhook_secret")]
+    pub stripe_webhook_secret: String,
+    /// Where the sandbox delivers its webhook events (this service's own endpoint).
+    #[serde(default = "defaults::webhook_url")]
+    pub payments_webhook_url: String,
+}
+
+impl PaymentsConfig {
+    /// Refuses settings that are only safe on a developer machine.
+    pub fn check_for(&self, app_env: &str) -> Result<(), String> {
+        let local = matches!(app_env, "development" | "test");
+        if !local && self.stripe_webhook_secret == defaults::webhook_secret() {
+            return Err(format!(
+                "STRIPE_WEBHOOK_SECRET must be set outside development (APP_ENV={app_env})"
+            ));
+        }
+        Ok(())
+    }
 }
 
 mod defaults {
@@ -33,5 +52,11 @@ mod defaults {
     }
     pub fn provider() -> String {
         "sandbox".into()
+    }
+    pub fn webhook_secret() -> String {
+        "whsec_local_sandbox_only".into()
+    }
+    pub fn webhook_url() -> String {
+        "http://127.0.0.1:8084/webhooks/stripe".into()
     }
 }

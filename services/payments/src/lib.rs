@@ -8,6 +8,7 @@ pub mod methods;
 pub mod provider;
 pub mod rewards;
 pub mod routes;
+pub mod saga;
 pub mod schema;
 pub mod startup;
 pub mod state;

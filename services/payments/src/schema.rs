@@ -78,3 +78,81 @@ diesel::allow_tables_to_appear_in_same_query!(
     sandbox_customers,
     sandbox_payment_methods,
 );
+
+diesel::table! {
+    payments (id) {
+        id -> Uuid,
+        order_id -> Uuid,
+        customer_id -> Uuid,
+        attempt -> Int4,
+        total_cents -> Int8,
+        points_redeemed -> Int8,
+        card_amount_cents -> Int8,
+        status -> Text,
+        payment_method_id -> Nullable<Uuid>,
+        method_type -> Text,
+        card_brand -> Nullable<Text>,
+        card_last4 -> Nullable<Text>,
+        provider -> Nullable<Text>,
+        provider_payment_id -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        decline_code -> Nullable<Text>,
+        failure_message -> Nullable<Text>,
+        refunded_cents -> Int8,
+        points_restored -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refunds (id) {
+        id -> Uuid,
+        payment_id -> Uuid,
+        amount_cents -> Int8,
+        points_restored -> Int8,
+        reason -> Text,
+        note -> Nullable<Text>,
+        actor_id -> Nullable<Uuid>,
+        provider_refund_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    provider_events (id) {
+        id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        payload -> Jsonb,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sandbox_payment_intents (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        amount_cents -> Int8,
+        customer_id -> Nullable<Text>,
+        payment_method_id -> Nullable<Text>,
+        status -> Text,
+        client_secret -> Text,
+        decline_code -> Nullable<Text>,
+        metadata -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sandbox_refunds (id) {
+        id -> Text,
+        idempotency_key -> Text,
+        payment_intent_id -> Text,
+        amount_cents -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(refunds -> payments (payment_id));
+diesel::allow_tables_to_appear_in_same_query!(payments, refunds, payment_methods);

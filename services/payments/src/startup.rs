@@ -4,13 +4,14 @@
 
 use crate::config::{PaymentsConfig, SERVICE};
 use crate::provider::PaymentProvider;
-use crate::provider::sandbox::SandboxProvider;
+use crate::provider::sandbox::{SandboxProvider, WebhookTarget};
 use crate::routes;
+use crate::saga::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::state::AppState;
 use actix_web::web;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use events::{Broker, BrokerCheck, Relay, RelayConfig};
+use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health};
 use platform::http::{RunningServer, ServerSettings};
 use platform::{CommonConfig, Shutdown};
@@ -72,19 +73,32 @@ impl Application {
         shutdown: Shutdown,
         verifier: Verifier,
     ) -> Result<Self, StartError> {
+        config
+            .check_for(&common.app_env)
+            .map_err(fail("configuration"))?;
         migrate(&common).await?;
         let schema = common.schema();
         let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
             .map_err(|e| fail("database pool")(e.to_string()))?;
         let broker = Broker::new(&common.amqp_url, SERVICE);
-        let provider: Arc<dyn PaymentProvider> = match config.payment_provider.as_str() {
-            "sandbox" => Arc::new(SandboxProvider::new(pool.clone())),
-            other => {
-                return Err(StartError(format!(
-                    "PAYMENT_PROVIDER `{other}` is not available yet (sandbox is)"
-                )));
-            }
-        };
+        let (provider, sandbox): (Arc<dyn PaymentProvider>, _) =
+            match config.payment_provider.as_str() {
+                "sandbox" => {
+                    let sandbox = Arc::new(SandboxProvider::new(
+                        pool.clone(),
+                        WebhookTarget {
+                            url: config.payments_webhook_url.clone(),
+                            secret: config.stripe_webhook_secret.clone(),
+                        },
+                    ));
+                    (sandbox.clone() as Arc<dyn PaymentProvider>, Some(sandbox))
+                }
+                other => {
+                    return Err(StartError(format!(
+                        "PAYMENT_PROVIDER `{other}` is not available yet (sandbox is)"
+                    )));
+                }
+            };
 
         let relay_config = RelayConfig::new(
             &common.database_url,
@@ -93,12 +107,30 @@ impl Application {
             SERVICE,
         );
         let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
-        let tasks = vec![("outbox relay", tokio::spawn(relay.run(shutdown.token())))];
+        let mut tasks = vec![("outbox relay", tokio::spawn(relay.run(shutdown.token())))];
+        let consumer_config = ConsumerConfig::new(
+            events::queue_name(&common.events_exchange, ORDERS_QUEUE),
+            &common.events_exchange,
+            ORDERS_BINDINGS,
+        );
+        let handler = OrderEvents {
+            provider: provider.clone(),
+        };
+        let consumer = Consumer::new(pool.clone(), broker.clone(), consumer_config, handler);
+        tasks.push((
+            "order events consumer",
+            tokio::spawn(consumer.run(shutdown.token())),
+        ));
 
         let health = Health::new(&common.app_version, &common.app_env)
             .with(DatabaseCheck(pool.clone()))
             .with(BrokerCheck(broker));
-        let state = web::Data::new(AppState { pool, provider });
+        let state = web::Data::new(AppState {
+            pool,
+            provider,
+            sandbox,
+            webhook_secret: config.stripe_webhook_secret.clone(),
+        });
         let verifier = web::Data::new(verifier);
         let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
         let settings = ServerSettings {

@@ -1,6 +1,7 @@
 //! What every handler shares.
 
 use crate::provider::PaymentProvider;
+use crate::provider::sandbox::SandboxProvider;
 use domain::Problem;
 use platform::db::{DbConn, DbPool};
 use std::sync::Arc;
@@ -8,6 +9,9 @@ use std::sync::Arc;
 pub struct AppState {
     pub pool: DbPool,
     pub provider: Arc<dyn PaymentProvider>,
+    /// The same provider when it is the sandbox (its customer-action endpoint).
+    pub sandbox: Option<Arc<SandboxProvider>>,
+    pub webhook_secret: String,
 }
 
 impl AppState {

@@ -6,13 +6,9 @@ use catalog::config::{CatalogConfig, DEFAULT_PORT, SERVICE};
 use catalog::startup::{Application, MIGRATIONS};
 use domain::Role;
 use events::Event;
-use lapin::options::{BasicPublishOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties};
 use platform::{CommonConfig, Shutdown};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::time::Duration;
 use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
 use uuid::Uuid;
 
@@ -118,57 +114,22 @@ impl TestApp {
         .unwrap()
     }
 
-    /// Events published before the consumer is bound would be lost.
     async fn wait_for_consumer(&self, queue: &str) {
-        let conn = Connection::connect(&self.broker.url, ConnectionProperties::default())
-            .await
-            .unwrap();
-        let conn = &conn;
-        testkit::wait_for("the order-events consumer", Duration::from_secs(20), || {
-            async move {
-                let options = QueueDeclareOptions {
-                    passive: true,
-                    ..QueueDeclareOptions::default()
-                };
-                // A failed passive declare closes the channel: use a fresh one each time.
-                let Ok(probe) = conn.create_channel().await else {
-                    return false;
-                };
-                probe
-                    .queue_declare(queue.into(), options, FieldTable::default())
-                    .await
-                    .is_ok_and(|q| q.consumer_count() > 0)
-            }
-        })
-        .await;
+        testkit::wait_for_consumer(&self.broker.url, queue).await;
     }
 
-    /// Publishes `event` to the test exchange as another service would (message id = event
-    /// id); returns the id so a test can send the same message again.
+    /// Publishes `event` to the test exchange as another service would; returns the event
+    /// id so a test can send the same message again.
     pub async fn publish<E: Event>(&self, event: &E, id: Option<Uuid>) -> Uuid {
-        let id = id.unwrap_or_else(Uuid::now_v7);
-        let conn = Connection::connect(&self.broker.url, ConnectionProperties::default())
-            .await
-            .unwrap();
-        let channel = conn.create_channel().await.unwrap();
-        let properties = BasicProperties::default()
-            .with_message_id(id.to_string().into())
-            .with_type(E::TYPE.into())
-            .with_content_type("application/x-protobuf".into())
-            .with_delivery_mode(2);
-        channel
-            .basic_publish(
-                self.broker.exchange.as_str().into(),
-                E::NAME.into(),
-                BasicPublishOptions::default(),
-                &event.encode_to_vec(),
-                properties,
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        id
+        testkit::publish_event(
+            &self.broker.url,
+            &self.broker.exchange,
+            E::NAME,
+            E::TYPE,
+            event,
+            id,
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -2,4 +2,5 @@
 
 pub mod customers;
 pub mod methods;
+pub mod payments;
 pub mod rewards;

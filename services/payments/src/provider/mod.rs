@@ -31,6 +31,42 @@ pub struct AttachedMethod {
     pub card: CardDetails,
 }
 
+/// A charge to create: `confirm` charges at once (the saga); without it the client confirms
+/// (`create-intent`).
+#[derive(Debug, Clone)]
+pub struct IntentRequest<'a> {
+    pub amount_cents: i64,
+    pub customer: &'a str,
+    pub payment_method: Option<&'a str>,
+    pub confirm: bool,
+    /// The same key returns the same PaymentIntent: a retried charge never charges twice.
+    pub idempotency_key: &'a str,
+    pub order_id: Uuid,
+}
+
+/// Where a PaymentIntent stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IntentStatus {
+    Succeeded,
+    /// The customer must act (3-D Secure); the outcome arrives by webhook.
+    RequiresAction,
+    /// Waiting for the client to confirm it.
+    RequiresConfirmation,
+    /// Declined, with the provider's decline code and a message a customer can read.
+    Failed {
+        decline_code: String,
+        message: String,
+    },
+    Canceled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    pub id: String,
+    pub status: IntentStatus,
+    pub client_secret: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     /// The request cannot succeed as sent (unknown payment method, bad token): the client's
@@ -59,4 +95,21 @@ pub trait PaymentProvider: Send + Sync {
 
     /// Detaches a payment method; detaching one already gone succeeds.
     async fn detach_payment_method(&self, payment_method: &str) -> Result<(), ProviderError>;
+
+    /// Creates (and with `confirm`, charges) a PaymentIntent.
+    async fn create_payment_intent(
+        &self,
+        request: &IntentRequest<'_>,
+    ) -> Result<Intent, ProviderError>;
+
+    /// Cancels a PaymentIntent that has not succeeded.
+    async fn cancel_payment_intent(&self, id: &str) -> Result<(), ProviderError>;
+
+    /// Refunds `amount_cents` of a succeeded PaymentIntent; returns the refund id.
+    async fn refund(
+        &self,
+        payment_intent: &str,
+        amount_cents: i64,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError>;
 }

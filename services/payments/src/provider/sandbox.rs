@@ -2,8 +2,13 @@
 //! in the payments schema, so replicas agree, and knows Stripe's test payment methods and
 //! wallet tokens.
 
-use super::{AttachedMethod, CardDetails, MethodSource, PaymentProvider, ProviderError};
-use crate::schema::{sandbox_customers, sandbox_payment_methods};
+use super::{
+    AttachedMethod, CardDetails, Intent, IntentRequest, IntentStatus, MethodSource,
+    PaymentProvider, ProviderError,
+};
+use crate::schema::{
+    sandbox_customers, sandbox_payment_intents, sandbox_payment_methods, sandbox_refunds,
+};
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -110,13 +115,189 @@ fn resolve(
     }
 }
 
+/// Where the sandbox delivers its webhook events: this service's own endpoint, signed with
+/// the configured secret exactly as Stripe would.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    pub url: String,
+    pub secret: String,
+}
+
 pub struct SandboxProvider {
     pool: DbPool,
+    webhook: WebhookTarget,
+    client: reqwest::Client,
+}
+
+/// Stripe's message for a decline code, as a customer would read it.
+pub fn decline_message(code: &str) -> &'static str {
+    match code {
+        "insufficient_funds" => "Your card has insufficient funds.",
+        "payment_intent_authentication_failure" => {
+            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+        }
+        _ => "Your card was declined.",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sandbox_payment_intents)]
+struct IntentRow {
+    id: String,
+    amount_cents: i64,
+    status: String,
+    client_secret: String,
+    decline_code: Option<String>,
+    metadata: serde_json::Value,
+}
+
+impl IntentRow {
+    fn intent(&self) -> Intent {
+        let status = match self.status.as_str() {
+            "succeeded" => IntentStatus::Succeeded,
+            "requires_action" => IntentStatus::RequiresAction,
+            "requires_confirmation" => IntentStatus::RequiresConfirmation,
+            "canceled" => IntentStatus::Canceled,
+            _ => {
+                let code = self
+                    .decline_code
+                    .clone()
+                    .unwrap_or_else(|| "generic_decline".into());
+                IntentStatus::Failed {
+                    message: decline_message(&code).to_owned(),
+                    decline_code: code,
+                }
+            }
+        };
+        Intent {
+            id: self.id.clone(),
+            status,
+            client_secret: self.client_secret.clone(),
+        }
+    }
+
+    /// Stripe's event JSON for this PaymentIntent.
+    fn event(&self, event_type: &str) -> serde_json::Value {
+        let error = self.decline_code.as_ref().map(|code| {
+            serde_json::json!({
+                "type": "card_error",
+                "code": if code == "payment_intent_authentication_failure" { code.as_str() } else { "card_declined" },
+                "decline_code": code,
+                "message": decline_message(code),
+            })
+        });
+        serde_json::json!({
+            "id": new_id("evt"),
+            "object": "event",
+            "type": event_type,
+            "created": chrono::Utc::now().timestamp(),
+            "livemode": false,
+            "data": { "object": {
+                "id": self.id,
+                "object": "payment_intent",
+                "amount": self.amount_cents,
+                "currency": "usd",
+                "status": self.status,
+                "metadata": self.metadata,
+                "last_payment_error": error,
+            }},
+        })
+    }
 }
 
 impl SandboxProvider {
-    pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+    pub fn new(pool: DbPool, webhook: WebhookTarget) -> Self {
+        Self {
+            pool,
+            webhook,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// What a customer does in the 3-D Secure window (or Stripe.js's confirmation): the
+    /// PaymentIntent succeeds or fails, and the outcome is delivered to the webhook.
+    pub async fn complete_action(
+        &self,
+        intent_id: &str,
+        authenticated: bool,
+    ) -> Result<(), ProviderError> {
+        let mut conn = self.conn().await?;
+        let row: Option<IntentRow> = sandbox_payment_intents::table
+            .find(intent_id)
+            .select(IntentRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(unavailable)?;
+        let Some(row) = row else {
+            return Err(ProviderError::InvalidRequest(format!(
+                "No such payment_intent: '{intent_id}'"
+            )));
+        };
+        if !matches!(
+            row.status.as_str(),
+            "requires_action" | "requires_confirmation"
+        ) {
+            return Err(ProviderError::InvalidRequest(format!(
+                "This PaymentIntent's status is {}; it cannot be confirmed.",
+                row.status
+            )));
+        }
+        let (status, decline) = if authenticated {
+            ("succeeded", None)
+        } else {
+            (
+                "requires_payment_method",
+                Some("payment_intent_authentication_failure"),
+            )
+        };
+        let row: IntentRow = diesel::update(sandbox_payment_intents::table.find(intent_id))
+            .set((
+                sandbox_payment_intents::status.eq(status),
+                sandbox_payment_intents::decline_code.eq(decline),
+            ))
+            .returning(IntentRow::as_returning())
+            .get_result(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let event_type = if authenticated {
+            "payment_intent.succeeded"
+        } else {
+            "payment_intent.payment_failed"
+        };
+        self.deliver(row.event(event_type));
+        Ok(())
+    }
+
+    /// Sends an event to the webhook as Stripe does: later, signed, retried a few times.
+    fn deliver(&self, event: serde_json::Value) {
+        let client = self.client.clone();
+        let target = self.webhook.clone();
+        tokio::spawn(async move {
+            let body = event.to_string();
+            for attempt in 0..5u32 {
+                let signature = platform::signature::sign(
+                    &target.secret,
+                    chrono::Utc::now().timestamp(),
+                    body.as_bytes(),
+                );
+                let sent = client
+                    .post(&target.url)
+                    .header("content-type", "application/json")
+                    .header("stripe-signature", signature)
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status().is_success() => return,
+                    Ok(response) => {
+                        tracing::warn!(status = %response.status(), "sandbox webhook refused")
+                    }
+                    Err(err) => tracing::warn!(error = %err, "sandbox webhook not delivered"),
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200 * 2u64.pow(attempt))).await;
+            }
+        });
     }
 
     async fn conn(&self) -> Result<platform::db::DbConn, ProviderError> {
@@ -199,6 +380,161 @@ impl PaymentProvider for SandboxProvider {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn create_payment_intent(
+        &self,
+        request: &IntentRequest<'_>,
+    ) -> Result<Intent, ProviderError> {
+        let mut conn = self.conn().await?;
+        let existing: Option<IntentRow> = sandbox_payment_intents::table
+            .filter(sandbox_payment_intents::idempotency_key.eq(request.idempotency_key))
+            .select(IntentRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(unavailable)?;
+        if let Some(row) = existing {
+            return Ok(row.intent());
+        }
+        if request.amount_cents < 50 {
+            return Err(ProviderError::InvalidRequest(
+                "Amount must be at least $0.50 usd".into(),
+            ));
+        }
+        let card = match request.payment_method {
+            Some(id) => {
+                let card: Option<String> = sandbox_payment_methods::table
+                    .find(id)
+                    .filter(sandbox_payment_methods::customer_id.eq(request.customer))
+                    .select(sandbox_payment_methods::test_card)
+                    .first(&mut conn)
+                    .await
+                    .optional()
+                    .map_err(unavailable)?;
+                let card = card.and_then(|name| test_card(&name)).ok_or_else(|| {
+                    ProviderError::InvalidRequest(format!("No such PaymentMethod: '{id}'"))
+                })?;
+                Some(card)
+            }
+            None => None,
+        };
+        let (status, decline) = match (request.confirm, card) {
+            (false, _) => ("requires_confirmation", None),
+            (true, None) => {
+                return Err(ProviderError::InvalidRequest(
+                    "A PaymentIntent confirmed at creation needs a payment_method.".into(),
+                ));
+            }
+            (true, Some(card)) => match card.outcome {
+                TestOutcome::Succeeds => ("succeeded", None),
+                TestOutcome::Declined(code) => ("requires_payment_method", Some(code)),
+                TestOutcome::AuthenticationRequired => ("requires_action", None),
+            },
+        };
+        let id = new_id("pi");
+        let secret = format!("{id}_secret_{}", &Uuid::new_v4().simple().to_string()[..16]);
+        diesel::insert_into(sandbox_payment_intents::table)
+            .values((
+                sandbox_payment_intents::id.eq(&id),
+                sandbox_payment_intents::idempotency_key.eq(request.idempotency_key),
+                sandbox_payment_intents::amount_cents.eq(request.amount_cents),
+                sandbox_payment_intents::customer_id.eq(request.customer),
+                sandbox_payment_intents::payment_method_id.eq(request.payment_method),
+                sandbox_payment_intents::status.eq(status),
+                sandbox_payment_intents::client_secret.eq(&secret),
+                sandbox_payment_intents::decline_code.eq(decline),
+                sandbox_payment_intents::metadata
+                    .eq(serde_json::json!({ "order_id": request.order_id })),
+            ))
+            .on_conflict(sandbox_payment_intents::idempotency_key)
+            .do_nothing()
+            .execute(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        // A concurrent twin may have won: whatever is stored under the key is the answer.
+        let row: IntentRow = sandbox_payment_intents::table
+            .filter(sandbox_payment_intents::idempotency_key.eq(request.idempotency_key))
+            .select(IntentRow::as_select())
+            .first(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(row.intent())
+    }
+
+    async fn cancel_payment_intent(&self, id: &str) -> Result<(), ProviderError> {
+        let mut conn = self.conn().await?;
+        diesel::update(
+            sandbox_payment_intents::table
+                .find(id)
+                .filter(sandbox_payment_intents::status.ne("succeeded")),
+        )
+        .set(sandbox_payment_intents::status.eq("canceled"))
+        .execute(&mut conn)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn refund(
+        &self,
+        payment_intent: &str,
+        amount_cents: i64,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        let mut conn = self.conn().await?;
+        let existing: Option<String> = sandbox_refunds::table
+            .filter(sandbox_refunds::idempotency_key.eq(idempotency_key))
+            .select(sandbox_refunds::id)
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(unavailable)?;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let intent: Option<IntentRow> = sandbox_payment_intents::table
+            .find(payment_intent)
+            .select(IntentRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(unavailable)?;
+        let intent = intent
+            .filter(|row| row.status == "succeeded")
+            .ok_or_else(|| {
+                ProviderError::InvalidRequest(format!(
+                    "PaymentIntent {payment_intent} has no charge to refund"
+                ))
+            })?;
+        let refunded: i64 = sandbox_refunds::table
+            .filter(sandbox_refunds::payment_intent_id.eq(payment_intent))
+            .select(sandbox_refunds::amount_cents)
+            .load::<i64>(&mut conn)
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .sum();
+        if refunded + amount_cents > intent.amount_cents {
+            return Err(ProviderError::InvalidRequest(
+                "Refund amount is greater than the unrefunded amount on the charge".into(),
+            ));
+        }
+        let id = new_id("re");
+        diesel::insert_into(sandbox_refunds::table)
+            .values((
+                sandbox_refunds::id.eq(&id),
+                sandbox_refunds::idempotency_key.eq(idempotency_key),
+                sandbox_refunds::payment_intent_id.eq(payment_intent),
+                sandbox_refunds::amount_cents.eq(amount_cents),
+            ))
+            .execute(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut event = intent.event("charge.refunded");
+        event["data"]["object"]["amount_refunded"] = serde_json::json!(refunded + amount_cents);
+        self.deliver(event);
+        Ok(id)
     }
 }
 

@@ -2,6 +2,8 @@
 
 pub mod methods;
 pub mod rewards;
+pub mod sandbox;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, web};
 use utoipa::OpenApi;
@@ -23,6 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/admin/rewards/{user_id}/adjustments",
             web::post().to(rewards::adjust_rewards),
+        )
+        .route("/webhooks/stripe", web::post().to(webhooks::stripe_webhook))
+        .route(
+            "/sandbox/payment_intents/{id}/action",
+            web::post().to(sandbox::complete_action),
         );
 }
 
@@ -32,9 +39,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     paths(
         methods::list_methods, methods::add_method, methods::remove_method,
         rewards::get_rewards, rewards::adjust_rewards,
+        webhooks::stripe_webhook, sandbox::complete_action,
     ),
     modifiers(&BearerAuth),
-    tags((name = "payments"), (name = "rewards"), (name = "admin"))
+    tags((name = "payments"), (name = "rewards"), (name = "admin"), (name = "webhooks"), (name = "sandbox"))
 )]
 pub struct ApiDoc;
 

@@ -9,6 +9,8 @@ use reqwest::Method;
 use serde_json::Value;
 use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
 
+pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
+
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -56,7 +58,16 @@ impl TestApp {
             admin,
             shutdown: Shutdown::new(),
         };
+        let listener = platform::http::bind("127.0.0.1", 0).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let queue = events::queue_name(&app.broker.exchange, payments::saga::ORDERS_QUEUE);
+        app.broker.track(&queue);
         let vars: Vec<(String, String)> = vec![
+            (
+                "PAYMENTS_WEBHOOK_URL".into(),
+                format!("http://127.0.0.1:{port}/webhooks/stripe"),
+            ),
+            ("STRIPE_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()),
             ("DATABASE_URL".into(), app.db.url.clone()),
             ("DATABASE_POOL_SIZE".into(), "8".into()),
             ("REDIS_URL".into(), testkit::redis_url()),
@@ -67,7 +78,6 @@ impl TestApp {
         ];
         let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
         let config: PaymentsConfig = platform::config::load_from(vars).unwrap();
-        let listener = platform::http::bind("127.0.0.1", 0).unwrap();
         let application = Application::build_with_verifier(
             common,
             config,
@@ -79,7 +89,51 @@ impl TestApp {
         .unwrap();
         app.base = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
+        testkit::wait_for_consumer(&app.broker.url, &queue).await;
         app
+    }
+
+    /// Publishes `event` to the test exchange as orders would; returns the event id.
+    pub async fn publish<E: events::Event>(&self, event: &E, id: Option<uuid::Uuid>) -> uuid::Uuid {
+        testkit::publish_event(
+            &self.broker.url,
+            &self.broker.exchange,
+            E::NAME,
+            E::TYPE,
+            event,
+            id,
+        )
+        .await
+    }
+
+    /// Saves `payment_method` (a Stripe test method) for the holder of `token`; returns its id.
+    pub async fn save_card(&self, token: &str, payment_method: &str) -> String {
+        let body = serde_json::json!({ "type": "card", "stripePaymentMethodId": payment_method });
+        let saved = self
+            .call(
+                Method::POST,
+                "/api/payments/methods",
+                Some(&body),
+                Some(token),
+                201,
+            )
+            .await;
+        saved["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Gives `user` points through an admin adjustment.
+    pub async fn give_points(&self, user: uuid::Uuid, points: i64) {
+        let body = serde_json::json!({ "points": points, "reason": "Test points" });
+        let path = format!("/api/admin/rewards/{user}/adjustments");
+        self.call(Method::POST, &path, Some(&body), Some(&self.admin), 201)
+            .await;
+    }
+
+    pub async fn balance(&self, token: &str) -> i64 {
+        let rewards = self
+            .call(Method::GET, "/api/users/rewards", None, Some(token), 200)
+            .await;
+        rewards["balance"].as_i64().unwrap()
     }
 
     /// A request that must answer `status`; returns the JSON body (or null).

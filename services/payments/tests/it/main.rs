@@ -5,3 +5,5 @@
 mod helpers;
 mod methods;
 mod rewards;
+mod saga;
+mod webhooks;

@@ -1,0 +1,199 @@
+//! `payments` and `refunds`.
+
+use crate::schema::{payments, refunds};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = payments)]
+pub struct PaymentRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub customer_id: Uuid,
+    pub attempt: i32,
+    pub total_cents: i64,
+    pub points_redeemed: i64,
+    pub card_amount_cents: i64,
+    pub status: String,
+    pub payment_method_id: Option<Uuid>,
+    pub method_type: String,
+    pub card_brand: Option<String>,
+    pub card_last4: Option<String>,
+    pub provider: Option<String>,
+    pub provider_payment_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub decline_code: Option<String>,
+    pub failure_message: Option<String>,
+    pub refunded_cents: i64,
+    pub points_restored: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PaymentRow {
+    /// Card money not refunded yet.
+    pub fn refundable_cents(&self) -> i64 {
+        if self.status == "succeeded" {
+            self.card_amount_cents - self.refunded_cents
+        } else {
+            0
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = payments)]
+pub struct NewPayment<'a> {
+    pub order_id: Uuid,
+    pub customer_id: Uuid,
+    pub attempt: i32,
+    pub total_cents: i64,
+    pub points_redeemed: i64,
+    pub card_amount_cents: i64,
+    pub status: &'a str,
+    pub payment_method_id: Option<Uuid>,
+    pub method_type: &'a str,
+    pub card_brand: Option<&'a str>,
+    pub card_last4: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub provider_payment_id: Option<&'a str>,
+    pub client_secret: Option<&'a str>,
+    pub decline_code: Option<&'a str>,
+    pub failure_message: Option<&'a str>,
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    payment: NewPayment<'_>,
+) -> QueryResult<PaymentRow> {
+    diesel::insert_into(payments::table)
+        .values(payment)
+        .returning(PaymentRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find_attempt(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+    attempt: i32,
+) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .filter(payments::order_id.eq(order_id))
+        .filter(payments::attempt.eq(attempt))
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The order's latest attempt, locked.
+pub async fn lock_latest_for_order(
+    conn: &mut AsyncPgConnection,
+    order_id: Uuid,
+) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .filter(payments::order_id.eq(order_id))
+        .order(payments::attempt.desc())
+        .for_update()
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .find(id)
+        .for_update()
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn lock_by_provider_id(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    provider_payment_id: &str,
+) -> QueryResult<Option<PaymentRow>> {
+    payments::table
+        .filter(payments::provider.eq(provider))
+        .filter(payments::provider_payment_id.eq(provider_payment_id))
+        .for_update()
+        .select(PaymentRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Settles a payment waiting for the customer: succeeded, or failed with its reason.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    status: &str,
+    decline_code: Option<&str>,
+    failure_message: Option<&str>,
+) -> QueryResult<PaymentRow> {
+    diesel::update(payments::table.find(id))
+        .set((
+            payments::status.eq(status),
+            payments::decline_code.eq(decline_code),
+            payments::failure_message.eq(failure_message),
+            payments::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(PaymentRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Adds a refund to the payment's totals; the status becomes `refunded` when nothing is left.
+pub async fn add_refund(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    amount_cents: i64,
+    points: i64,
+) -> QueryResult<PaymentRow> {
+    let row: PaymentRow = diesel::update(payments::table.find(id))
+        .set((
+            payments::refunded_cents.eq(payments::refunded_cents + amount_cents),
+            payments::points_restored.eq(payments::points_restored + points),
+            payments::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(PaymentRow::as_returning())
+        .get_result(conn)
+        .await?;
+    if row.refunded_cents >= row.card_amount_cents && row.points_restored >= row.points_redeemed {
+        return diesel::update(payments::table.find(id))
+            .set(payments::status.eq("refunded"))
+            .returning(PaymentRow::as_returning())
+            .get_result(conn)
+            .await;
+    }
+    Ok(row)
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refunds)]
+pub struct NewRefund<'a> {
+    pub payment_id: Uuid,
+    pub amount_cents: i64,
+    pub points_restored: i64,
+    pub reason: &'a str,
+    pub note: Option<&'a str>,
+    pub actor_id: Option<Uuid>,
+    pub provider_refund_id: Option<&'a str>,
+}
+
+pub async fn insert_refund(
+    conn: &mut AsyncPgConnection,
+    refund: NewRefund<'_>,
+) -> QueryResult<Uuid> {
+    diesel::insert_into(refunds::table)
+        .values(refund)
+        .returning(refunds::id)
+        .get_result(conn)
+        .await
+}
