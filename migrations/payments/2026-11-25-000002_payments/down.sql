@@ -1,3 +1,4 @@
+DROP TABLE orders;
 DROP TABLE sandbox_refunds;
 DROP TABLE sandbox_payment_intents;
 DROP TABLE provider_events;

@@ -75,3 +75,16 @@ CREATE TABLE sandbox_refunds (
     amount_cents BIGINT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- Orders as payments needs them (from order.submitted and order.cancelled), so
+-- create-intent can tie a PaymentIntent to the caller's own pending order and its amount.
+CREATE TABLE orders (
+    order_id UUID PRIMARY KEY,
+    order_number TEXT NOT NULL,
+    customer_id UUID NOT NULL,
+    total_cents BIGINT NOT NULL CHECK (total_cents >= 0),
+    points_to_redeem BIGINT NOT NULL DEFAULT 0,
+    payment_method_id UUID,
+    cancelled BOOLEAN NOT NULL DEFAULT FALSE,
+    submitted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);

@@ -21,6 +21,7 @@ use uuid::Uuid;
 /// The queue payments consumes, and what it is bound to.
 pub const ORDERS_QUEUE: &str = "payments.orders";
 pub const ORDERS_BINDINGS: &[&str] = &[
+    "order.submitted",
     "order.payment_requested",
     "order.cancelled",
     "order.delivered",
@@ -122,11 +123,11 @@ async fn refuse(
     conn: &mut AsyncPgConnection,
     payment: NewPayment<'_>,
     reason: v1::PaymentFailureReason,
-) -> Result<(), HandlerError> {
+) -> Result<PaymentRow, PayError> {
     let row = db::payments::insert(conn, payment).await?;
     let restored = restore_points(conn, &row, "Payment failed: points returned").await?;
     failed(conn, &row, reason, restored).await?;
-    Ok(())
+    Ok(row)
 }
 
 pub struct OrderEvents {
@@ -140,146 +141,23 @@ impl OrderEvents {
         event: &IncomingEvent,
     ) -> Result<(), HandlerError> {
         let request: v1::OrderPaymentRequested = event.decode()?;
-        let order_id = uuid("order_id", &request.order_id)?;
-        let customer_id = uuid("customer_id", &request.customer_id)?;
-        let attempt = request.attempt.max(1);
-        if db::payments::find_attempt(conn, order_id, attempt)
-            .await?
-            .is_some()
-        {
-            return Ok(());
-        }
-        let total = Money::from_cents(request.total_cents)
-            .ok_or_else(|| HandlerError::Permanent("a negative total".into()))?;
-        let points = rewards::redeemable(request.points_to_redeem, total);
-        let card_amount = total.to_cents() - points;
-        let mut payment = NewPayment {
-            order_id,
-            customer_id,
-            attempt,
-            total_cents: total.to_cents(),
-            points_redeemed: points,
-            card_amount_cents: card_amount,
-            status: "failed",
-            payment_method_id: None,
-            method_type: "fs_coin",
-            card_brand: None,
-            card_last4: None,
-            provider: None,
-            provider_payment_id: None,
-            client_secret: None,
-            decline_code: None,
-            failure_message: None,
+        let order = PaymentOrder {
+            order_id: uuid("order_id", &request.order_id)?,
+            order_number: request.order_number,
+            customer_id: uuid("customer_id", &request.customer_id)?,
+            total: Money::from_cents(request.total_cents)
+                .ok_or_else(|| HandlerError::Permanent("a negative total".into()))?,
+            points_to_redeem: request.points_to_redeem,
+            method: Uuid::parse_str(&request.payment_method_id).ok(),
+            attempt: request.attempt.max(1),
+            confirm: true,
         };
-        if points > 0 {
-            let change = Change {
-                user_id: customer_id,
-                kind: EntryKind::Redeemed,
-                points: -points,
-                order_id: Some(order_id),
-                description: &format!("Order {}", request.order_number),
-                actor_id: None,
-            };
-            if let Outcome::Insufficient { balance } = ledger::apply(conn, &change).await? {
-                let message =
-                    format!("Not enough FS Coins: {balance} available, {points} requested.");
-                payment.points_redeemed = 0;
-                payment.failure_message = Some(&message);
-                return refuse(conn, payment, v1::PaymentFailureReason::InsufficientPoints).await;
-            }
-        }
-        if card_amount == 0 {
-            payment.status = "succeeded";
-            let row = db::payments::insert(conn, payment).await?;
-            succeeded(conn, &row).await?;
-            return Ok(());
-        }
-
-        let methods = db::methods::list(conn, customer_id).await?;
-        let wanted = Uuid::parse_str(&request.payment_method_id).ok();
-        let method = match wanted {
-            Some(id) => methods.iter().find(|m| m.id == id),
-            None => methods.iter().find(|m| m.is_primary),
-        };
-        let customer = db::customers::find(conn, customer_id, self.provider.name()).await?;
-        let (Some(method), Some(customer)) = (method, customer) else {
-            payment.failure_message = Some("The payment method is no longer available.");
-            return refuse(
-                conn,
-                payment,
-                v1::PaymentFailureReason::PaymentMethodUnavailable,
-            )
-            .await;
-        };
-        payment.payment_method_id = Some(method.id);
-        payment.method_type = &method.method_type;
-        payment.card_brand = method.card_brand.as_deref();
-        payment.card_last4 = method.last_four.as_deref();
-        payment.provider = Some(self.provider.name());
-        let key = format!("{order_id}:{attempt}");
-        let intent = self
-            .provider
-            .create_payment_intent(&IntentRequest {
-                amount_cents: card_amount,
-                customer: &customer,
-                payment_method: Some(&method.provider_payment_method_id),
-                confirm: true,
-                idempotency_key: &key,
-                order_id,
-            })
-            .await;
-        let intent = match intent {
-            Ok(intent) => intent,
+        match pay(conn, self.provider.as_ref(), &order).await {
+            Ok(_) => Ok(()),
             // Rolled back with the redemption; the event comes back later.
-            Err(ProviderError::Unavailable(err)) => return Err(HandlerError::Transient(err)),
-            Err(ProviderError::InvalidRequest(message)) => {
-                payment.failure_message = Some(&message);
-                return refuse(conn, payment, v1::PaymentFailureReason::ProviderError).await;
-            }
-        };
-        payment.provider_payment_id = Some(&intent.id);
-        match &intent.status {
-            IntentStatus::Succeeded => {
-                payment.status = "succeeded";
-                let row = db::payments::insert(conn, payment).await?;
-                succeeded(conn, &row).await?;
-            }
-            IntentStatus::Failed {
-                decline_code,
-                message,
-            } => {
-                payment.decline_code = Some(decline_code);
-                payment.failure_message = Some(message);
-                return refuse(conn, payment, v1::PaymentFailureReason::CardDeclined).await;
-            }
-            IntentStatus::RequiresAction | IntentStatus::RequiresConfirmation => {
-                payment.status = "requires_action";
-                payment.client_secret = Some(&intent.client_secret);
-                let row = db::payments::insert(conn, payment).await?;
-                metrics::counter!("payments_total", "outcome" => "requires_action", "method" => row.method_type.clone()).increment(1);
-                let event = v1::PaymentActionRequired {
-                    order_id: row.order_id.to_string(),
-                    payment_id: row.id.to_string(),
-                    customer_id: row.customer_id.to_string(),
-                    attempt: row.attempt,
-                    amount_cents: row.card_amount_cents,
-                    client_secret: intent.client_secret.clone(),
-                    next_action_type: "use_stripe_sdk".into(),
-                    redirect_url: String::new(),
-                    provider: self.provider.name().into(),
-                    provider_payment_id: intent.id.clone(),
-                    requested_at: Some(timestamp(Utc::now())),
-                };
-                publish(conn, &event, Some(&row.order_id.to_string())).await?;
-            }
-            IntentStatus::Canceled => {
-                return Err(HandlerError::Permanent(format!(
-                    "PaymentIntent {} was canceled",
-                    intent.id
-                )));
-            }
+            Err(PayError::Unavailable(err)) => Err(HandlerError::Transient(err)),
+            Err(PayError::Database(err)) => Err(err.into()),
         }
-        Ok(())
     }
 
     /// Refunds what is left of an order's payment and gives its points back.
@@ -290,6 +168,7 @@ impl OrderEvents {
     ) -> Result<(), HandlerError> {
         let cancelled: v1::OrderCancelled = event.decode()?;
         let order_id = uuid("order_id", &cancelled.order_id)?;
+        db::orders::cancel(conn, order_id).await?;
         let Some(payment) = db::payments::lock_latest_for_order(conn, order_id).await? else {
             return Ok(());
         };
@@ -387,6 +266,20 @@ impl Handler for OrderEvents {
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             match event.name.as_str() {
+                "order.submitted" => {
+                    let submitted: v1::OrderSubmitted = event.decode()?;
+                    let order = db::orders::OrderRow {
+                        order_id: uuid("order_id", &submitted.order_id)?,
+                        order_number: submitted.order_number,
+                        customer_id: uuid("customer_id", &submitted.customer_id)?,
+                        total_cents: submitted.total_cents.max(0),
+                        points_to_redeem: submitted.points_to_redeem.max(0),
+                        payment_method_id: Uuid::parse_str(&submitted.payment_method_id).ok(),
+                        cancelled: false,
+                    };
+                    db::orders::upsert(conn, &order).await?;
+                    Ok(())
+                }
                 "order.payment_requested" => self.charge(conn, event).await,
                 "order.cancelled" => self.cancelled(conn, event).await,
                 "order.delivered" => self.delivered(conn, event).await,
@@ -395,6 +288,171 @@ impl Handler for OrderEvents {
                 ))),
             }
         })
+    }
+}
+
+/// A payment to make for an order.
+#[derive(Debug, Clone)]
+pub struct PaymentOrder {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub customer_id: Uuid,
+    pub total: Money,
+    pub points_to_redeem: i64,
+    /// The saved method to charge; the primary one when `None`.
+    pub method: Option<Uuid>,
+    pub attempt: i32,
+    /// Charge now (the saga), or leave confirmation to the client (`create-intent`).
+    pub confirm: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PayError {
+    #[error("payment provider unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Redeems the points and charges the rest (DESIGN §3 step 4); every outcome is stored and
+/// announced. An attempt already made is returned as it is: nothing is charged twice.
+pub async fn pay(
+    conn: &mut AsyncPgConnection,
+    provider: &dyn PaymentProvider,
+    order: &PaymentOrder,
+) -> Result<PaymentRow, PayError> {
+    let (order_id, customer_id, attempt, total) = (
+        order.order_id,
+        order.customer_id,
+        order.attempt,
+        order.total,
+    );
+    if let Some(existing) = db::payments::find_attempt(conn, order_id, attempt).await? {
+        return Ok(existing);
+    }
+    let points = rewards::redeemable(order.points_to_redeem, total);
+    let card_amount = total.to_cents() - points;
+    let mut payment = NewPayment {
+        order_id,
+        customer_id,
+        attempt,
+        total_cents: total.to_cents(),
+        points_redeemed: points,
+        card_amount_cents: card_amount,
+        status: "failed",
+        payment_method_id: None,
+        method_type: "fs_coin",
+        card_brand: None,
+        card_last4: None,
+        provider: None,
+        provider_payment_id: None,
+        client_secret: None,
+        decline_code: None,
+        failure_message: None,
+    };
+    if points > 0 {
+        let change = Change {
+            user_id: customer_id,
+            kind: EntryKind::Redeemed,
+            points: -points,
+            order_id: Some(order_id),
+            description: &format!("Order {}", order.order_number),
+            actor_id: None,
+        };
+        if let Outcome::Insufficient { balance } = ledger::apply(conn, &change).await? {
+            let message = format!("Not enough FS Coins: {balance} available, {points} requested.");
+            payment.points_redeemed = 0;
+            payment.failure_message = Some(&message);
+            return refuse(conn, payment, v1::PaymentFailureReason::InsufficientPoints).await;
+        }
+    }
+    if card_amount == 0 {
+        payment.status = "succeeded";
+        let row = db::payments::insert(conn, payment).await?;
+        succeeded(conn, &row).await?;
+        return Ok(row);
+    }
+
+    let methods = db::methods::list(conn, customer_id).await?;
+    let method = match order.method {
+        Some(id) => methods.iter().find(|m| m.id == id),
+        None => methods.iter().find(|m| m.is_primary),
+    };
+    let customer = db::customers::find(conn, customer_id, provider.name()).await?;
+    let (Some(method), Some(customer)) = (method, customer) else {
+        payment.failure_message = Some("The payment method is no longer available.");
+        return refuse(
+            conn,
+            payment,
+            v1::PaymentFailureReason::PaymentMethodUnavailable,
+        )
+        .await;
+    };
+    payment.payment_method_id = Some(method.id);
+    payment.method_type = &method.method_type;
+    payment.card_brand = method.card_brand.as_deref();
+    payment.card_last4 = method.last_four.as_deref();
+    payment.provider = Some(provider.name());
+    let key = format!("{order_id}:{attempt}");
+    let intent = provider
+        .create_payment_intent(&IntentRequest {
+            amount_cents: card_amount,
+            customer: &customer,
+            payment_method: Some(&method.provider_payment_method_id),
+            confirm: order.confirm,
+            idempotency_key: &key,
+            order_id,
+        })
+        .await;
+    let intent = match intent {
+        Ok(intent) => intent,
+        Err(ProviderError::Unavailable(err)) => return Err(PayError::Unavailable(err)),
+        Err(ProviderError::InvalidRequest(message)) => {
+            payment.failure_message = Some(&message);
+            return refuse(conn, payment, v1::PaymentFailureReason::ProviderError).await;
+        }
+    };
+    payment.provider_payment_id = Some(&intent.id);
+    match &intent.status {
+        IntentStatus::Succeeded => {
+            payment.status = "succeeded";
+            let row = db::payments::insert(conn, payment).await?;
+            succeeded(conn, &row).await?;
+            Ok(row)
+        }
+        IntentStatus::Failed {
+            decline_code,
+            message,
+        } => {
+            payment.decline_code = Some(decline_code);
+            payment.failure_message = Some(message);
+            refuse(conn, payment, v1::PaymentFailureReason::CardDeclined).await
+        }
+        IntentStatus::RequiresAction | IntentStatus::RequiresConfirmation => {
+            payment.status = "requires_action";
+            payment.client_secret = Some(&intent.client_secret);
+            let row = db::payments::insert(conn, payment).await?;
+            metrics::counter!("payments_total", "outcome" => "requires_action", "method" => row.method_type.clone()).increment(1);
+            let event = v1::PaymentActionRequired {
+                order_id: row.order_id.to_string(),
+                payment_id: row.id.to_string(),
+                customer_id: row.customer_id.to_string(),
+                attempt: row.attempt,
+                amount_cents: row.card_amount_cents,
+                client_secret: intent.client_secret.clone(),
+                next_action_type: "use_stripe_sdk".into(),
+                redirect_url: String::new(),
+                provider: provider.name().into(),
+                provider_payment_id: intent.id.clone(),
+                requested_at: Some(timestamp(Utc::now())),
+            };
+            publish(conn, &event, Some(&row.order_id.to_string())).await?;
+            Ok(row)
+        }
+        IntentStatus::Canceled => Err(PayError::Unavailable(format!(
+            "PaymentIntent {} was canceled",
+            intent.id
+        ))),
     }
 }
 

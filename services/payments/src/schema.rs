@@ -77,6 +77,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     rewards_transactions,
     sandbox_customers,
     sandbox_payment_methods,
+    sandbox_payment_intents,
 );
 
 diesel::table! {
@@ -156,3 +157,16 @@ diesel::table! {
 
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::allow_tables_to_appear_in_same_query!(payments, refunds, payment_methods);
+
+diesel::table! {
+    orders (order_id) {
+        order_id -> Uuid,
+        order_number -> Text,
+        customer_id -> Uuid,
+        total_cents -> Int8,
+        points_to_redeem -> Int8,
+        payment_method_id -> Nullable<Uuid>,
+        cancelled -> Bool,
+        submitted_at -> Timestamptz,
+    }
+}

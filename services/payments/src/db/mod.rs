@@ -2,5 +2,6 @@
 
 pub mod customers;
 pub mod methods;
+pub mod orders;
 pub mod payments;
 pub mod rewards;

@@ -197,3 +197,42 @@ pub async fn insert_refund(
         .get_result(conn)
         .await
 }
+
+/// What admins filter payments by.
+#[derive(Debug, Default)]
+pub struct PaymentFilter {
+    pub status: Option<String>,
+    pub customer: Option<Uuid>,
+    pub order: Option<Uuid>,
+}
+
+fn filtered(filter: &PaymentFilter) -> payments::BoxedQuery<'_, diesel::pg::Pg> {
+    let mut query = payments::table.into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(payments::status.eq(status));
+    }
+    if let Some(customer) = filter.customer {
+        query = query.filter(payments::customer_id.eq(customer));
+    }
+    if let Some(order) = filter.order {
+        query = query.filter(payments::order_id.eq(order));
+    }
+    query
+}
+
+/// Payments matching `filter`, newest first, and how many match.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    filter: &PaymentFilter,
+    page: &domain::Pagination,
+) -> QueryResult<(Vec<PaymentRow>, i64)> {
+    let total = filtered(filter).count().get_result(conn).await?;
+    let rows = filtered(filter)
+        .order((payments::created_at.desc(), payments::id.desc()))
+        .limit(page.limit_i64())
+        .offset(page.offset_i64())
+        .select(PaymentRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}

@@ -243,13 +243,32 @@ impl SandboxProvider {
                 row.status
             )));
         }
-        let (status, decline) = if authenticated {
-            ("succeeded", None)
+        // Confirming applies the card's own outcome; passing 3-D Secure ends it.
+        let outcome = if row.status == "requires_confirmation" {
+            let card: Option<String> = sandbox_payment_methods::table
+                .inner_join(
+                    sandbox_payment_intents::table.on(sandbox_payment_intents::payment_method_id
+                        .eq(sandbox_payment_methods::id.nullable())),
+                )
+                .filter(sandbox_payment_intents::id.eq(intent_id))
+                .select(sandbox_payment_methods::test_card)
+                .first(&mut conn)
+                .await
+                .optional()
+                .map_err(unavailable)?;
+            card.and_then(|name| test_card(&name))
+                .map_or(TestOutcome::Succeeds, |card| card.outcome)
         } else {
-            (
+            TestOutcome::Succeeds
+        };
+        let (status, decline) = match (authenticated, outcome) {
+            (false, _) => (
                 "requires_payment_method",
                 Some("payment_intent_authentication_failure"),
-            )
+            ),
+            (true, TestOutcome::Succeeds) => ("succeeded", None),
+            (true, TestOutcome::Declined(code)) => ("requires_payment_method", Some(code)),
+            (true, TestOutcome::AuthenticationRequired) => ("requires_action", None),
         };
         let row: IntentRow = diesel::update(sandbox_payment_intents::table.find(intent_id))
             .set((
@@ -260,12 +279,12 @@ impl SandboxProvider {
             .get_result(&mut conn)
             .await
             .map_err(unavailable)?;
-        let event_type = if authenticated {
-            "payment_intent.succeeded"
-        } else {
-            "payment_intent.payment_failed"
-        };
-        self.deliver(row.event(event_type));
+        match status {
+            "succeeded" => self.deliver(row.event("payment_intent.succeeded")),
+            "requires_payment_method" => self.deliver(row.event("payment_intent.payment_failed")),
+            // Still waiting for the customer: nothing to announce yet.
+            _ => {}
+        }
         Ok(())
     }
 

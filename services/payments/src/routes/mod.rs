@@ -1,6 +1,8 @@
 //! The route table of the payments service, and its OpenAPI document.
 
+pub mod admin_payments;
 pub mod methods;
+pub mod payments;
 pub mod rewards;
 pub mod sandbox;
 pub mod webhooks;
@@ -21,7 +23,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/payments/methods/{id}",
             web::delete().to(methods::remove_method),
         )
+        .route(
+            "/api/payments/create-intent",
+            web::post().to(payments::create_intent),
+        )
         .route("/api/users/rewards", web::get().to(rewards::get_rewards))
+        .route(
+            "/api/admin/payments",
+            web::get().to(admin_payments::list_payments),
+        )
+        .route(
+            "/api/admin/payments/{id}/refunds",
+            web::post().to(admin_payments::refund_payment),
+        )
         .route(
             "/api/admin/rewards/{user_id}/adjustments",
             web::post().to(rewards::adjust_rewards),
@@ -35,9 +49,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Faded Skies payments", description = "Payment methods and FS Coin rewards."),
+    info(title = "Faded Skies payments", description = "Payment methods, payments in the order saga, refunds, provider webhooks and FS Coin rewards."),
     paths(
         methods::list_methods, methods::add_method, methods::remove_method,
+        payments::create_intent, admin_payments::list_payments, admin_payments::refund_payment,
         rewards::get_rewards, rewards::adjust_rewards,
         webhooks::stripe_webhook, sandbox::complete_action,
     ),

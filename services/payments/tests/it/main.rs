@@ -2,7 +2,9 @@
 
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
+mod admin;
 mod helpers;
+mod intents;
 mod methods;
 mod rewards;
 mod saga;

@@ -1,0 +1,51 @@
+//! `orders`: the read model of submitted orders.
+
+use crate::schema::orders;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub order_id: Uuid,
+    pub order_number: String,
+    pub customer_id: Uuid,
+    pub total_cents: i64,
+    pub points_to_redeem: i64,
+    pub payment_method_id: Option<Uuid>,
+    pub cancelled: bool,
+}
+
+/// Records a submitted order (a repeat changes nothing).
+pub async fn upsert(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
+        .values(order)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn cancel(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult<()> {
+    diesel::update(orders::table.find(order_id))
+        .set(orders::cancelled.eq(true))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The customer's order, if it is theirs.
+pub async fn find_for(
+    conn: &mut AsyncPgConnection,
+    customer_id: Uuid,
+    order_id: Uuid,
+) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(order_id)
+        .filter(orders::customer_id.eq(customer_id))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
