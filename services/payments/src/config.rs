@@ -22,6 +22,12 @@ pub struct PaymentsConfig {
     /// Verifies `Stripe-Signature` on `/webhooks/stripe`; the sandbox signs with it too.
     #[serde(default = "defaults::webhook_secret")]
     pub stripe_webhook_secret: String,
+    /// Stripe's secret key (`sk_live_...` / `sk_test_...`); required with `stripe`.
+    #[serde(default)]
+    pub stripe_secret_key: String,
+    /// Stripe's API base URL; empty for Stripe itself (tests point it at a stub).
+    #[serde(default)]
+    pub stripe_api_base: String,
     /// Where the sandbox delivers its webhook events (this service's own endpoint).
     #[serde(default = "defaults::webhook_url")]
     pub payments_webhook_url: String,
@@ -31,6 +37,22 @@ impl PaymentsConfig {
     /// Refuses settings that are only safe on a developer machine.
     pub fn check_for(&self, app_env: &str) -> Result<(), String> {
         let local = matches!(app_env, "development" | "test");
+        match self.payment_provider.as_str() {
+            "sandbox" if !local => {
+                return Err(format!(
+                    "PAYMENT_PROVIDER=sandbox takes no real money; use stripe outside development (APP_ENV={app_env})"
+                ));
+            }
+            "stripe" if self.stripe_secret_key.is_empty() => {
+                return Err("STRIPE_SECRET_KEY is required with PAYMENT_PROVIDER=stripe".into());
+            }
+            "sandbox" | "stripe" => {}
+            other => {
+                return Err(format!(
+                    "PAYMENT_PROVIDER must be sandbox or stripe, not `{other}`"
+                ));
+            }
+        }
         if !local && self.stripe_webhook_secret == defaults::webhook_secret() {
             return Err(format!(
                 "STRIPE_WEBHOOK_SECRET must be set outside development (APP_ENV={app_env})"

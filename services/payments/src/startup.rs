@@ -5,6 +5,7 @@
 use crate::config::{PaymentsConfig, SERVICE};
 use crate::provider::PaymentProvider;
 use crate::provider::sandbox::{SandboxProvider, WebhookTarget};
+use crate::provider::stripe::StripeProvider;
 use crate::routes;
 use crate::saga::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::state::AppState;
@@ -93,10 +94,12 @@ impl Application {
                     ));
                     (sandbox.clone() as Arc<dyn PaymentProvider>, Some(sandbox))
                 }
-                other => {
-                    return Err(StartError(format!(
-                        "PAYMENT_PROVIDER `{other}` is not available yet (sandbox is)"
-                    )));
+                // `check_for` allowed only sandbox and stripe.
+                _ => {
+                    let base = Some(config.stripe_api_base.as_str()).filter(|b| !b.is_empty());
+                    let stripe = StripeProvider::new(&config.stripe_secret_key, base)
+                        .map_err(fail("stripe client"))?;
+                    (Arc::new(stripe) as Arc<dyn PaymentProvider>, None)
                 }
             };
 

@@ -2,6 +2,7 @@
 //! embedded sandbox (the default) and the real adapter are interchangeable (DESIGN §7).
 
 pub mod sandbox;
+pub mod stripe;
 
 use async_trait::async_trait;
 use uuid::Uuid;

@@ -8,4 +8,5 @@ mod intents;
 mod methods;
 mod rewards;
 mod saga;
+mod stripe_adapter;
 mod webhooks;
