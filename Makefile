@@ -41,6 +41,7 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p auth-token --bench verify
 	$(CARGO) bench -p events --bench throughput
 	$(CARGO) bench -p auth --bench passwords
+	$(CARGO) bench -p payments --bench saga
 	bash scripts/bench-gateway.sh
 	bash scripts/bench-catalog.sh
 

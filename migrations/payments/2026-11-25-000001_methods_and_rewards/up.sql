@@ -54,14 +54,14 @@ CREATE TABLE rewards_transactions (
     order_id UUID,
     description TEXT NOT NULL,
     actor_id UUID,
+    -- What the entry is for, e.g. `order:<id>:1:redeemed`: one entry per reference, so a
+    -- redelivered event changes nothing (admin adjustments have none).
+    reference TEXT UNIQUE,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     UNIQUE (user_id, sequence)
 );
 
 CREATE INDEX rewards_transactions_user_idx ON rewards_transactions (user_id, sequence DESC);
--- An order earns, redeems, restores or reverses at most once of each kind.
-CREATE UNIQUE INDEX rewards_transactions_once_per_order ON rewards_transactions (order_id, kind)
-    WHERE order_id IS NOT NULL;
 
 -- The sandbox provider's state (PAYMENT_PROVIDER=sandbox): what Stripe would keep.
 CREATE TABLE sandbox_customers (

@@ -20,12 +20,22 @@ pub struct Change<'a> {
     pub order_id: Option<Uuid>,
     pub description: &'a str,
     pub actor_id: Option<Uuid>,
+    /// What the entry is for (see `reference`); one entry per reference.
+    pub reference: Option<String>,
+}
+
+/// The reference of an order's entry of `kind` (for one payment attempt where it matters).
+pub fn reference(order_id: Uuid, attempt: Option<i32>, kind: EntryKind) -> String {
+    match attempt {
+        Some(attempt) => format!("order:{order_id}:{attempt}:{}", kind.as_str()),
+        None => format!("order:{order_id}:{}", kind.as_str()),
+    }
 }
 
 #[derive(Debug)]
 pub enum Outcome {
     Applied(EntryRow),
-    /// This order already has an entry of this kind (a redelivered event).
+    /// The entry for this reference exists (a redelivered event).
     AlreadyApplied,
     /// The balance does not hold the points to take.
     Insufficient {
@@ -34,8 +44,8 @@ pub enum Outcome {
 }
 
 pub async fn apply(conn: &mut AsyncPgConnection, change: &Change<'_>) -> QueryResult<Outcome> {
-    if let Some(order_id) = change.order_id
-        && db::rewards::exists_for_order(conn, order_id, change.kind.as_str()).await?
+    if let Some(reference) = &change.reference
+        && db::rewards::exists(conn, reference).await?
     {
         return Ok(Outcome::AlreadyApplied);
     }
@@ -59,6 +69,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, change: &Change<'_>) -> QueryRe
             order_id: change.order_id,
             description: change.description,
             actor_id: change.actor_id,
+            reference: change.reference.as_deref(),
         },
     )
     .await?;

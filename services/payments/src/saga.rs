@@ -111,6 +111,11 @@ pub async fn restore_points(
         order_id: Some(payment.order_id),
         description: why,
         actor_id: None,
+        reference: Some(ledger::reference(
+            payment.order_id,
+            Some(payment.attempt),
+            EntryKind::Restored,
+        )),
     };
     Ok(match ledger::apply(conn, &change).await? {
         Outcome::Applied(_) => payment.points_redeemed,
@@ -249,6 +254,7 @@ impl OrderEvents {
                 kind: EntryKind::Earned,
                 points,
                 order_id: Some(order_id),
+                reference: Some(ledger::reference(order_id, None, EntryKind::Earned)),
                 description: &format!("Purchase reward, order {}", delivered.order_number),
                 actor_id: None,
             };
@@ -356,6 +362,11 @@ pub async fn pay(
             kind: EntryKind::Redeemed,
             points: -points,
             order_id: Some(order_id),
+            reference: Some(ledger::reference(
+                order_id,
+                Some(attempt),
+                EntryKind::Redeemed,
+            )),
             description: &format!("Order {}", order.order_number),
             actor_id: None,
         };

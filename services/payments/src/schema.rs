@@ -48,6 +48,7 @@ diesel::table! {
         order_id -> Nullable<Uuid>,
         description -> Text,
         actor_id -> Nullable<Uuid>,
+        reference -> Nullable<Text>,
         created_at -> Timestamptz,
     }
 }

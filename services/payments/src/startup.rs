@@ -3,9 +3,9 @@
 //! exchange.
 
 use crate::config::{PaymentsConfig, SERVICE};
-use crate::provider::PaymentProvider;
 use crate::provider::sandbox::{SandboxProvider, WebhookTarget};
 use crate::provider::stripe::StripeProvider;
+use crate::provider::{PaymentProvider, ProviderCheck};
 use crate::routes;
 use crate::saga::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::state::AppState;
@@ -127,7 +127,8 @@ impl Application {
 
         let health = Health::new(&common.app_version, &common.app_env)
             .with(DatabaseCheck(pool.clone()))
-            .with(BrokerCheck(broker));
+            .with(BrokerCheck(broker))
+            .with(ProviderCheck::new(provider.clone()));
         let state = web::Data::new(AppState {
             pool,
             provider,

@@ -19,6 +19,7 @@ pub struct EntryRow {
     pub order_id: Option<Uuid>,
     pub description: String,
     pub actor_id: Option<Uuid>,
+    pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -33,6 +34,7 @@ pub struct NewEntry<'a> {
     pub order_id: Option<Uuid>,
     pub description: &'a str,
     pub actor_id: Option<Uuid>,
+    pub reference: Option<&'a str>,
 }
 
 /// The balance, 0 for a user without an account.
@@ -104,16 +106,10 @@ pub async fn insert_entry(
         .await
 }
 
-/// Whether an order already has an entry of this kind.
-pub async fn exists_for_order(
-    conn: &mut AsyncPgConnection,
-    order_id: Uuid,
-    kind: &str,
-) -> QueryResult<bool> {
+/// Whether an entry for `reference` exists.
+pub async fn exists(conn: &mut AsyncPgConnection, reference: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        rewards_transactions::table
-            .filter(rewards_transactions::order_id.eq(order_id))
-            .filter(rewards_transactions::kind.eq(kind)),
+        rewards_transactions::table.filter(rewards_transactions::reference.eq(reference)),
     ))
     .get_result(conn)
     .await

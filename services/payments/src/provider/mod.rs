@@ -4,6 +4,10 @@
 pub mod sandbox;
 pub mod stripe;
 
+use platform::health::HealthCheck;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -84,6 +88,9 @@ pub trait PaymentProvider: Send + Sync {
     /// `sandbox` or `stripe`, stored with every provider id.
     fn name(&self) -> &'static str;
 
+    /// Whether the provider answers (for `/health`).
+    async fn ping(&self) -> Result<(), ProviderError>;
+
     /// Creates the provider's customer for a user (metadata `userId`).
     async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError>;
 
@@ -113,4 +120,51 @@ pub trait PaymentProvider: Send + Sync {
         amount_cents: i64,
         idempotency_key: &str,
     ) -> Result<String, ProviderError>;
+}
+
+/// The provider's state in `/health`. Asked at most every 30 s: probes call `/health` often,
+/// and each ask may be a call to Stripe.
+pub struct ProviderCheck {
+    provider: Arc<dyn PaymentProvider>,
+    last: Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+const PING_EVERY: Duration = Duration::from_secs(30);
+
+impl ProviderCheck {
+    pub fn new(provider: Arc<dyn PaymentProvider>) -> Self {
+        Self {
+            provider,
+            last: Mutex::new(None),
+        }
+    }
+}
+
+impl HealthCheck for ProviderCheck {
+    fn name(&self) -> &'static str {
+        "payment_provider"
+    }
+
+    fn check(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            let cached = self
+                .last
+                .lock()
+                .ok()
+                .and_then(|last| last.clone())
+                .filter(|(at, _)| at.elapsed() < PING_EVERY);
+            if let Some((_, result)) = cached {
+                return result;
+            }
+            let result = self
+                .provider
+                .ping()
+                .await
+                .map_err(|e| format!("{}: {e}", self.provider.name()));
+            if let Ok(mut last) = self.last.lock() {
+                *last = Some((Instant::now(), result.clone()));
+            }
+            result
+        })
+    }
 }

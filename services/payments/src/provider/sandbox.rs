@@ -342,6 +342,16 @@ impl PaymentProvider for SandboxProvider {
         "sandbox"
     }
 
+    async fn ping(&self) -> Result<(), ProviderError> {
+        let mut conn = self.conn().await?;
+        sandbox_customers::table
+            .count()
+            .get_result::<i64>(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError> {
         let id = new_id("cus");
         let mut conn = self.conn().await?;

@@ -9,7 +9,7 @@ use super::{
 use async_trait::async_trait;
 use std::collections::HashMap;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
-use stripe_core::customer::CreateCustomer;
+use stripe_core::customer::{CreateCustomer, ListCustomer};
 use stripe_core::payment_intent::{CancelPaymentIntent, CreatePaymentIntent};
 use stripe_core::refund::CreateRefund;
 use stripe_payment::payment_method::{
@@ -106,6 +106,15 @@ fn intent(pi: &PaymentIntent) -> Intent {
 impl PaymentProvider for StripeProvider {
     fn name(&self) -> &'static str {
         "stripe"
+    }
+
+    async fn ping(&self) -> Result<(), ProviderError> {
+        ListCustomer::new()
+            .limit(1)
+            .send(&self.client)
+            .await
+            .map_err(provider_error)?;
+        Ok(())
     }
 
     async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError> {

@@ -151,6 +151,7 @@ pub async fn adjust_rewards(
                 order_id: None,
                 description: reason.as_str(),
                 actor_id: Some(actor.id),
+                reference: None,
             };
             let entry = match ledger::apply(conn, &change).await? {
                 Outcome::Applied(entry) => entry,

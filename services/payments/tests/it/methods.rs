@@ -108,6 +108,9 @@ async fn cards_and_wallets_are_saved_with_one_primary() {
     )
     .await;
     app.call(Method::GET, path, None, None, 401).await;
+
+    let health = app.call(Method::GET, "/health", None, None, 200).await;
+    assert_eq!(health["checks"]["payment_provider"]["status"], "healthy");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

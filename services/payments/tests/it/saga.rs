@@ -379,3 +379,28 @@ async fn a_cancelled_order_is_refunded_with_its_points() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_attempt_after_a_decline_redeems_the_points_again() {
+    let app = TestApp::spawn().await;
+    let (customer, token) = app.tokens.token(Role::Customer);
+    let customer = customer.into_inner();
+    app.give_points(customer, 1000).await;
+    let declining = app.save_card(&token, "pm_card_chargeDeclined").await;
+    let order = Uuid::new_v4();
+    app.publish(&request(order, customer, 3000, 300, &declining), None)
+        .await;
+    assert_eq!(failed(&app, order).await.points_restored, 300);
+    assert_eq!(app.balance(&token).await, 1000);
+
+    let visa = app.save_card(&token, "pm_card_visa").await;
+    let mut retry = request(order, customer, 3000, 300, &visa);
+    retry.attempt = 2;
+    app.publish(&retry, None).await;
+    let paid = succeeded(&app, order).await;
+    assert_eq!(
+        (paid.attempt, paid.amount_cents, paid.points_redeemed),
+        (2, 2700, 300)
+    );
+    assert_eq!(app.balance(&token).await, 700);
+}

@@ -76,6 +76,8 @@ async fn stub(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpRe
     });
     let amount: i64 = form.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
     match path.as_str() {
+        "/v1/customers" if req.method() == actix_web::http::Method::GET => HttpResponse::Ok()
+            .json(json!({ "object": "list", "data": [customer()], "has_more": false, "url": "/v1/customers" })),
         "/v1/customers" => HttpResponse::Ok().json(customer()),
         "/v1/payment_methods" => HttpResponse::Ok().json(payment_method("pm_wallet1", "visa", "4242")),
         "/v1/payment_methods/pm_card_visa/attach" | "/v1/payment_methods/pm_wallet1/attach" => {
@@ -244,6 +246,9 @@ async fn the_adapter_speaks_stripes_api() {
         ("1000", "pi_ok")
     );
     assert_eq!(seen.headers["idempotency-key"], "refund:p:0");
+
+    stripe.ping().await.unwrap();
+    assert_eq!(last(&log, "/v1/customers").form.len(), 0);
 
     // Detaching one already gone is fine; a Stripe outage is not the client's fault.
     stripe.detach_payment_method("pm_gone").await.unwrap();
