@@ -193,6 +193,31 @@ impl OrderEvents {
                     }
                     other => HandlerError::Permanent(other.to_string()),
                 })?;
+                let actor = events::audit::Actor {
+                    id: Uuid::parse_str(&cancelled.actor_id).unwrap_or(payment.customer_id),
+                    role: match v1::Role::try_from(cancelled.actor_role) {
+                        Ok(v1::Role::Admin) => domain::Role::Admin,
+                        Ok(v1::Role::Agent) => domain::Role::Agent,
+                        Ok(v1::Role::Driver) => domain::Role::Driver,
+                        _ => domain::Role::Customer,
+                    },
+                    ip: None,
+                    user_agent: None,
+                };
+                events::audit::record(
+                    conn,
+                    crate::config::SERVICE,
+                    &actor,
+                    "payment.refunded",
+                    ("payment", payment.id),
+                    &serde_json::json!({
+                        "orderId": order_id,
+                        "amountCents": payment.refundable_cents(),
+                        "pointsRestored": payment.points_redeemed,
+                        "reason": "order_cancelled",
+                    }),
+                )
+                .await?;
             }
             "requires_action" => {
                 if let Some(intent) = &payment.provider_payment_id {
@@ -518,6 +543,38 @@ async fn refunded_event(
     publish(conn, &event, Some(&payment.order_id.to_string())).await
 }
 
+/// Takes back the reward points a refunded amount had earned (when the order was delivered
+/// already): one per whole refunded dollar, no more than were earned, and no more than the
+/// balance still holds (points already spent stay spent).
+async fn reverse_earned(
+    conn: &mut AsyncPgConnection,
+    payment: &PaymentRow,
+    refunded_cents: i64,
+    refund_id: Uuid,
+) -> diesel::QueryResult<()> {
+    let earned_ref = ledger::reference(payment.order_id, None, EntryKind::Earned);
+    let Some(earned) = db::rewards::by_reference(conn, &earned_ref).await? else {
+        return Ok(());
+    };
+    let wanted = rewards::earned_for(Money::from_cents(refunded_cents).unwrap_or(Money::ZERO))
+        .min(earned.points);
+    let points = wanted.min(db::rewards::balance(conn, payment.customer_id).await?);
+    if points <= 0 {
+        return Ok(());
+    }
+    let change = Change {
+        user_id: payment.customer_id,
+        kind: EntryKind::Reversed,
+        points: -points,
+        order_id: Some(payment.order_id),
+        description: "Refund: reward points taken back",
+        actor_id: None,
+        reference: Some(format!("refund:{refund_id}:reversed")),
+    };
+    ledger::apply(conn, &change).await?;
+    Ok(())
+}
+
 /// Refunds `amount` cents of a succeeded payment (a cancellation also gives the redeemed
 /// points back), records it and announces `payment.refunded`.
 pub async fn refund(
@@ -561,6 +618,7 @@ pub async fn refund(
     )
     .await?;
     let row = db::payments::add_refund(conn, payment.id, amount, points).await?;
+    reverse_earned(conn, payment, amount, refund_id).await?;
     let proto_reason = if restore {
         v1::RefundReason::OrderCancelled
     } else {

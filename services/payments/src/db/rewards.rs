@@ -106,6 +106,19 @@ pub async fn insert_entry(
         .await
 }
 
+/// The entry for `reference`, if any.
+pub async fn by_reference(
+    conn: &mut AsyncPgConnection,
+    reference: &str,
+) -> QueryResult<Option<EntryRow>> {
+    rewards_transactions::table
+        .filter(rewards_transactions::reference.eq(reference))
+        .select(EntryRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Whether an entry for `reference` exists.
 pub async fn exists(conn: &mut AsyncPgConnection, reference: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(

@@ -180,3 +180,61 @@ async fn admins_refund_part_of_a_payment_up_to_what_is_left() {
     app.call(Method::GET, "/api/admin/payments", None, Some(&token), 403)
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_after_delivery_takes_back_the_points_it_earned() {
+    let app = TestApp::spawn().await;
+    let (customer, token) = app.tokens.token(Role::Customer);
+    let customer = customer.into_inner();
+    let method = app.save_card(&token, "pm_card_visa").await;
+    let order = Uuid::new_v4();
+    let request = v1::OrderPaymentRequested {
+        order_id: order.to_string(),
+        customer_id: customer.to_string(),
+        total_cents: 5000,
+        payment_method_id: method,
+        attempt: 1,
+        ..Default::default()
+    };
+    app.publish(&request, None).await;
+    let paid: v1::PaymentSucceeded = app
+        .tap
+        .find("payment.succeeded", |e: &v1::PaymentSucceeded| {
+            e.order_id == order.to_string()
+        })
+        .await;
+    app.publish(
+        &v1::OrderDelivered {
+            order_id: order.to_string(),
+            customer_id: customer.to_string(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    testkit::wait_for("the reward", std::time::Duration::from_secs(15), || async {
+        app.balance(&token).await == 50
+    })
+    .await;
+
+    let refunds = format!("/api/admin/payments/{}/refunds", paid.payment_id);
+    app.call(
+        Method::POST,
+        &refunds,
+        Some(&json!({ "amount": "20.50", "reason": "Damaged item" })),
+        Some(&app.admin),
+        201,
+    )
+    .await;
+    assert_eq!(app.balance(&token).await, 30);
+    let rewards = app
+        .call(Method::GET, "/api/users/rewards", None, Some(&token), 200)
+        .await;
+    assert_eq!(
+        (
+            rewards["transactions"][0]["type"].clone(),
+            rewards["transactions"][0]["amount"].clone()
+        ),
+        (json!("reversed"), json!(-20))
+    );
+}

@@ -357,6 +357,13 @@ async fn a_cancelled_order_is_refunded_with_its_points() {
     assert_eq!(refunded.reason, v1::RefundReason::OrderCancelled as i32);
     assert!(refunded.provider_refund_id.starts_with("re_"));
     assert_eq!(app.balance(&token).await, 800);
+    let audit: v1::AuditRecorded = app
+        .tap
+        .find("audit.recorded", |e: &v1::AuditRecorded| {
+            e.action == "payment.refunded"
+        })
+        .await;
+    assert!(audit.details_json.contains("order_cancelled"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(app.tap.named("payment.refunded").len(), 1);
     // The provider announced the refund to the webhook (stored once).
