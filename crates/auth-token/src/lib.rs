@@ -10,6 +10,7 @@ mod claims;
 mod error;
 pub mod extract;
 mod jwks;
+mod openapi;
 pub mod revocation;
 mod signer;
 mod verifier;
@@ -21,5 +22,6 @@ pub use extract::{
 };
 pub use jsonwebtoken::jwk;
 pub use jwks::JwksClient;
+pub use openapi::BearerAuth;
 pub use signer::{Signer, ed25519_jwk, jwk_set};
 pub use verifier::{Verifier, VerifierSettings};

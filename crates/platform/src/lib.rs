@@ -17,6 +17,7 @@ pub mod redis;
 pub mod request_id;
 pub mod shutdown;
 pub mod signature;
+pub mod start;
 pub mod telemetry;
 
 pub use config::CommonConfig;

@@ -22,13 +22,8 @@ use tokio::task::JoinHandle;
 /// Auth's own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/auth");
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
-
-fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
-    move |err| StartError(format!("{what}: {err}"))
-}
+pub use platform::start::StartError;
+use platform::start::fail;
 
 /// Runs auth's migrations (and the shared outbox/inbox ones) into the `auth` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {

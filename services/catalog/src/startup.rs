@@ -23,13 +23,8 @@ use tokio::task::JoinHandle;
 /// Catalog's own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/catalog");
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
-
-fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
-    move |err| StartError(format!("{what}: {err}"))
-}
+pub use platform::start::StartError;
+use platform::start::fail;
 
 /// Runs catalog's migrations (and the shared outbox/inbox ones) into the `catalog` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {

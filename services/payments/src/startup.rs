@@ -24,13 +24,8 @@ use tokio::task::JoinHandle;
 /// Payments' own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/payments");
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct StartError(String);
-
-fn fail(what: &str) -> impl FnOnce(String) -> StartError + '_ {
-    move |err| StartError(format!("{what}: {err}"))
-}
+pub use platform::start::StartError;
+use platform::start::fail;
 
 /// Runs payments' migrations (and the shared outbox/inbox ones) into the `payments` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {

@@ -8,10 +8,9 @@ pub mod reviews;
 
 use crate::events::Actor;
 use actix_web::{HttpResponse, web};
-use auth_token::{Admin, Authenticated};
+use auth_token::{Admin, Authenticated, BearerAuth};
 use platform::client::ClientInfo;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
 /// Every route of the service.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -122,23 +121,6 @@ pub fn actor(admin: &Authenticated<Admin>, client: ClientInfo) -> Actor {
     tags((name = "catalog"), (name = "reviews"), (name = "admin"))
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
