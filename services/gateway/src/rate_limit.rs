@@ -10,12 +10,13 @@
 
 use auth_token::Claims;
 use auth_token::revocation::{denylist_key, revoked_before_key};
-use platform::redis::RedisPool;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::OnceCell;
 
 /// One named limit from the routes file.
 #[derive(Debug, Clone)]
@@ -121,7 +122,10 @@ return out
 const REDIS_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct Limiter {
-    redis: RedisPool,
+    client: redis::Client,
+    /// One multiplexed connection for the process, opened on first use (inside the runtime
+    /// it needs): concurrent requests' scripts share its socket and are pipelined.
+    connection: OnceCell<ConnectionManager>,
     script: redis::Script,
     prefix: String,
     timeout: Duration,
@@ -131,9 +135,10 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    pub fn new(redis: RedisPool, prefix: impl Into<String>, timeout: Duration) -> Self {
+    pub fn new(client: redis::Client, prefix: impl Into<String>, timeout: Duration) -> Self {
         Self {
-            redis,
+            client,
+            connection: OnceCell::new(),
             script: redis::Script::new(SCRIPT),
             prefix: prefix.into(),
             timeout,
@@ -185,7 +190,17 @@ impl Limiter {
         ip: IpAddr,
         claims: Option<&Claims>,
     ) -> Result<Verdict, Box<dyn std::error::Error + Send + Sync>> {
-        let mut conn = self.redis.get().await?;
+        let manager = self
+            .connection
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await?;
+        let mut conn = manager.clone();
         let mut invocation = self.script.prepare_invoke();
         match claims {
             Some(claims) => {

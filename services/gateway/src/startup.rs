@@ -24,12 +24,14 @@ pub enum StartError {
     Routes(#[from] RouteFileError),
     #[error(transparent)]
     Redis(#[from] platform::redis::RedisError),
+    #[error("invalid REDIS_URL: {0}")]
+    RedisUrl(#[from] redis::RedisError),
     #[error("{0}")]
     Setting(String),
 }
 
-/// Redis connections per gateway process: every request makes one short script call.
-const REDIS_POOL_SIZE: usize = 64;
+/// Pooled Redis connections, for `/health` only: rate limits use one multiplexed connection.
+const REDIS_POOL_SIZE: usize = 2;
 
 pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, StartError> {
     let table = RouteTable::load(&config.gateway_routes_file, std::env::vars())?;
@@ -62,7 +64,7 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         clusters.push(cluster);
     }
     let own = OwnEndpoints {
-        health: Health::new(&common.app_version, &common.app_env).with(RedisCheck(redis.clone())),
+        health: Health::new(&common.app_version, &common.app_env).with(RedisCheck(redis)),
         metrics: platform::metrics::install(SERVICE),
         spec: MergedSpec::new(&common.app_version, config.openapi_cache()),
         docs: Docs::default(),
@@ -71,7 +73,11 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         table,
         clusters,
         auth: EdgeAuth::new(verifier, config.gateway_token_cache_size),
-        limiter: Limiter::new(redis, &config.gateway_redis_prefix, config.redis_timeout()),
+        limiter: Limiter::new(
+            redis::Client::open(common.redis_url.as_str())?,
+            &config.gateway_redis_prefix,
+            config.redis_timeout(),
+        ),
         trusted,
         cors,
         own,
