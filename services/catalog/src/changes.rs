@@ -27,6 +27,19 @@ fn product_missing() -> Problem {
     Problem::not_found("No such product.")
 }
 
+/// Records an admin action on a product in the audit log, and returns the categories whose
+/// cached pages the change touched.
+async fn audited(
+    conn: &mut AsyncPgConnection,
+    actor: &Actor,
+    action: &str,
+    product_id: Uuid,
+    details: serde_json::Value,
+) -> diesel::QueryResult<Vec<(Uuid, String)>> {
+    events::audit(conn, actor, action, "product", product_id, details).await?;
+    db::categories::of_products(conn, &[product_id]).await
+}
+
 /// Announces every product of a category again (its name, slug or state changed).
 async fn reannounce_category(
     conn: &mut AsyncPgConnection,
@@ -204,17 +217,15 @@ pub async fn update_product(
             }
             let row = db::products::update(conn, id, &changes).await?;
             events::product_upserted(conn, &row, state.public_url()).await?;
-            events::audit(
+            // The product's category now, and the one it left.
+            let mut touched = audited(
                 conn,
                 actor,
                 "product.updated",
-                "product",
                 id,
                 json!({ "name": row.name }),
             )
             .await?;
-            let mut touched = db::categories::of_products(conn, &[id]).await?;
-            touched.push((category.id, category.slug));
             if before.category_id != category.id
                 && let Some(old) = db::categories::find(conn, before.category_id).await?
             {
@@ -247,8 +258,7 @@ pub async fn set_product_active(
             } else {
                 "product.deactivated"
             };
-            events::audit(conn, actor, action, "product", id, json!({})).await?;
-            let touched = db::categories::of_products(conn, &[id]).await?;
+            let touched = audited(conn, actor, action, id, json!({})).await?;
             Ok::<_, Problem>((row, touched))
         })
         .await?;
@@ -337,16 +347,14 @@ pub async fn change_stock(
             )
             .await?;
             events::product_upserted(conn, &row, state.public_url()).await?;
-            events::audit(
+            let touched = audited(
                 conn,
                 actor,
                 "product.stock_changed",
-                "product",
                 id,
                 json!({ "from": before.stock_quantity, "to": stock, "reason": reason }),
             )
             .await?;
-            let touched = db::categories::of_products(conn, &[id]).await?;
             Ok::<_, Problem>((row, touched))
         })
         .await?;
@@ -403,16 +411,14 @@ pub async fn add_image(
                 let product = db::products::touch(conn, product_id).await?;
                 events::product_upserted(conn, &product, state.public_url()).await?;
             }
-            events::audit(
+            let touched = audited(
                 conn,
                 actor,
                 "product.image_added",
-                "product",
                 product_id,
                 json!({ "imageId": image_id }),
             )
             .await?;
-            let touched = db::categories::of_products(conn, &[product_id]).await?;
             Ok::<_, Problem>((row, touched))
         })
         .await?;
@@ -456,16 +462,14 @@ pub async fn change_image(
             } else {
                 "product.image_made_primary"
             };
-            events::audit(
+            let touched = audited(
                 conn,
                 actor,
                 action,
-                "product",
                 product_id,
                 json!({ "imageId": image_id }),
             )
             .await?;
-            let touched = db::categories::of_products(conn, &[product_id]).await?;
             Ok::<_, Problem>((removed_key, touched))
         })
         .await?;

@@ -137,9 +137,17 @@ pub async fn load_demo(
     public_url: &str,
 ) -> Result<Vec<(Uuid, String)>, SeedError> {
     let catalog: SeedCatalog = serde_json::from_str(CATALOG).map_err(|e| invalid(e.to_string()))?;
-    // Images first, under keys derived from the slug: storing one again is harmless.
-    let mut image_keys = Vec::with_capacity(catalog.products.len());
-    for product in &catalog.products {
+    // Only products not loaded before: a restart stores no image again.
+    let slugs: Vec<&str> = catalog.products.iter().map(|p| p.slug.as_str()).collect();
+    let existing = db::products::existing_slugs(conn, &slugs).await?;
+    let missing: Vec<&SeedProduct> = catalog
+        .products
+        .iter()
+        .filter(|p| !existing.contains(&p.slug))
+        .collect();
+    // Images first, under keys derived from the slug (a second writer stores the same bytes).
+    let mut image_keys = Vec::with_capacity(missing.len());
+    for product in &missing {
         let bytes = SEED_IMAGES
             .iter()
             .find(|(name, _)| *name == product.image)
@@ -177,7 +185,7 @@ pub async fn load_demo(
                     .await?;
                 }
             }
-            for (product, (key, format, size)) in catalog.products.iter().zip(&image_keys) {
+            for (product, (key, format, size)) in missing.iter().zip(&image_keys) {
                 if db::products::find_by_slug(conn, &product.slug)
                     .await?
                     .is_some()

@@ -77,7 +77,7 @@ pub async fn add(
     let row = conn
         .transaction(async |conn| {
             let first = db::methods::list(conn, user_id).await?.is_empty();
-            let row = db::methods::insert(
+            let mut row = db::methods::insert(
                 conn,
                 NewMethod {
                     user_id,
@@ -94,17 +94,13 @@ pub async fn add(
             .await?;
             if first || make_primary {
                 db::methods::make_primary(conn, user_id, row.id).await?;
+                row.is_primary = true;
             }
             Ok::<_, Problem>(row)
         })
         .await?;
     metrics::counter!("payments_methods_added_total", "type" => method_type.as_str()).increment(1);
-    let mut conn = state.db().await?;
-    db::methods::list(&mut conn, user_id)
-        .await?
-        .into_iter()
-        .find(|m| m.id == row.id)
-        .ok_or_else(|| Problem::internal(&"a saved payment method vanished"))
+    Ok(row)
 }
 
 /// Detaches a method at the provider and removes it; the newest remaining one becomes

@@ -274,6 +274,18 @@ pub async fn find_by_slug(
         .optional()
 }
 
+/// Which of `slugs` belong to products already (the demo seed adds only the others).
+pub async fn existing_slugs(
+    conn: &mut AsyncPgConnection,
+    slugs: &[&str],
+) -> QueryResult<Vec<String>> {
+    products::table
+        .filter(products::slug.eq_any(slugs))
+        .select(products::slug.assume_not_null())
+        .load(conn)
+        .await
+}
+
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     changes: &ProductChanges,

@@ -1,19 +1,16 @@
 //! `/api/admin/payments*`: find payments, refund part (or the rest) of one.
 
+use crate::admin;
 use crate::db;
 use crate::db::payments::PaymentRow;
-use crate::saga::{self, RefundBy, RefundError};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use auth_token::{Admin, Authenticated};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use domain::input::{BoundedText, Validation};
-use domain::{Code, Money, Pagination, PaginationQuery, Problem};
-use events::audit::Actor;
+use domain::{Money, Pagination, PaginationQuery, Problem};
 use platform::client::ClientInfo;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -178,41 +175,7 @@ pub async fn refund_payment(
         BoundedText::<3, 200>::parse,
     );
     let (amount, reason) = v.finish(|| Some((amount?, reason?)))?;
-    let actor = Actor {
-        id: admin.user_id().into_inner(),
-        role: admin.role(),
-        ip: client.ip,
-        user_agent: client.user_agent,
-    };
-    let provider = state.provider.clone();
-    let mut conn = state.db().await?;
-    let payment = conn
-        .transaction(async |conn| {
-            let payment = db::payments::lock(conn, *id)
-                .await?
-                .ok_or_else(|| Problem::not_found("No such payment."))?;
-            let by = RefundBy::Admin { actor: actor.id, note: reason.as_str() };
-            let row = saga::refund(conn, provider.as_ref(), &payment, amount.to_cents(), by)
-                .await
-                .map_err(|err| match err {
-                    RefundError::TooMuch(left) => Problem::new(Code::BusinessRule).with_detail(format!(
-                        "At most {} can be refunded.",
-                        money(left)
-                    )),
-                    RefundError::Provider(e) => e.into(),
-                    RefundError::Database(e) => e.into(),
-                })?;
-            events::audit::record(
-                conn,
-                crate::config::SERVICE,
-                &actor,
-                "payment.refunded",
-                ("payment", row.id),
-                &json!({ "amount": amount.to_string(), "reason": reason.as_str(), "orderId": row.order_id }),
-            )
-            .await?;
-            Ok::<_, Problem>(row)
-        })
-        .await?;
+    let actor = super::actor(&admin, client);
+    let payment = admin::refund(&state, &actor, *id, amount, reason.as_str()).await?;
     Ok(HttpResponse::Created().json(PaymentView::from(&payment)))
 }

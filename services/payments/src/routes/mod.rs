@@ -9,6 +9,9 @@ pub mod webhooks;
 
 use actix_web::{HttpResponse, web};
 use auth_token::BearerAuth;
+use auth_token::{Admin, Authenticated};
+use events::audit::Actor;
+use platform::client::ClientInfo;
 use utoipa::OpenApi;
 
 /// Every route of the service.
@@ -45,6 +48,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/sandbox/payment_intents/{id}/action",
             web::post().to(sandbox::complete_action),
         );
+}
+
+/// Who is making an admin change, for the audit log.
+pub fn actor(admin: &Authenticated<Admin>, client: ClientInfo) -> Actor {
+    Actor {
+        id: admin.user_id().into_inner(),
+        role: admin.role(),
+        ip: client.ip,
+        user_agent: client.user_agent,
+    }
 }
 
 #[derive(OpenApi)]

@@ -2,15 +2,12 @@
 //! caller's own pending orders, for the amount that order owes — never an amount the client
 //! picks — for confirmation in the app (Stripe.js). The outcome arrives by webhook.
 
-use crate::db;
-use crate::rewards;
-use crate::saga::{self, PayError, PaymentOrder};
+use crate::intents;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use auth_token::{Authenticated, Customer};
-use diesel_async::AsyncConnection;
 use domain::input::Validation;
-use domain::{Code, Money, Problem};
+use domain::{Money, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -76,51 +73,14 @@ pub async fn create_intent(
         )
     });
     let order_id = v.finish(|| order_id)?;
-    let user = customer.user_id().into_inner();
-    let mut conn = state.db().await?;
-    let order = db::orders::find_for(&mut conn, user, order_id)
-        .await?
-        .filter(|order| !order.cancelled)
-        .ok_or_else(|| Problem::not_found("No such pending order."))?;
-    let total = Money::from_cents(order.total_cents).unwrap_or(Money::ZERO);
-    let due =
-        Money::from_cents(order.total_cents - rewards::redeemable(order.points_to_redeem, total))
-            .unwrap_or(Money::ZERO);
-    if let Some(claimed) = claimed
-        && claimed != due
-    {
-        return Err(Problem::new(Code::BusinessRule)
-            .with_detail(format!("This order owes {due} by card, not {claimed}."))
-            .with_extension("amountDue", due.to_string()));
-    }
-    if due.is_zero() {
-        return Err(Problem::new(Code::BusinessRule)
-            .with_detail("FS Coins cover this order; there is nothing to pay by card."));
-    }
-    let request = PaymentOrder {
+    let payment = intents::create_for_order(
+        &state,
+        customer.user_id().into_inner(),
         order_id,
-        order_number: order.order_number.clone(),
-        customer_id: user,
-        total,
-        points_to_redeem: order.points_to_redeem,
-        method: method.or(order.payment_method_id),
-        attempt: 1,
-        confirm: false,
-    };
-    let provider = state.provider.clone();
-    let payment = conn
-        .transaction(async |conn| {
-            saga::pay(conn, provider.as_ref(), &request)
-                .await
-                .map_err(|err| match err {
-                    PayError::Unavailable(e) => Problem::unavailable(&e),
-                    PayError::Database(e) => e.into(),
-                })
-        })
-        .await?;
-    if payment.status == "succeeded" {
-        return Err(Problem::new(Code::Conflict).with_detail("This order is paid already."));
-    }
+        claimed,
+        method,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(IntentView {
         payment_id: payment.id,
         payment_intent_id: payment.provider_payment_id.clone(),

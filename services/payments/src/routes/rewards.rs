@@ -1,20 +1,17 @@
 //! FS Coin: `GET /api/users/rewards` for customers, adjustments for admins.
 
+use crate::admin;
 use crate::db;
 use crate::db::rewards::EntryRow;
-use crate::ledger::{self, Change, Outcome};
-use crate::rewards::{self, EntryKind, POINTS_PER_DOLLAR};
+use crate::rewards::{self, POINTS_PER_DOLLAR};
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 use auth_token::{Admin, Authenticated, Customer};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use domain::input::{BoundedText, Validation};
-use domain::{Code, Money, Pagination, PaginationQuery, Problem};
-use events::audit::Actor;
+use domain::{Money, Pagination, PaginationQuery, Problem};
 use platform::client::ClientInfo;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -134,47 +131,7 @@ pub async fn adjust_rewards(
         BoundedText::<3, 200>::parse,
     );
     let (points, reason) = v.finish(|| Some((points?, reason?)))?;
-    let actor = Actor {
-        id: admin.user_id().into_inner(),
-        role: admin.role(),
-        ip: client.ip,
-        user_agent: client.user_agent,
-    };
-    let user = *user_id;
-    let mut conn = state.db().await?;
-    let entry = conn
-        .transaction(async |conn| {
-            let change = Change {
-                user_id: user,
-                kind: EntryKind::Adjusted,
-                points,
-                order_id: None,
-                description: reason.as_str(),
-                actor_id: Some(actor.id),
-                reference: None,
-            };
-            let entry = match ledger::apply(conn, &change).await? {
-                Outcome::Applied(entry) => entry,
-                Outcome::Insufficient { balance } => {
-                    return Err(Problem::new(Code::BusinessRule).with_detail(format!(
-                        "The balance is {balance} points; it cannot go below zero."
-                    )));
-                }
-                Outcome::AlreadyApplied => {
-                    return Err(Problem::internal(&"an adjustment has no order"));
-                }
-            };
-            events::audit::record(
-                conn,
-                crate::config::SERVICE,
-                &actor,
-                "rewards.adjusted",
-                ("user", user),
-                &json!({ "points": points, "reason": reason.as_str(), "balanceAfter": entry.balance_after }),
-            )
-            .await?;
-            Ok::<_, Problem>(entry)
-        })
-        .await?;
+    let actor = super::actor(&admin, client);
+    let entry = admin::adjust_points(&state, &actor, *user_id, points, reason.as_str()).await?;
     Ok(HttpResponse::Created().json(EntryView::from(&entry)))
 }
