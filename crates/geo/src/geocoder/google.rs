@@ -1,0 +1,383 @@
+//! The Google Geocoding API adapter.
+
+use super::{AddressQuery, GeocodeError, Geocoded, Geocoder, Precision};
+use crate::point::Point;
+use async_trait::async_trait;
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+use std::fmt;
+use std::time::Duration;
+
+/// Google's public endpoint, used when no other base URL is given.
+pub const GOOGLE_GEOCODE_URL: &str = "https://maps.googleapis.com/maps/api/geocode/json";
+
+/// Long enough for Google on a bad day, short enough that checkout does not hang on it.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Geocodes through Google's Geocoding API, restricted to US addresses.
+#[derive(Clone)]
+pub struct GoogleGeocoder {
+    client: reqwest::Client,
+    base_url: Url,
+    api_key: String,
+    timeout: Duration,
+}
+
+// By hand, so the key never reaches a log through `{:?}`.
+impl fmt::Debug for GoogleGeocoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleGeocoder")
+            .field("base_url", &self.base_url.as_str())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GoogleGeocoder {
+    /// A geocoder using `api_key`, sending to `base_url` (a stub in tests) or else to
+    /// [`GOOGLE_GEOCODE_URL`], with a 5-second timeout.
+    ///
+    /// # Errors
+    /// An empty key, a base URL that does not parse, or an HTTP client that cannot be built.
+    pub fn new(api_key: impl Into<String>, base_url: Option<&str>) -> Result<Self, String> {
+        let api_key = api_key.into().trim().to_owned();
+        if api_key.is_empty() {
+            return Err("the Google geocoding provider needs an API key".to_owned());
+        }
+        let url = base_url.unwrap_or(GOOGLE_GEOCODE_URL);
+        let base_url =
+            Url::parse(url).map_err(|e| format!("invalid Google geocoding URL `{url}`: {e}"))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(DEFAULT_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the Google geocoding HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            base_url,
+            api_key,
+            timeout: DEFAULT_TIMEOUT,
+        })
+    }
+
+    /// Replaces the 5-second limit on a whole request (connect, send, read).
+    #[must_use]
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn request_url(&self, address: &AddressQuery<'_>) -> Url {
+        let mut url = self.base_url.clone();
+        url.query_pairs_mut()
+            .append_pair("address", &address.one_line())
+            // Without it Google happily matches a US-looking address abroad.
+            .append_pair("components", "country:US")
+            .append_pair("key", &self.api_key);
+        url
+    }
+}
+
+#[async_trait]
+impl Geocoder for GoogleGeocoder {
+    fn name(&self) -> &'static str {
+        "google"
+    }
+
+    async fn geocode(&self, address: &AddressQuery<'_>) -> Result<Option<Geocoded>, GeocodeError> {
+        let response = self
+            .client
+            .get(self.request_url(address))
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let status = response.status();
+        if !status.is_success() {
+            let message = format!("Google geocoding answered HTTP {status}");
+            return Err(
+                if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                    GeocodeError::Unavailable(message)
+                } else {
+                    GeocodeError::Rejected(message)
+                },
+            );
+        }
+        let body: GeocodeResponse = response.json().await.map_err(unavailable)?;
+        body.into_result()
+    }
+}
+
+/// The part of Google's answer we read.
+#[derive(Deserialize)]
+struct GeocodeResponse {
+    status: String,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    results: Vec<GeocodeResult>,
+}
+
+#[derive(Deserialize)]
+struct GeocodeResult {
+    formatted_address: Option<String>,
+    geometry: Geometry,
+}
+
+#[derive(Deserialize)]
+struct Geometry {
+    location: LatLng,
+    location_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LatLng {
+    lat: f64,
+    lng: f64,
+}
+
+impl GeocodeResponse {
+    fn into_result(self) -> Result<Option<Geocoded>, GeocodeError> {
+        let message = || match &self.error_message {
+            Some(detail) => format!("Google geocoding status {}: {detail}", self.status),
+            None => format!("Google geocoding status {}", self.status),
+        };
+        match self.status.as_str() {
+            "OK" => {}
+            "ZERO_RESULTS" => return Ok(None),
+            // OVER_DAILY_LIMIT is Google's word for a missing key or billing that is not set
+            // up, which waiting will not fix, unlike OVER_QUERY_LIMIT.
+            "REQUEST_DENIED" | "INVALID_REQUEST" | "OVER_DAILY_LIMIT" => {
+                return Err(GeocodeError::Rejected(message()));
+            }
+            // OVER_QUERY_LIMIT, UNKNOWN_ERROR and any status added later: worth a retry.
+            _ => return Err(GeocodeError::Unavailable(message())),
+        }
+        let Some(first) = self.results.into_iter().next() else {
+            return Ok(None);
+        };
+        let LatLng { lat, lng } = first.geometry.location;
+        let point = Point::new(lat, lng).map_err(|e| {
+            GeocodeError::Unavailable(format!("Google geocoding returned a bad point: {e}"))
+        })?;
+        Ok(Some(Geocoded {
+            point,
+            precision: precision(first.geometry.location_type.as_deref()),
+            formatted_address: first.formatted_address,
+        }))
+    }
+}
+
+/// Anything Google does not call exact or street-level is treated as approximate, so a new
+/// location type can only make us more cautious.
+fn precision(location_type: Option<&str>) -> Precision {
+    match location_type {
+        Some("ROOFTOP") => Precision::Rooftop,
+        Some("RANGE_INTERPOLATED" | "GEOMETRIC_CENTER") => Precision::Street,
+        _ => Precision::Approximate,
+    }
+}
+
+/// reqwest's message names the URL, whose query holds the API key, so it is dropped; the
+/// causes (refused, timed out, TLS) are kept because the top-level message alone says
+/// only "error sending request".
+fn unavailable(err: reqwest::Error) -> GeocodeError {
+    let err = err.without_url();
+    let mut text = format!("Google geocoding: {err}");
+    let mut cause = std::error::Error::source(&err);
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    GeocodeError::Unavailable(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    const KEY: &str = "test-key-123";
+
+    /// A one-route HTTP server on a free loopback port answering every request with
+    /// `status` and `body`, and reporting each request's path and query.
+    struct Stub {
+        url: String,
+        requests: mpsc::UnboundedReceiver<(String, HashMap<String, String>)>,
+    }
+
+    async fn stub(status: u16, body: &'static str) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, requests) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let Ok(Some(request_line)) = lines.next_line().await else {
+                    continue;
+                };
+                while let Ok(Some(header)) = lines.next_line().await {
+                    if header.is_empty() {
+                        break;
+                    }
+                }
+                let target = request_line.split(' ').nth(1).unwrap_or_default();
+                let url = Url::parse(&format!("http://stub{target}")).unwrap();
+                let query = url.query_pairs().into_owned().collect();
+                let _ = tx.send((url.path().to_owned(), query));
+                let response = format!(
+                    "HTTP/1.1 {status} Stub\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = write.write_all(response.as_bytes()).await;
+                let _ = write.shutdown().await;
+            }
+        });
+        Stub {
+            url: format!("http://{addr}/maps/api/geocode/json"),
+            requests,
+        }
+    }
+
+    fn address() -> AddressQuery<'static> {
+        AddressQuery {
+            line1: "301 W 2nd St",
+            line2: Some("Suite 100"),
+            city: "Austin",
+            state: "TX",
+            zip: "78701",
+        }
+    }
+
+    async fn geocode(stub: &Stub) -> Result<Option<Geocoded>, GeocodeError> {
+        let geocoder = GoogleGeocoder::new(KEY, Some(&stub.url)).unwrap();
+        geocoder.geocode(&address()).await
+    }
+
+    #[tokio::test]
+    async fn ok_returns_the_first_result_and_sends_address_country_and_key() {
+        let mut stub = stub(
+            200,
+            r#"{"status":"OK","results":[
+                {"formatted_address":"301 W 2nd St #100, Austin, TX 78701, USA",
+                 "geometry":{"location":{"lat":30.2652,"lng":-97.7470},"location_type":"ROOFTOP"}},
+                {"formatted_address":"elsewhere",
+                 "geometry":{"location":{"lat":1.0,"lng":1.0},"location_type":"APPROXIMATE"}}]}"#,
+        )
+        .await;
+
+        let found = geocode(&stub).await.unwrap().unwrap();
+        assert_eq!(found.point, Point::new(30.2652, -97.7470).unwrap());
+        assert_eq!(found.precision, Precision::Rooftop);
+        assert_eq!(
+            found.formatted_address.as_deref(),
+            Some("301 W 2nd St #100, Austin, TX 78701, USA")
+        );
+
+        let (path, query) = stub.requests.recv().await.unwrap();
+        assert_eq!(path, "/maps/api/geocode/json");
+        assert_eq!(
+            query["address"],
+            "301 W 2nd St, Suite 100, Austin, TX 78701"
+        );
+        assert_eq!(query["components"], "country:US");
+        assert_eq!(query["key"], KEY);
+        assert_eq!(query.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn zero_results_is_not_found() {
+        let stub = stub(200, r#"{"status":"ZERO_RESULTS","results":[]}"#).await;
+        assert_eq!(geocode(&stub).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn request_denied_is_rejected_with_googles_reason() {
+        let stub = stub(
+            200,
+            r#"{"status":"REQUEST_DENIED","error_message":"The provided API key is invalid.","results":[]}"#,
+        )
+        .await;
+        let err = geocode(&stub).await.unwrap_err();
+        assert_eq!(
+            err,
+            GeocodeError::Rejected(
+                "Google geocoding status REQUEST_DENIED: The provided API key is invalid."
+                    .to_owned()
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn quota_and_server_errors_are_unavailable() {
+        let stub_quota = stub(200, r#"{"status":"OVER_QUERY_LIMIT","results":[]}"#).await;
+        assert!(matches!(
+            geocode(&stub_quota).await,
+            Err(GeocodeError::Unavailable(_))
+        ));
+        let stub_5xx = stub(503, "{}").await;
+        assert!(matches!(
+            geocode(&stub_5xx).await,
+            Err(GeocodeError::Unavailable(m)) if m.contains("503")
+        ));
+        let stub_403 = stub(403, "{}").await;
+        assert!(matches!(
+            geocode(&stub_403).await,
+            Err(GeocodeError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn location_types_map_to_precision() {
+        assert_eq!(precision(Some("ROOFTOP")), Precision::Rooftop);
+        assert_eq!(precision(Some("RANGE_INTERPOLATED")), Precision::Street);
+        assert_eq!(precision(Some("GEOMETRIC_CENTER")), Precision::Street);
+        assert_eq!(precision(Some("APPROXIMATE")), Precision::Approximate);
+        assert_eq!(precision(None), Precision::Approximate);
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_as_unavailable_without_leaking_the_key() {
+        // Accepts connections and never answers.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let geocoder = GoogleGeocoder::new(KEY, Some(&url))
+            .unwrap()
+            .with_timeout(Duration::from_millis(200));
+        let err = geocoder.geocode(&address()).await.unwrap_err();
+        let GeocodeError::Unavailable(message) = err else {
+            panic!("{err:?}");
+        };
+        assert!(!message.contains(KEY), "{message}");
+        drop(listener);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_unavailable() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        drop(listener);
+        let err = GoogleGeocoder::new(KEY, Some(&url))
+            .unwrap()
+            .geocode(&address())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, GeocodeError::Unavailable(m) if !m.contains(KEY)),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_key() {
+        let geocoder = GoogleGeocoder::new(KEY, None).unwrap();
+        let debug = format!("{geocoder:?}");
+        assert!(!debug.contains(KEY), "{debug}");
+        assert!(debug.contains(GOOGLE_GEOCODE_URL), "{debug}");
+    }
+}
