@@ -52,6 +52,9 @@ string_enum! {
         Failed => "failed",
         /// Charged, then refunded after a cancellation.
         Refunded => "refunded",
+        /// The customer must confirm the charge (3-D Secure) in the app; still pending for
+        /// the saga.
+        ActionRequired => "action_required",
     }
 }
 

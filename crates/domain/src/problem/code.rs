@@ -125,6 +125,12 @@ codes! {
     InsufficientStock => (422, "INSUFFICIENT_STOCK", "Insufficient stock"),
     /// The payment provider declined the charge.
     PaymentDeclined => (422, "PAYMENT_DECLINED", "Payment declined"),
+    /// A product in the cart is not for sale any more (inactive, deleted or unknown).
+    ProductUnavailable => (422, "PRODUCT_UNAVAILABLE", "Product unavailable"),
+    /// The ID shown at the door is under age or not the customer's: do not hand over.
+    IdCheckFailed => (422, "ID_CHECK_FAILED", "ID check failed"),
+    /// The delivery address has no coordinates yet (the geocoder could not place it).
+    AddressNotGeocoded => (422, "ADDRESS_NOT_GEOCODED", "Address could not be located"),
 
     // 429 and 5xx.
     /// Too many requests; see `Retry-After`.

@@ -1,0 +1,11 @@
+DROP TABLE analytics_events;
+DROP TABLE track_and_trace_reports;
+DROP TABLE idempotency_keys;
+DROP TABLE order_status_history;
+DROP TABLE order_items;
+DROP TABLE order_destinations;
+DROP TABLE orders;
+DROP SEQUENCE order_number_seq;
+DROP TABLE delivery_addresses;
+DROP TABLE users;
+DROP TABLE products;

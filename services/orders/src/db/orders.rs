@@ -1,0 +1,358 @@
+//! `orders` with their destinations, item snapshots, status history and idempotency keys.
+
+use crate::schema::{idempotency_keys, order_destinations, order_items, order_status_history, orders};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub order_number: String,
+    pub customer_id: Uuid,
+    pub status: String,
+    pub stock_status: String,
+    pub payment_status: String,
+    pub status_reason: Option<String>,
+    pub status_detail: Option<String>,
+    pub payment_method_id: Option<Uuid>,
+    pub points_to_redeem: i64,
+    pub payment_attempt: i32,
+    pub subtotal_cents: i64,
+    pub tax_cents: i64,
+    pub delivery_fee_cents: i64,
+    pub total_cents: i64,
+    pub taxes: serde_json::Value,
+    pub jurisdiction: String,
+    pub service_area: String,
+    pub distance_miles: f64,
+    pub local_date: NaiveDate,
+    pub special_instructions: Option<String>,
+    pub driver_id: Option<Uuid>,
+    pub id_check: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_destinations)]
+pub struct DestinationRow {
+    pub order_id: Uuid,
+    pub address_id: Uuid,
+    pub address_name: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip_code: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub delivery_instructions: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = order_items)]
+pub struct ItemRow {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub product_id: Uuid,
+    pub product_name: String,
+    pub product_type: String,
+    pub quantity: i32,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+    pub net_weight_mg: i64,
+    pub thc_mg: i64,
+    pub package_label: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = order_status_history)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub order_id: Uuid,
+    pub status: String,
+    pub stock_status: String,
+    pub payment_status: String,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = order_status_history)]
+pub struct NewHistory<'a> {
+    pub order_id: Uuid,
+    pub status: &'a str,
+    pub stock_status: &'a str,
+    pub payment_status: &'a str,
+    pub reason: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: Option<&'a str>,
+}
+
+/// The next order number's sequence value.
+pub async fn next_number(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "nextval('order_number_seq')",
+    ))
+    .get_result(conn)
+    .await
+}
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    order: &OrderRow,
+    destination: &DestinationRow,
+    items: &[ItemRow],
+) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
+        .values(order)
+        .execute(conn)
+        .await?;
+    diesel::insert_into(order_destinations::table)
+        .values(destination)
+        .execute(conn)
+        .await?;
+    diesel::insert_into(order_items::table)
+        .values(items)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The order, locked until the transaction ends: every status change goes through here.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .for_update()
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn destination(
+    conn: &mut AsyncPgConnection,
+    order: Uuid,
+) -> QueryResult<Option<DestinationRow>> {
+    order_destinations::table
+        .find(order)
+        .select(DestinationRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn items(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Vec<ItemRow>> {
+    order_items::table
+        .filter(order_items::order_id.eq(order))
+        .order(order_items::product_name.asc())
+        .select(ItemRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn items_of(conn: &mut AsyncPgConnection, orders: &[Uuid]) -> QueryResult<Vec<ItemRow>> {
+    order_items::table
+        .filter(order_items::order_id.eq_any(orders))
+        .order(order_items::product_name.asc())
+        .select(ItemRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn history(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Vec<HistoryRow>> {
+    order_status_history::table
+        .filter(order_status_history::order_id.eq(order))
+        .order(order_status_history::id.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)
+        .await
+}
+
+pub async fn add_history(conn: &mut AsyncPgConnection, entry: NewHistory<'_>) -> QueryResult<()> {
+    diesel::insert_into(order_status_history::table)
+        .values(entry)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes the order's mutable fields back (the caller holds its lock).
+pub async fn save(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult<()> {
+    diesel::update(orders::table.find(order.id))
+        .set((
+            orders::status.eq(&order.status),
+            orders::stock_status.eq(&order.stock_status),
+            orders::payment_status.eq(&order.payment_status),
+            orders::status_reason.eq(&order.status_reason),
+            orders::status_detail.eq(&order.status_detail),
+            orders::payment_attempt.eq(order.payment_attempt),
+            orders::driver_id.eq(order.driver_id),
+            orders::id_check.eq(&order.id_check),
+            orders::updated_at.eq(order.updated_at),
+            orders::confirmed_at.eq(order.confirmed_at),
+            orders::delivered_at.eq(order.delivered_at),
+            orders::cancelled_at.eq(order.cancelled_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What `customer` bought (or has on the way) on `day`: lines of orders not cancelled.
+pub async fn items_on_day(
+    conn: &mut AsyncPgConnection,
+    customer: Uuid,
+    day: NaiveDate,
+) -> QueryResult<Vec<ItemRow>> {
+    order_items::table
+        .inner_join(orders::table)
+        .filter(orders::customer_id.eq(customer))
+        .filter(orders::local_date.eq(day))
+        .filter(orders::status.ne("cancelled"))
+        .select(ItemRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Filters of the order lists.
+#[derive(Debug, Default, Clone)]
+pub struct OrderFilter {
+    pub customer: Option<Uuid>,
+    pub driver: Option<Uuid>,
+    pub statuses: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub zone: Option<String>,
+}
+
+fn filtered(filter: &OrderFilter) -> orders::BoxedQuery<'static, diesel::pg::Pg> {
+    let mut query = orders::table.into_boxed();
+    if let Some(customer) = filter.customer {
+        query = query.filter(orders::customer_id.eq(customer));
+    }
+    if let Some(driver) = filter.driver {
+        query = query.filter(orders::driver_id.eq(driver));
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(orders::status.eq_any(filter.statuses.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(orders::created_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(orders::created_at.lt(to));
+    }
+    if let Some(zone) = &filter.zone {
+        query = query.filter(orders::service_area.eq(zone.clone()));
+    }
+    query
+}
+
+/// One page of orders, newest first, and how many match.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    filter: &OrderFilter,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<(Vec<OrderRow>, i64)> {
+    let total = filtered(filter).count().get_result(conn).await?;
+    let rows = filtered(filter)
+        .order((orders::created_at.desc(), orders::id.desc()))
+        .limit(limit)
+        .offset(offset)
+        .select(OrderRow::as_select())
+        .load(conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Orders in `status` last changed before `before`, locked for the timer (others skip them).
+pub async fn lock_stale(
+    conn: &mut AsyncPgConnection,
+    status: &str,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<OrderRow>> {
+    orders::table
+        .filter(orders::status.eq(status))
+        .filter(orders::updated_at.lt(before))
+        .order(orders::updated_at.asc())
+        .limit(limit)
+        .for_update()
+        .skip_locked()
+        .select(OrderRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Orders per status (the `orders_by_status` gauge).
+pub async fn count_by_status(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, i64)>> {
+    orders::table
+        .group_by(orders::status)
+        .select((orders::status, diesel::dsl::count_star()))
+        .load(conn)
+        .await
+}
+
+/// When the oldest pending order was placed.
+pub async fn oldest_pending(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
+    orders::table
+        .filter(orders::status.eq("pending"))
+        .select(diesel::dsl::min(orders::created_at))
+        .first(conn)
+        .await
+}
+
+pub async fn find_idempotency(
+    conn: &mut AsyncPgConnection,
+    customer: Uuid,
+    key: &str,
+) -> QueryResult<Option<(String, Uuid)>> {
+    idempotency_keys::table
+        .find((customer, key))
+        .select((idempotency_keys::request_hash, idempotency_keys::order_id))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Records the key; false when another request stored it first (the caller re-reads).
+pub async fn insert_idempotency(
+    conn: &mut AsyncPgConnection,
+    customer: Uuid,
+    key: &str,
+    hash: &str,
+    order: Uuid,
+) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::customer_id.eq(customer),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::order_id.eq(order),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted > 0)
+}

@@ -1,0 +1,232 @@
+//! The guide's compliance endpoints: the licence, the tax calculator and the delivery-area
+//! check. Public: a storefront shows them before sign-in.
+
+use crate::state::AppState;
+use crate::views::{AreaView, money};
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use compliance::{AppliesTo, Jurisdiction, LicenseStatus, ProductType, TaxableLine};
+use domain::{Code, FieldError, Money, Problem, UsState, UsZip};
+use geo::{Point, ZipCentroids};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BusinessLicense {
+    pub name: String,
+    pub license_number: String,
+    pub license_type: String,
+    pub issuer: String,
+    pub issued_date: chrono::NaiveDate,
+    pub expiration_date: chrono::NaiveDate,
+    /// Computed from the dates: active, expired or not_yet_valid.
+    pub status: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComplianceFacts {
+    pub track_and_trace: String,
+    pub tax_reporting: String,
+    pub age_verification: String,
+    pub minimum_age: u32,
+    pub delivery_areas: Vec<String>,
+    pub approved_municipalities: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseView {
+    pub jurisdiction: String,
+    pub business: BusinessLicense,
+    pub compliance: ComplianceFacts,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Licenses {
+    /// The first jurisdiction's licence (the guide's shape).
+    #[serde(flatten)]
+    pub primary: LicenseView,
+    /// Every jurisdiction this deployment delivers in.
+    pub licenses: Vec<LicenseView>,
+}
+
+fn license_view(j: &Jurisdiction) -> LicenseView {
+    let status = match j.license.status(j.local_date(Utc::now())) {
+        LicenseStatus::Active => "active",
+        LicenseStatus::Expired => "expired",
+        LicenseStatus::NotYetValid => "not_yet_valid",
+    };
+    LicenseView {
+        jurisdiction: j.code.clone(),
+        business: BusinessLicense {
+            name: j.license.business_name.clone(),
+            license_number: j.license.license_number.clone(),
+            license_type: j.license.license_type.clone(),
+            issuer: j.license.issuer.clone(),
+            issued_date: j.license.issued_on,
+            expiration_date: j.license.expires_on,
+            status: status.into(),
+        },
+        compliance: ComplianceFacts {
+            track_and_trace: j.license.track_and_trace.clone(),
+            tax_reporting: "Automated".into(),
+            age_verification: if j.license.age_verification_required { "Required" } else { "Not required" }.into(),
+            minimum_age: j.minimum_age,
+            delivery_areas: j.service_areas.iter().map(|a| a.name.clone()).collect(),
+            approved_municipalities: j.approved_municipalities.clone(),
+        },
+    }
+}
+
+/// The business licence (status computed from its dates) and compliance facts.
+#[utoipa::path(get, path = "/api/compliance/license", tag = "compliance",
+    responses((status = 200, body = Licenses)))]
+pub async fn license(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let jurisdictions = state.rules.jurisdictions();
+    let first = jurisdictions
+        .first()
+        .ok_or_else(|| Problem::unavailable(&"no jurisdiction is configured"))?;
+    Ok(HttpResponse::Ok().json(Licenses {
+        primary: license_view(first),
+        licenses: jurisdictions.iter().map(license_view).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PlaceInput {
+    #[schema(value_type = Option<String>, example = "Austin")]
+    pub city: Option<String>,
+    #[schema(value_type = Option<String>, example = "TX")]
+    pub state: Option<UsState>,
+    #[schema(value_type = Option<String>, example = "78701")]
+    pub zip_code: Option<UsZip>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaxInput {
+    /// Goods before tax, e.g. "100.00" (treated as cannabis goods).
+    #[schema(value_type = String, example = "100.00")]
+    pub subtotal: Money,
+    pub delivery_address: PlaceInput,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxComponentView {
+    pub id: String,
+    pub name: String,
+    pub percent: String,
+    #[schema(value_type = String)]
+    pub amount: Money,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Taxes {
+    #[schema(value_type = String)]
+    pub state: Money,
+    #[schema(value_type = String)]
+    pub cannabis: Money,
+    #[schema(value_type = String)]
+    pub local: Money,
+    #[schema(value_type = String)]
+    pub total: Money,
+    pub components: Vec<TaxComponentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxAnswer {
+    pub jurisdiction: String,
+    #[schema(value_type = String)]
+    pub subtotal: Money,
+    pub taxes: Taxes,
+    #[schema(value_type = String)]
+    pub total: Money,
+}
+
+/// The jurisdiction for a place: where its ZIP lies, else the state's own rules.
+fn jurisdiction_for<'a>(state: &'a AppState, place: &PlaceInput) -> Result<&'a Jurisdiction, Problem> {
+    let by_zip = place
+        .zip_code
+        .as_ref()
+        .and_then(|zip| ZipCentroids::get().lookup(zip.as_str()))
+        .and_then(|point| state.rules.locate(point))
+        .map(|l| l.jurisdiction);
+    let by_state = || place.state.as_ref().and_then(|s| state.rules.get(s.as_str()));
+    by_zip.or_else(by_state).ok_or_else(|| {
+        Problem::new(Code::OutsideDeliveryArea).with_detail("We do not deliver to this address.")
+    })
+}
+
+/// Taxes on a subtotal for a delivery address (state sales, cannabis excise, local).
+#[utoipa::path(post, path = "/api/compliance/calculate-tax", tag = "compliance", request_body = TaxInput,
+    responses((status = 200, body = TaxAnswer), (status = 400, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)))]
+pub async fn calculate_tax(state: web::Data<AppState>, body: web::Json<TaxInput>) -> Result<HttpResponse, Problem> {
+    let input = body.into_inner();
+    let j = jurisdiction_for(&state, &input.delivery_address)?;
+    let city = input.delivery_address.city.clone().unwrap_or_default();
+    let lines = [TaxableLine { product_type: ProductType::Flower, amount_cents: input.subtotal.to_cents() }];
+    let breakdown = j.taxes(&lines, &city, j.local_date(Utc::now()));
+    let local_ids: Vec<&str> = j.local_taxes_for(&city).iter().map(|t| t.id.as_str()).collect();
+    let (mut state_cents, mut cannabis_cents, mut local_cents) = (0, 0, 0);
+    for c in &breakdown.components {
+        if local_ids.contains(&c.id.as_str()) {
+            local_cents += c.amount_cents;
+        } else if j.taxes.iter().any(|t| t.id == c.id && t.applies_to == AppliesTo::Cannabis) {
+            cannabis_cents += c.amount_cents;
+        } else {
+            state_cents += c.amount_cents;
+        }
+    }
+    Ok(HttpResponse::Ok().json(TaxAnswer {
+        jurisdiction: j.code.clone(),
+        subtotal: input.subtotal,
+        total: money(input.subtotal.to_cents() + breakdown.total_cents),
+        taxes: Taxes {
+            state: money(state_cents),
+            cannabis: money(cannabis_cents),
+            local: money(local_cents),
+            total: money(breakdown.total_cents),
+            components: breakdown
+                .components
+                .into_iter()
+                .map(|c| TaxComponentView { id: c.id, name: c.name, percent: c.percent, amount: money(c.amount_cents) })
+                .collect(),
+        },
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AreaInput {
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Used when no coordinates are sent (the ZIP's centre).
+    #[schema(value_type = Option<String>, example = "78701")]
+    pub zip_code: Option<UsZip>,
+}
+
+/// Whether a point (or a ZIP's centre) is inside a service area, and the delivery fee there.
+#[utoipa::path(post, path = "/api/compliance/validate-delivery-area", tag = "compliance", request_body = AreaInput,
+    responses((status = 200, body = AreaView), (status = 400, body = domain::ProblemBody)))]
+pub async fn validate_delivery_area(state: web::Data<AppState>, body: web::Json<AreaInput>) -> Result<HttpResponse, Problem> {
+    let input = body.into_inner();
+    let point = match (input.latitude, input.longitude, &input.zip_code) {
+        (Some(lat), Some(lon), _) => Some(Point::new(lat, lon).map_err(|e| {
+            Problem::validation(vec![FieldError::new("latitude", e.to_string())])
+        })?),
+        (None, None, Some(zip)) => ZipCentroids::get().lookup(zip.as_str()),
+        _ => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "latitude",
+                "send latitude and longitude, or a zipCode",
+            )]));
+        }
+    };
+    Ok(HttpResponse::Ok().json(AreaView::for_point(&state.rules, point)))
+}
