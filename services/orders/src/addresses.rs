@@ -121,25 +121,29 @@ fn row_from(
 }
 
 /// Saves a new address; the first one is primary whatever the request says.
-pub async fn create(state: &AppState, user: Uuid, input: AddressInput) -> Result<AddressRow, Problem> {
+pub async fn create(
+    state: &AppState,
+    user: Uuid,
+    input: AddressInput,
+) -> Result<AddressRow, Problem> {
     let found = geocode(state, &input).await?;
     let mut conn = state.db().await?;
     let row = conn
         .transaction(async move |conn| {
-            {
-                let count = db::addresses::count(conn, user).await?;
-                if count >= MAX_ADDRESSES {
-                    return Err(Problem::new(domain::Code::BusinessRule).with_detail(format!(
+            let count = db::addresses::count(conn, user).await?;
+            if count >= MAX_ADDRESSES {
+                return Err(
+                    Problem::new(domain::Code::BusinessRule).with_detail(format!(
                         "An account keeps at most {MAX_ADDRESSES} addresses; delete one first."
-                    )));
-                }
-                let mut row = row_from(input, Uuid::now_v7(), user, found.as_ref(), Utc::now());
-                row.is_primary = row.is_primary || count == 0;
-                if row.is_primary {
-                    db::addresses::clear_primary(conn, user, row.id).await?;
-                }
-                Ok::<_, Problem>(db::addresses::insert(conn, &row).await?)
+                    )),
+                );
             }
+            let mut row = row_from(input, Uuid::now_v7(), user, found.as_ref(), Utc::now());
+            row.is_primary = row.is_primary || count == 0;
+            if row.is_primary {
+                db::addresses::clear_primary(conn, user, row.id).await?;
+            }
+            Ok::<_, Problem>(db::addresses::insert(conn, &row).await?)
         })
         .await?;
     Ok(row)
@@ -156,17 +160,15 @@ pub async fn replace(
     let found = geocode(state, &input).await?;
     let mut conn = state.db().await?;
     conn.transaction(async move |conn| {
-        {
-            let existing = db::addresses::find_owned(conn, user, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            let mut row = row_from(input, id, user, found.as_ref(), existing.created_at);
-            row.is_primary = row.is_primary || existing.is_primary;
-            if row.is_primary {
-                db::addresses::clear_primary(conn, user, id).await?;
-            }
-            Ok::<_, Problem>(db::addresses::update(conn, &row).await?)
+        let existing = db::addresses::find_owned(conn, user, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let mut row = row_from(input, id, user, found.as_ref(), existing.created_at);
+        row.is_primary = row.is_primary || existing.is_primary;
+        if row.is_primary {
+            db::addresses::clear_primary(conn, user, id).await?;
         }
+        Ok::<_, Problem>(db::addresses::update(conn, &row).await?)
     })
     .await
 }
@@ -176,16 +178,14 @@ pub async fn replace(
 pub async fn delete(state: &AppState, user: Uuid, id: Uuid) -> Result<(), Problem> {
     let mut conn = state.db().await?;
     conn.transaction(async move |conn| {
-        {
-            let existing = db::addresses::find_owned(conn, user, id)
-                .await?
-                .ok_or_else(|| not_found(id))?;
-            db::addresses::delete(conn, user, id).await?;
-            if existing.is_primary {
-                db::addresses::promote_oldest(conn, user).await?;
-            }
-            Ok::<_, Problem>(())
+        let existing = db::addresses::find_owned(conn, user, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        db::addresses::delete(conn, user, id).await?;
+        if existing.is_primary {
+            db::addresses::promote_oldest(conn, user).await?;
         }
+        Ok::<_, Problem>(())
     })
     .await
 }

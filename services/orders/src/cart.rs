@@ -114,7 +114,11 @@ impl Carts {
             .iter()
             .filter_map(|(field, value)| parse_entry(field, value))
             .collect();
-        entries.sort_by(|a, b| a.added_at.cmp(&b.added_at).then(a.product_id.cmp(&b.product_id)));
+        entries.sort_by(|a, b| {
+            a.added_at
+                .cmp(&b.added_at)
+                .then(a.product_id.cmp(&b.product_id))
+        });
         Ok(entries)
     }
 

@@ -86,7 +86,10 @@ pub async fn place(
     if let Some(key) = idempotency_key
         && let Some(order) = replay(state, customer, key, &fingerprint).await?
     {
-        return Ok(Placed { order, replayed: true });
+        return Ok(Placed {
+            order,
+            replayed: true,
+        });
     }
     let cart = state
         .carts
@@ -208,7 +211,9 @@ async fn replay(
 ) -> Result<Option<OrderRow>, Problem> {
     let mut conn = state.db().await?;
     match db::orders::find_idempotency(&mut conn, customer, key).await? {
-        Some((hash, order)) => Ok(Some(replayed_order(&mut conn, &hash, fingerprint, order).await?)),
+        Some((hash, order)) => Ok(Some(
+            replayed_order(&mut conn, &hash, fingerprint, order).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -238,7 +243,15 @@ async fn audit_refusal(state: &AppState, actor: &Actor, problem: &Problem) {
     let result = async {
         let mut conn = state.db().await.map_err(|p| p.to_string())?;
         conn.transaction(async |conn| {
-            audit::record(conn, SERVICE, actor, "order.refused", ("user", actor.id), &details).await
+            audit::record(
+                conn,
+                SERVICE,
+                actor,
+                "order.refused",
+                ("user", actor.id),
+                &details,
+            )
+            .await
         })
         .await
         .map_err(|e| e.to_string())
@@ -251,9 +264,8 @@ async fn audit_refusal(state: &AppState, actor: &Actor, problem: &Problem) {
 
 fn locate<'a>(rules: &'a compliance::Rules, address: &AddressRow) -> Result<Located<'a>, Problem> {
     let point = address.point().ok_or_else(|| {
-        Problem::new(Code::AddressNotGeocoded).with_detail(
-            "We could not place this address on the map; check it and save it again.",
-        )
+        Problem::new(Code::AddressNotGeocoded)
+            .with_detail("We could not place this address on the map; check it and save it again.")
     })?;
     rules
         .locate(point)
@@ -270,14 +282,19 @@ async fn lines(conn: &mut AsyncPgConnection, cart: &[CartEntry]) -> Result<Vec<L
     let mut short = Vec::new();
     for entry in cart {
         match products.iter().find(|p| p.id == entry.product_id) {
-            Some(p) if p.orderable() && crate::products::compliance_type(&p.product_type).is_some() => {
+            Some(p)
+                if p.orderable() && crate::products::compliance_type(&p.product_type).is_some() =>
+            {
                 if p.available_quantity < i64::from(entry.quantity) {
                     short.push(json!({
                         "productId": p.id, "name": p.name,
                         "requested": entry.quantity, "available": p.available_quantity,
                     }));
                 }
-                lines.push(Line { product: p.clone(), quantity: entry.quantity });
+                lines.push(Line {
+                    product: p.clone(),
+                    quantity: entry.quantity,
+                });
             }
             other => unavailable.push(json!({
                 "productId": entry.product_id,
@@ -287,7 +304,9 @@ async fn lines(conn: &mut AsyncPgConnection, cart: &[CartEntry]) -> Result<Vec<L
     }
     if !unavailable.is_empty() {
         return Err(Problem::new(Code::ProductUnavailable)
-            .with_detail("Some products in your cart are no longer for sale; remove them to check out.")
+            .with_detail(
+                "Some products in your cart are no longer for sale; remove them to check out.",
+            )
             .with_extension("products", unavailable));
     }
     if !short.is_empty() {
@@ -316,7 +335,10 @@ fn check_points(input: &CheckoutInput, quote: &Quote) -> Result<i64, Problem> {
     if rest < 0 {
         return Err(Problem::validation(vec![FieldError::new(
             "pointsToRedeem",
-            format!("At most {} points can be redeemed on this order (its total).", quote.total_cents),
+            format!(
+                "At most {} points can be redeemed on this order (its total).",
+                quote.total_cents
+            ),
         )]));
     }
     if rest > 0 && rest < MINIMUM_CHARGE_CENTS {
@@ -348,10 +370,16 @@ struct NewOrder<'a> {
 
 /// "FS-20261124-0042": the local date of the order and a sequence number.
 pub fn order_number(jurisdiction: &Jurisdiction, now: DateTime<Utc>, sequence: i64) -> String {
-    format!("FS-{}-{sequence:04}", jurisdiction.local_date(now).format("%Y%m%d"))
+    format!(
+        "FS-{}-{sequence:04}",
+        jurisdiction.local_date(now).format("%Y%m%d")
+    )
 }
 
-async fn insert_order(conn: &mut AsyncPgConnection, new: &NewOrder<'_>) -> Result<OrderRow, Problem> {
+async fn insert_order(
+    conn: &mut AsyncPgConnection,
+    new: &NewOrder<'_>,
+) -> Result<OrderRow, Problem> {
     let jurisdiction = new.located.jurisdiction;
     let id = Uuid::now_v7();
     let sequence = db::orders::next_number(conn).await?;
@@ -423,33 +451,43 @@ async fn insert_order(conn: &mut AsyncPgConnection, new: &NewOrder<'_>) -> Resul
         })
         .collect();
     db::orders::insert(conn, &order, &destination, &items).await?;
-    db::orders::add_history(conn, NewHistory {
-        order_id: id,
-        status: "pending",
-        stock_status: "pending",
-        payment_status: "pending",
-        reason: None,
-        note: None,
-        actor_id: Some(new.customer),
-        actor_role: Some("customer"),
-    })
+    db::orders::add_history(
+        conn,
+        NewHistory {
+            order_id: id,
+            status: "pending",
+            stock_status: "pending",
+            payment_status: "pending",
+            reason: None,
+            note: None,
+            actor_id: Some(new.customer),
+            actor_role: Some("customer"),
+        },
+    )
     .await?;
     let correlation = id.to_string();
-    publish(conn, &v1::OrderSubmitted {
-        order_id: correlation.clone(),
-        order_number: order.order_number.clone(),
-        customer_id: new.customer.to_string(),
-        lines: items.iter().map(crate::lifecycle::line).collect(),
-        destination: Some(destination_event(&destination)),
-        subtotal_cents: order.subtotal_cents,
-        tax_cents: order.tax_cents,
-        delivery_fee_cents: order.delivery_fee_cents,
-        total_cents: order.total_cents,
-        payment_method_id: order.payment_method_id.map(|m| m.to_string()).unwrap_or_default(),
-        points_to_redeem: order.points_to_redeem,
-        special_instructions: order.special_instructions.clone().unwrap_or_default(),
-        submitted_at: Some(timestamp(new.now)),
-    }, Some(&correlation))
+    publish(
+        conn,
+        &v1::OrderSubmitted {
+            order_id: correlation.clone(),
+            order_number: order.order_number.clone(),
+            customer_id: new.customer.to_string(),
+            lines: items.iter().map(crate::lifecycle::line).collect(),
+            destination: Some(destination_event(&destination)),
+            subtotal_cents: order.subtotal_cents,
+            tax_cents: order.tax_cents,
+            delivery_fee_cents: order.delivery_fee_cents,
+            total_cents: order.total_cents,
+            payment_method_id: order
+                .payment_method_id
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+            points_to_redeem: order.points_to_redeem,
+            special_instructions: order.special_instructions.clone().unwrap_or_default(),
+            submitted_at: Some(timestamp(new.now)),
+        },
+        Some(&correlation),
+    )
     .await?;
     Ok(order)
 }

@@ -17,8 +17,11 @@ pub fn grams(mg: i64) -> String {
 
 pub fn outside_hours(err: OutsideDeliveryHours) -> Problem {
     let facts = serde_json::to_value(&err).unwrap_or_default();
-    let mut problem = Problem::new(Code::OutsideDeliveryHours)
-        .with_detail(format!("We deliver from {} to {} local time.", err.opens.format("%H:%M"), err.closes.format("%H:%M")));
+    let mut problem = Problem::new(Code::OutsideDeliveryHours).with_detail(format!(
+        "We deliver from {} to {} local time.",
+        err.opens.format("%H:%M"),
+        err.closes.format("%H:%M")
+    ));
     for key in ["opens", "closes", "timeZone", "localTime", "nextOpening"] {
         if let Some(value) = facts.get(key) {
             problem = problem.with_extension(key, value.clone());
@@ -79,7 +82,10 @@ pub fn beyond_fee_bands(located: &Located<'_>) -> Problem {
             "This address is {:.1} miles from {}, beyond our delivery distance.",
             located.distance_miles, located.area.name
         ))
-        .with_extension("distanceMiles", (located.distance_miles * 10.0).round() / 10.0)
+        .with_extension(
+            "distanceMiles",
+            (located.distance_miles * 10.0).round() / 10.0,
+        )
 }
 
 #[cfg(test)]

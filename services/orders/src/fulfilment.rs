@@ -80,18 +80,22 @@ async fn record(
     Ok(())
 }
 
-/// Runs `step` on the locked order in one transaction and returns the order after it.
-async fn with_order<F>(state: &AppState, id: Uuid, access: Access, step: F) -> Result<OrderRow, Problem>
-where
-    F: AsyncFnOnce(&mut AsyncPgConnection, &mut OrderRow) -> Result<(), Problem> + Send,
-{
-    let mut conn = state.db().await?;
-    conn.transaction(async move |conn| {
-        let mut order = lock_visible(conn, id, access).await?;
-        step(conn, &mut order).await?;
-        Ok::<_, Problem>(order)
-    })
-    .await
+/// Runs `$body` (a `Result<(), Problem>` block) on the order locked for `$access` in one
+/// transaction, and evaluates to the order after it.
+macro_rules! with_order {
+    ($state:expr, $id:expr, $access:expr, |$conn:ident, $order:ident| $body:block) => {{
+        let mut conn = $state.db().await?;
+        conn.transaction(async |$conn| {
+            let mut locked = lock_visible($conn, $id, $access).await?;
+            {
+                let $order = &mut locked;
+                let outcome: Result<(), Problem> = async { $body }.await;
+                outcome?;
+            }
+            Ok::<_, Problem>(locked)
+        })
+        .await
+    }};
 }
 
 /// The customer cancels before the order is out for delivery.
@@ -101,16 +105,17 @@ pub async fn cancel_by_customer(
     id: Uuid,
     note: Option<&str>,
 ) -> Result<OrderRow, Problem> {
-    with_order(state, id, Access::Customer(actor.id), async |conn, order| {
+    with_order!(state, id, Access::Customer(actor.id), |conn, order| {
         let status = lifecycle::status_of(order);
         if !status.customer_may_cancel() {
-            return Err(Problem::new(Code::InvalidStateTransition).with_detail(format!(
-                "An order that is {status} can no longer be cancelled."
-            )));
+            return Err(
+                Problem::new(Code::InvalidStateTransition).with_detail(format!(
+                    "An order that is {status} can no longer be cancelled."
+                )),
+            );
         }
         cancel(conn, order, actor, CancelReason::CustomerRequested, note).await
     })
-    .await
 }
 
 async fn cancel(
@@ -121,21 +126,31 @@ async fn cancel(
     note: Option<&str>,
 ) -> Result<(), Problem> {
     let from = order.status.clone();
-    lifecycle::apply(conn, order, Change {
-        status: Some(OrderStatus::Cancelled),
-        cancel: Some(reason),
-        note,
-        actor: Some(actor),
-        ..Change::default()
-    })
+    lifecycle::apply(
+        conn,
+        order,
+        Change {
+            status: Some(OrderStatus::Cancelled),
+            cancel: Some(reason),
+            note,
+            actor: Some(actor),
+            ..Change::default()
+        },
+    )
     .await
     .map_err(change_error)?;
-    record(conn, actor, "order.cancelled", order, json!({
-        "orderNumber": order.order_number,
-        "from": from,
-        "reason": reason.as_str(),
-        "note": note,
-    }))
+    record(
+        conn,
+        actor,
+        "order.cancelled",
+        order,
+        json!({
+            "orderNumber": order.order_number,
+            "from": from,
+            "reason": reason.as_str(),
+            "note": note,
+        }),
+    )
     .await
 }
 
@@ -157,25 +172,30 @@ pub async fn set_status_by_staff(
     status: StaffStatus,
     note: Option<&str>,
 ) -> Result<OrderRow, Problem> {
-    with_order(state, id, Access::Staff, async |conn, order| match status {
-        StaffStatus::Cancelled => cancel(conn, order, actor, CancelReason::Staff, note).await,
-        StaffStatus::Preparing => {
-            let from = order.status.clone();
-            lifecycle::apply(conn, order, Change {
-                status: Some(OrderStatus::Preparing),
-                note,
-                actor: Some(actor),
-                ..Change::default()
-            })
-            .await
-            .map_err(change_error)?;
-            record(conn, actor, "order.status_changed", order, json!({
+    with_order!(state, id, Access::Staff, |conn, order| {
+        match status {
+            StaffStatus::Cancelled => cancel(conn, order, actor, CancelReason::Staff, note).await,
+            StaffStatus::Preparing => {
+                let from = order.status.clone();
+                lifecycle::apply(
+                    conn,
+                    order,
+                    Change {
+                        status: Some(OrderStatus::Preparing),
+                        note,
+                        actor: Some(actor),
+                        ..Change::default()
+                    },
+                )
+                .await
+                .map_err(change_error)?;
+                record(conn, actor, "order.status_changed", order, json!({
                 "orderNumber": order.order_number, "from": from, "to": "preparing", "note": note,
             }))
             .await
+            }
         }
     })
-    .await
 }
 
 /// Staff assign (or reassign) an active driver before pick-up.
@@ -185,7 +205,7 @@ pub async fn assign_driver(
     id: Uuid,
     driver_id: Uuid,
 ) -> Result<OrderRow, Problem> {
-    with_order(state, id, Access::Staff, async |conn, order| {
+    with_order!(state, id, Access::Staff, |conn, order| {
         let driver = db::users::find(conn, driver_id)
             .await?
             .filter(|u| u.role == "driver")
@@ -213,43 +233,61 @@ pub async fn assign_driver(
         let customer = db::users::find(conn, order.customer_id).await?;
         let destination = db::orders::destination(conn, order.id).await?;
         let correlation = order.id.to_string();
-        publish(conn, &v1::OrderDriverAssigned {
-            order_id: correlation.clone(),
-            order_number: order.order_number.clone(),
-            customer_id: order.customer_id.to_string(),
-            customer_name: customer.map(|c| c.full_name).unwrap_or_default(),
-            driver_id: driver_id.to_string(),
-            driver_name: driver.full_name.clone(),
-            previous_driver_id: previous.map(|d| d.to_string()).unwrap_or_default(),
-            destination: destination.as_ref().map(crate::checkout::destination_event),
-            actor_id: actor.id.to_string(),
-            assigned_at: Some(timestamp(Utc::now())),
-        }, Some(&correlation))
+        publish(
+            conn,
+            &v1::OrderDriverAssigned {
+                order_id: correlation.clone(),
+                order_number: order.order_number.clone(),
+                customer_id: order.customer_id.to_string(),
+                customer_name: customer.map(|c| c.full_name).unwrap_or_default(),
+                driver_id: driver_id.to_string(),
+                driver_name: driver.full_name.clone(),
+                previous_driver_id: previous.map(|d| d.to_string()).unwrap_or_default(),
+                destination: destination.as_ref().map(crate::checkout::destination_event),
+                actor_id: actor.id.to_string(),
+                assigned_at: Some(timestamp(Utc::now())),
+            },
+            Some(&correlation),
+        )
         .await?;
-        record(conn, actor, "order.driver_assigned", order, json!({
-            "orderNumber": order.order_number,
-            "driverId": driver_id,
-            "previousDriverId": previous,
-        }))
+        record(
+            conn,
+            actor,
+            "order.driver_assigned",
+            order,
+            json!({
+                "orderNumber": order.order_number,
+                "driverId": driver_id,
+                "previousDriverId": previous,
+            }),
+        )
         .await
     })
-    .await
 }
 
 /// The driver has the goods: `preparing → out_for_delivery`.
 pub async fn pick_up(state: &AppState, actor: &Actor, id: Uuid) -> Result<OrderRow, Problem> {
-    with_order(state, id, Access::Driver(actor.id), async |conn, order| {
-        lifecycle::apply(conn, order, Change {
-            status: Some(OrderStatus::OutForDelivery),
-            actor: Some(actor),
-            ..Change::default()
-        })
+    with_order!(state, id, Access::Driver(actor.id), |conn, order| {
+        lifecycle::apply(
+            conn,
+            order,
+            Change {
+                status: Some(OrderStatus::OutForDelivery),
+                actor: Some(actor),
+                ..Change::default()
+            },
+        )
         .await
         .map_err(change_error)?;
-        record(conn, actor, "order.picked_up", order, json!({ "orderNumber": order.order_number }))
-            .await
+        record(
+            conn,
+            actor,
+            "order.picked_up",
+            order,
+            json!({ "orderNumber": order.order_number }),
+        )
+        .await
     })
-    .await
 }
 
 /// What the driver read from the ID at the door.
@@ -275,14 +313,17 @@ pub async fn deliver(
         .transaction(async |conn| {
             let mut order = lock_visible(conn, id, Access::Driver(actor.id)).await?;
             if lifecycle::status_of(&order) != OrderStatus::OutForDelivery {
-                return Err(Problem::new(Code::InvalidStateTransition).with_detail(format!(
-                    "Only an order out for delivery can be delivered; this one is {}.",
-                    order.status
-                )));
+                return Err(
+                    Problem::new(Code::InvalidStateTransition).with_detail(format!(
+                        "Only an order out for delivery can be delivered; this one is {}.",
+                        order.status
+                    )),
+                );
             }
             let customer = db::users::find(conn, order.customer_id).await?;
             let jurisdiction = rules.get(&order.jurisdiction);
-            let today = jurisdiction.map_or_else(|| Utc::now().date_naive(), |j| j.local_date(Utc::now()));
+            let today =
+                jurisdiction.map_or_else(|| Utc::now().date_naive(), |j| j.local_date(Utc::now()));
             let failure = id_check_failure(
                 customer.as_ref().and_then(|c| c.date_of_birth),
                 check.date_of_birth,
@@ -303,12 +344,19 @@ pub async fn deliver(
                 record(conn, actor, "order.id_check_failed", &order, details).await?;
                 return Ok(Err(failure));
             }
-            lifecycle::apply(conn, &mut order, Change {
-                status: Some(OrderStatus::Delivered),
-                actor: Some(actor),
-                delivery: Some(Delivery { document: check.document, location: check.location }),
-                ..Change::default()
-            })
+            lifecycle::apply(
+                conn,
+                &mut order,
+                Change {
+                    status: Some(OrderStatus::Delivered),
+                    actor: Some(actor),
+                    delivery: Some(Delivery {
+                        document: check.document,
+                        location: check.location,
+                    }),
+                    ..Change::default()
+                },
+            )
             .await
             .map_err(change_error)?;
             crate::trace::queue_receipt(conn, &order, rules.as_ref()).await?;
@@ -360,12 +408,14 @@ pub async fn fail_delivery(
     reason: FailureReason,
     note: &str,
 ) -> Result<OrderRow, Problem> {
-    with_order(state, id, Access::Driver(actor.id), async |conn, order| {
+    with_order!(state, id, Access::Driver(actor.id), |conn, order| {
         if lifecycle::status_of(order) != OrderStatus::OutForDelivery {
-            return Err(Problem::new(Code::InvalidStateTransition).with_detail(format!(
-                "Only an order out for delivery can fail delivery; this one is {}.",
-                order.status
-            )));
+            return Err(
+                Problem::new(Code::InvalidStateTransition).with_detail(format!(
+                    "Only an order out for delivery can fail delivery; this one is {}.",
+                    order.status
+                )),
+            );
         }
         let reason = match reason {
             FailureReason::IdCheckFailed => CancelReason::IdCheckFailed,
@@ -373,7 +423,6 @@ pub async fn fail_delivery(
         };
         cancel(conn, order, actor, reason, Some(note)).await
     })
-    .await
 }
 
 #[cfg(test)]
@@ -387,9 +436,15 @@ mod tests {
     #[test]
     fn the_door_check_needs_the_age_and_the_customer_birth_date() {
         let today = d("2026-11-25");
-        assert_eq!(id_check_failure(Some(d("2000-01-01")), d("2000-01-01"), today, 21), None);
+        assert_eq!(
+            id_check_failure(Some(d("2000-01-01")), d("2000-01-01"), today, 21),
+            None
+        );
         // 21 today.
-        assert_eq!(id_check_failure(Some(d("2005-11-25")), d("2005-11-25"), today, 21), None);
+        assert_eq!(
+            id_check_failure(Some(d("2005-11-25")), d("2005-11-25"), today, 21),
+            None
+        );
         // 21 tomorrow.
         assert_eq!(
             id_check_failure(Some(d("2005-11-26")), d("2005-11-26"), today, 21),

@@ -34,9 +34,7 @@ pub struct EventInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum EventsInput {
-    Batch {
-        events: Vec<EventInput>,
-    },
+    Batch { events: Vec<EventInput> },
     One(EventInput),
 }
 
@@ -61,19 +59,38 @@ pub fn parse(input: EventsInput) -> Result<Vec<EventInput>, Problem> {
     }
     let mut errors = Vec::new();
     for (i, event) in events.iter().enumerate() {
-        let field = |name: &str| if prefix { format!("events[{i}].{name}") } else { name.to_owned() };
+        let field = |name: &str| {
+            if prefix {
+                format!("events[{i}].{name}")
+            } else {
+                name.to_owned()
+            }
+        };
         if !valid_name(&event.event) {
-            errors.push(FieldError::new(field("event"), "must be 1–64 characters of a-z, 0-9, _ and ."));
+            errors.push(FieldError::new(
+                field("event"),
+                "must be 1–64 characters of a-z, 0-9, _ and .",
+            ));
         }
         let size = serde_json::to_vec(&event.properties).map_or(usize::MAX, |b| b.len());
         if size > MAX_PROPERTIES_BYTES {
-            errors.push(FieldError::new(field("properties"), format!("at most {MAX_PROPERTIES_BYTES} bytes")));
+            errors.push(FieldError::new(
+                field("properties"),
+                format!("at most {MAX_PROPERTIES_BYTES} bytes"),
+            ));
         }
         if event.session_id.as_ref().is_some_and(|s| s.len() > 128) {
-            errors.push(FieldError::new(field("sessionId"), "at most 128 characters"));
+            errors.push(FieldError::new(
+                field("sessionId"),
+                "at most 128 characters",
+            ));
         }
     }
-    if errors.is_empty() { Ok(events) } else { Err(Problem::validation(errors)) }
+    if errors.is_empty() {
+        Ok(events)
+    } else {
+        Err(Problem::validation(errors))
+    }
 }
 
 pub async fn record(
@@ -161,9 +178,16 @@ pub struct Report {
     pub low_stock: Vec<LowStockProduct>,
 }
 
-pub async fn report(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Report, Problem> {
+pub async fn report(
+    state: &AppState,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Report, Problem> {
     if from >= to {
-        return Err(Problem::validation(vec![FieldError::new("from", "must be before `to`")]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "from",
+            "must be before `to`",
+        )]));
     }
     let period = (from, to);
     let mut conn = state.db().await?;
@@ -171,15 +195,27 @@ pub async fn report(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
     let active_users = db::reports::active_users(&mut conn, period).await?;
     let (placed, delivered, revenue) = db::reports::orders(&mut conn, period).await?;
     let top = db::reports::top_products(&mut conn, period, 10).await?;
-    let low = db::products::low_stock(&mut conn, state.config.orders_low_stock_threshold, 50).await?;
+    let low =
+        db::products::low_stock(&mut conn, state.config.orders_low_stock_threshold, 50).await?;
     Ok(Report {
-        period: Period { start_date: from, end_date: to },
-        users: UsersReport { total, new_users, active_users },
+        period: Period {
+            start_date: from,
+            end_date: to,
+        },
+        users: UsersReport {
+            total,
+            new_users,
+            active_users,
+        },
         orders: OrdersReport {
             placed,
             delivered,
             revenue: money(revenue),
-            average_order_value: money(if delivered > 0 { revenue / delivered } else { 0 }),
+            average_order_value: money(if delivered > 0 {
+                revenue / delivered
+            } else {
+                0
+            }),
         },
         top_products: top
             .into_iter()
@@ -193,7 +229,11 @@ pub async fn report(state: &AppState, from: DateTime<Utc>, to: DateTime<Utc>) ->
             .collect(),
         low_stock: low
             .into_iter()
-            .map(|p| LowStockProduct { product_id: p.id, name: p.name, available_quantity: p.available_quantity })
+            .map(|p| LowStockProduct {
+                product_id: p.id,
+                name: p.name,
+                available_quantity: p.available_quantity,
+            })
             .collect(),
     })
 }

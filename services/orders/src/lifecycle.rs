@@ -91,7 +91,10 @@ pub fn stock_of(order: &OrderRow) -> StockStatus {
 }
 
 pub fn payment_of(order: &OrderRow) -> PaymentStatus {
-    order.payment_status.parse().unwrap_or(PaymentStatus::Pending)
+    order
+        .payment_status
+        .parse()
+        .unwrap_or(PaymentStatus::Pending)
 }
 
 const fn proto_status(status: OrderStatus) -> v1::OrderStatus {
@@ -174,9 +177,11 @@ pub async fn apply(
     .await?;
 
     let correlation = order.id.to_string();
-    let (actor_id, actor_role) = change.actor.map_or((String::new(), v1::Role::Unspecified), |a| {
-        (a.id.to_string(), proto_role(a.role))
-    });
+    let (actor_id, actor_role) = change
+        .actor
+        .map_or((String::new(), v1::Role::Unspecified), |a| {
+            (a.id.to_string(), proto_role(a.role))
+        });
     let driver_id = order.driver_id.map(|d| d.to_string()).unwrap_or_default();
     publish(
         conn,

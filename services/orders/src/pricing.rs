@@ -16,7 +16,9 @@ pub struct Line {
 
 impl Line {
     pub fn total_cents(&self) -> i64 {
-        self.product.price_cents.saturating_mul(i64::from(self.quantity))
+        self.product
+            .price_cents
+            .saturating_mul(i64::from(self.quantity))
     }
 
     pub fn product_type(&self) -> ProductType {

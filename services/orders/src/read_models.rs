@@ -63,7 +63,8 @@ fn user_row(
     state: Option<v1::UserState>,
     registered_at: Option<DateTime<Utc>>,
 ) -> Result<UserRow, HandlerError> {
-    let state = state.ok_or_else(|| HandlerError::Permanent("the event has no user state".into()))?;
+    let state =
+        state.ok_or_else(|| HandlerError::Permanent("the event has no user state".into()))?;
     Ok(UserRow {
         id: uuid("user_id", id)?,
         version: state.version,

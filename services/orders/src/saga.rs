@@ -82,7 +82,10 @@ impl SagaEvents {
         event: &IncomingEvent,
     ) -> Result<(), HandlerError> {
         let (order_id, step) = match event.name.as_str() {
-            "stock.reserved" => (event.decode::<v1::StockReserved>()?.order_id, Step::Reserved),
+            "stock.reserved" => (
+                event.decode::<v1::StockReserved>()?.order_id,
+                Step::Reserved,
+            ),
             "stock.rejected" => {
                 let e: v1::StockRejected = event.decode()?;
                 (e.order_id.clone(), Step::Rejected(e))
@@ -101,7 +104,12 @@ impl SagaEvents {
             }
             "payment.refunded" => {
                 let e: v1::PaymentRefunded = event.decode()?;
-                (e.order_id, Step::Refunded { full: e.fully_refunded })
+                (
+                    e.order_id,
+                    Step::Refunded {
+                        full: e.fully_refunded,
+                    },
+                )
             }
             other => {
                 return Err(HandlerError::Permanent(format!(
@@ -120,10 +128,14 @@ impl SagaEvents {
         let change = match step {
             Step::Reserved if pending && lifecycle::stock_of(&order) == StockStatus::Pending => {
                 observe_step(&order, "stock");
-                lifecycle::apply(conn, &mut order, Change {
-                    stock: Some(StockStatus::Reserved),
-                    ..Change::default()
-                })
+                lifecycle::apply(
+                    conn,
+                    &mut order,
+                    Change {
+                        stock: Some(StockStatus::Reserved),
+                        ..Change::default()
+                    },
+                )
                 .await
                 .map_err(permanent)?;
                 request_payment(conn, &mut order).await?;
@@ -132,13 +144,17 @@ impl SagaEvents {
             Step::Rejected(rejected) if pending => {
                 observe_step(&order, "stock");
                 let note = shortage_note(&rejected);
-                return lifecycle::apply(conn, &mut order, Change {
-                    status: Some(OrderStatus::Cancelled),
-                    stock: Some(StockStatus::Rejected),
-                    cancel: Some(CancelReason::OutOfStock),
-                    note: Some(&note),
-                    ..Change::default()
-                })
+                return lifecycle::apply(
+                    conn,
+                    &mut order,
+                    Change {
+                        status: Some(OrderStatus::Cancelled),
+                        stock: Some(StockStatus::Rejected),
+                        cancel: Some(CancelReason::OutOfStock),
+                        note: Some(&note),
+                        ..Change::default()
+                    },
+                )
                 .await
                 .map(drop)
                 .map_err(permanent);
@@ -156,13 +172,17 @@ impl SagaEvents {
             Step::Failed(failed) if current_attempt(failed.attempt) && pending => {
                 observe_step(&order, "payment");
                 let code = failure_code(failed.reason);
-                return lifecycle::apply(conn, &mut order, Change {
-                    status: Some(OrderStatus::PaymentFailed),
-                    payment: Some(PaymentStatus::Failed),
-                    reason: Some(code),
-                    note: Some(&failed.message),
-                    ..Change::default()
-                })
+                return lifecycle::apply(
+                    conn,
+                    &mut order,
+                    Change {
+                        status: Some(OrderStatus::PaymentFailed),
+                        payment: Some(PaymentStatus::Failed),
+                        reason: Some(code),
+                        note: Some(&failed.message),
+                        ..Change::default()
+                    },
+                )
                 .await
                 .map(drop)
                 .map_err(permanent);

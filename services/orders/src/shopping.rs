@@ -125,7 +125,10 @@ pub async fn update(state: &AppState, user: Uuid, input: &CartLineInput) -> Resu
     check_quantity(state, input.quantity)?;
     let cap = cap_for(state, input.product_id).await?;
     if input.quantity > cap {
-        return Err(cart_problem(CartError::OverCap { cap, current: input.quantity }));
+        return Err(cart_problem(CartError::OverCap {
+            cap,
+            current: input.quantity,
+        }));
     }
     state
         .carts
@@ -135,7 +138,11 @@ pub async fn update(state: &AppState, user: Uuid, input: &CartLineInput) -> Resu
 }
 
 pub async fn remove(state: &AppState, user: Uuid, product: Uuid) -> Result<(), Problem> {
-    state.carts.remove(user, product).await.map_err(cart_problem)
+    state
+        .carts
+        .remove(user, product)
+        .await
+        .map_err(cart_problem)
 }
 
 /// The cart's answer.
@@ -151,16 +158,22 @@ pub async fn view(state: &AppState, user: Uuid) -> Result<CartView, Problem> {
         let product = products.iter().find(|p| p.id == entry.product_id);
         let available = product.is_some_and(|p| p.orderable());
         if let Some(p) = product.filter(|_| available) {
-            priced.push(Line { product: p.clone(), quantity: entry.quantity });
+            priced.push(Line {
+                product: p.clone(),
+                quantity: entry.quantity,
+            });
         }
         items.push(CartLineView {
             product_id: entry.product_id,
             name: product.map(|p| p.name.clone()).unwrap_or_default(),
             product_type: product.map(|p| p.product_type.clone()).unwrap_or_default(),
-            image_url: product.map(|p| p.primary_image_url.clone()).filter(|u| !u.is_empty()),
+            image_url: product
+                .map(|p| p.primary_image_url.clone())
+                .filter(|u| !u.is_empty()),
             quantity: entry.quantity,
             unit_price: product.map(|p| money(p.price_cents)),
-            total_price: product.map(|p| money(p.price_cents.saturating_mul(i64::from(entry.quantity)))),
+            total_price: product
+                .map(|p| money(p.price_cents.saturating_mul(i64::from(entry.quantity)))),
             available,
             available_quantity: product.map_or(0, |p| p.available_quantity),
             added_at: entry.added_at,

@@ -95,11 +95,20 @@ impl Application {
             .map_err(|e| fail("redis pool")(e.to_string()))?;
         let broker = Broker::new(&common.amqp_url, SERVICE);
 
-        let relay_config = RelayConfig::new(&common.database_url, &schema, &common.events_exchange, SERVICE);
+        let relay_config = RelayConfig::new(
+            &common.database_url,
+            &schema,
+            &common.events_exchange,
+            SERVICE,
+        );
         let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
         let mut tasks = vec![("outbox relay", tokio::spawn(relay.run(shutdown.token())))];
         let consumers: [(&'static str, &str, &[&str]); 2] = [
-            ("read model consumer", READ_MODELS_QUEUE, READ_MODELS_BINDINGS),
+            (
+                "read model consumer",
+                READ_MODELS_QUEUE,
+                READ_MODELS_BINDINGS,
+            ),
             ("saga consumer", SAGA_QUEUE, SAGA_BINDINGS),
         ];
         for (name, queue, bindings) in consumers {
@@ -109,13 +118,23 @@ impl Application {
                 bindings,
             );
             let task = if queue == SAGA_QUEUE {
-                tokio::spawn(Consumer::new(pool.clone(), broker.clone(), config, SagaEvents).run(shutdown.token()))
+                tokio::spawn(
+                    Consumer::new(pool.clone(), broker.clone(), config, SagaEvents)
+                        .run(shutdown.token()),
+                )
             } else {
-                tokio::spawn(Consumer::new(pool.clone(), broker.clone(), config, ReadModels).run(shutdown.token()))
+                tokio::spawn(
+                    Consumer::new(pool.clone(), broker.clone(), config, ReadModels)
+                        .run(shutdown.token()),
+                )
             };
             tasks.push((name, task));
         }
-        let timers = Timers { pool: pool.clone(), config: config.clone(), trace };
+        let timers = Timers {
+            pool: pool.clone(),
+            config: config.clone(),
+            trace,
+        };
         tasks.push(("order timers", tokio::spawn(timers.run(shutdown.token()))));
 
         let health = Health::new(&common.app_version, &common.app_env)
@@ -128,17 +147,33 @@ impl Application {
             Duration::from_secs(config.cart_ttl_secs),
             config.cart_max_lines,
         );
-        let state = web::Data::new(AppState { pool, carts, rules, geocoder, config });
+        let state = web::Data::new(AppState {
+            pool,
+            carts,
+            rules,
+            geocoder,
+            config,
+        });
         let verifier = web::Data::new(verifier);
         let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
-        let settings = ServerSettings { service: SERVICE, workers: None, shutdown_timeout };
+        let settings = ServerSettings {
+            service: SERVICE,
+            workers: None,
+            shutdown_timeout,
+        };
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(verifier.clone())
                 .configure(routes::configure);
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
-        Ok(Self { addr: server.addr, server, tasks, shutdown, shutdown_timeout })
+        Ok(Self {
+            addr: server.addr,
+            server,
+            tasks,
+            shutdown,
+            shutdown_timeout,
+        })
     }
 
     pub fn port(&self) -> u16 {

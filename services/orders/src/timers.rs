@@ -36,7 +36,11 @@ impl Timers {
     /// One pass of every timer; errors are logged and the next pass tries again.
     pub async fn sweep(&self) {
         let expired = self
-            .expire(OrderStatus::Pending, self.config.pending_timeout(), CancelReason::PendingTimeout)
+            .expire(
+                OrderStatus::Pending,
+                self.config.pending_timeout(),
+                CancelReason::PendingTimeout,
+            )
             .await;
         let closed = self
             .expire(
@@ -100,16 +104,26 @@ impl Timers {
         };
         if let Ok(counts) = db::orders::count_by_status(&mut conn).await {
             for status in [
-                "pending", "confirmed", "preparing", "out_for_delivery", "delivered", "cancelled",
+                "pending",
+                "confirmed",
+                "preparing",
+                "out_for_delivery",
+                "delivered",
+                "cancelled",
                 "payment_failed",
             ] {
-                let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+                let count = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
                 #[expect(clippy::cast_precision_loss, reason = "a gauge")]
                 metrics::gauge!("orders_by_status", "status" => status).set(count as f64);
             }
         }
         if let Ok(oldest) = db::orders::oldest_pending(&mut conn).await {
-            let age = oldest.map_or(0.0, |at| (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0);
+            let age = oldest.map_or(0.0, |at| {
+                (Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
             metrics::gauge!("orders_pending_oldest_age_seconds").set(age);
         }
     }

@@ -104,7 +104,10 @@ pub fn adapter(config: &crate::config::OrdersConfig) -> Result<Arc<dyn TrackAndT
 }
 
 fn dollars(cents: i64) -> f64 {
-    #[expect(clippy::cast_precision_loss, reason = "order amounts are far below 2^52 cents")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "order amounts are far below 2^52 cents"
+    )]
     let value = cents as f64 / 100.0;
     value
 }

@@ -36,7 +36,9 @@ impl AreaView {
             area_id: located.as_ref().map(|l| l.area.id.clone()),
             area_name: located.as_ref().map(|l| l.area.name.clone()),
             jurisdiction: located.as_ref().map(|l| l.jurisdiction.code.clone()),
-            distance_miles: located.as_ref().map(|l| (l.distance_miles * 10.0).round() / 10.0),
+            distance_miles: located
+                .as_ref()
+                .map(|l| (l.distance_miles * 10.0).round() / 10.0),
             delivery_fee: located
                 .as_ref()
                 .and_then(|l| l.jurisdiction.delivery_fee_cents(l.distance_miles, 0))

@@ -1,6 +1,8 @@
 //! `orders` with their destinations, item snapshots, status history and idempotency keys.
 
-use crate::schema::{idempotency_keys, order_destinations, order_items, order_status_history, orders};
+use crate::schema::{
+    idempotency_keys, order_destinations, order_items, order_status_history, orders,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -39,31 +39,33 @@ impl ProductRow {
 /// Stores `row` unless a newer (or the same) version is already held, so redelivered or
 /// reordered events never roll a product back.
 pub async fn upsert(conn: &mut AsyncPgConnection, row: &ProductRow) -> QueryResult<bool> {
-    let changed = diesel::insert_into(products::table)
-        .values(row)
-        .on_conflict(products::id)
-        .do_update()
-        .set((
-            products::version.eq(excluded(products::version)),
-            products::name.eq(excluded(products::name)),
-            products::category_id.eq(excluded(products::category_id)),
-            products::category_slug.eq(excluded(products::category_slug)),
-            products::category_name.eq(excluded(products::category_name)),
-            products::product_type.eq(excluded(products::product_type)),
-            products::price_cents.eq(excluded(products::price_cents)),
-            products::original_price_cents.eq(excluded(products::original_price_cents)),
-            products::net_weight_mg.eq(excluded(products::net_weight_mg)),
-            products::thc_mg.eq(excluded(products::thc_mg)),
-            products::active.eq(excluded(products::active)),
-            products::available_quantity.eq(excluded(products::available_quantity)),
-            products::primary_image_url.eq(excluded(products::primary_image_url)),
-            products::package_label.eq(excluded(products::package_label)),
-            products::deleted.eq(excluded(products::deleted)),
-            products::updated_at.eq(excluded(products::updated_at)),
-        ))
-        .filter(products::version.lt(excluded(products::version)))
-        .execute(conn)
-        .await?;
+    let changed = diesel::query_dsl::methods::FilterDsl::filter(
+        diesel::insert_into(products::table)
+            .values(row)
+            .on_conflict(products::id)
+            .do_update()
+            .set((
+                products::version.eq(excluded(products::version)),
+                products::name.eq(excluded(products::name)),
+                products::category_id.eq(excluded(products::category_id)),
+                products::category_slug.eq(excluded(products::category_slug)),
+                products::category_name.eq(excluded(products::category_name)),
+                products::product_type.eq(excluded(products::product_type)),
+                products::price_cents.eq(excluded(products::price_cents)),
+                products::original_price_cents.eq(excluded(products::original_price_cents)),
+                products::net_weight_mg.eq(excluded(products::net_weight_mg)),
+                products::thc_mg.eq(excluded(products::thc_mg)),
+                products::active.eq(excluded(products::active)),
+                products::available_quantity.eq(excluded(products::available_quantity)),
+                products::primary_image_url.eq(excluded(products::primary_image_url)),
+                products::package_label.eq(excluded(products::package_label)),
+                products::deleted.eq(excluded(products::deleted)),
+                products::updated_at.eq(excluded(products::updated_at)),
+            )),
+        newer(),
+    )
+    .execute(conn)
+    .await?;
     Ok(changed > 0)
 }
 
@@ -93,19 +95,21 @@ pub async fn delete(
         deleted: true,
         updated_at: at,
     };
-    diesel::insert_into(products::table)
-        .values(&tombstone)
-        .on_conflict(products::id)
-        .do_update()
-        .set((
-            products::version.eq(excluded(products::version)),
-            products::active.eq(false),
-            products::deleted.eq(true),
-            products::updated_at.eq(excluded(products::updated_at)),
-        ))
-        .filter(products::version.lt(excluded(products::version)))
-        .execute(conn)
-        .await?;
+    diesel::query_dsl::methods::FilterDsl::filter(
+        diesel::insert_into(products::table)
+            .values(&tombstone)
+            .on_conflict(products::id)
+            .do_update()
+            .set((
+                products::version.eq(excluded(products::version)),
+                products::active.eq(false),
+                products::deleted.eq(true),
+                products::updated_at.eq(excluded(products::updated_at)),
+            )),
+        newer(),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -141,4 +145,9 @@ pub async fn low_stock(
         .select(ProductRow::as_select())
         .load(conn)
         .await
+}
+
+/// The upsert's `WHERE`: only a newer version replaces the row.
+fn newer() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("products.version < excluded.version")
 }

@@ -2,7 +2,7 @@
 
 use crate::schema::{analytics_events, order_items, orders, users};
 use chrono::{DateTime, Utc};
-use diesel::dsl::{count_distinct, count_star, sum};
+use diesel::dsl::{count_star, sum};
 use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
@@ -105,7 +105,7 @@ pub async fn top_products(
             order_items::product_name,
             sum(order_items::quantity),
             sum_cents("order_items.line_total_cents"),
-            count_distinct(order_items::order_id),
+            diesel::dsl::sql::<BigInt>("count(DISTINCT order_items.order_id)"),
         ))
         .order(sum(order_items::quantity).desc())
         .limit(limit)

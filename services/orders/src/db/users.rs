@@ -35,29 +35,31 @@ impl UserRow {
 
 /// Stores the state if it is newer than the one held. `registered_at` is kept once known.
 pub async fn upsert(conn: &mut AsyncPgConnection, row: &UserRow) -> QueryResult<bool> {
-    let changed = diesel::insert_into(users::table)
-        .values(row)
-        .on_conflict(users::id)
-        .do_update()
-        .set((
-            users::version.eq(excluded(users::version)),
-            users::email.eq(excluded(users::email)),
-            users::full_name.eq(excluded(users::full_name)),
-            users::phone.eq(excluded(users::phone)),
-            users::date_of_birth.eq(excluded(users::date_of_birth)),
-            users::role.eq(excluded(users::role)),
-            users::id_verification.eq(excluded(users::id_verification)),
-            users::account_status.eq(excluded(users::account_status)),
-            users::registered_at.eq(diesel::dsl::sql::<
-                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-            >(
-                "coalesce(users.registered_at, excluded.registered_at)"
+    let changed = diesel::query_dsl::methods::FilterDsl::filter(
+        diesel::insert_into(users::table)
+            .values(row)
+            .on_conflict(users::id)
+            .do_update()
+            .set((
+                users::version.eq(excluded(users::version)),
+                users::email.eq(excluded(users::email)),
+                users::full_name.eq(excluded(users::full_name)),
+                users::phone.eq(excluded(users::phone)),
+                users::date_of_birth.eq(excluded(users::date_of_birth)),
+                users::role.eq(excluded(users::role)),
+                users::id_verification.eq(excluded(users::id_verification)),
+                users::account_status.eq(excluded(users::account_status)),
+                users::registered_at.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                >(
+                    "coalesce(users.registered_at, excluded.registered_at)"
+                )),
+                users::updated_at.eq(excluded(users::updated_at)),
             )),
-            users::updated_at.eq(excluded(users::updated_at)),
-        ))
-        .filter(users::version.lt(excluded(users::version)))
-        .execute(conn)
-        .await?;
+        newer(),
+    )
+    .execute(conn)
+    .await?;
     Ok(changed > 0)
 }
 
@@ -80,4 +82,9 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .first(conn)
         .await
         .optional()
+}
+
+/// The upsert's `WHERE`: only a newer version replaces the row.
+fn newer() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("users.version < excluded.version")
 }

@@ -19,10 +19,16 @@ pub struct AddressList {
 /// The customer's addresses, primary first, each with whether it is served.
 #[utoipa::path(get, path = "/api/users/addresses", tag = "addresses", security(("bearer" = [])),
     responses((status = 200, body = AddressList), (status = 401, body = domain::ProblemBody)))]
-pub async fn list_addresses(state: web::Data<AppState>, user: Authenticated<Customer>) -> Result<HttpResponse, Problem> {
+pub async fn list_addresses(
+    state: web::Data<AppState>,
+    user: Authenticated<Customer>,
+) -> Result<HttpResponse, Problem> {
     let mut conn = state.db().await?;
     let rows = db::addresses::list(&mut conn, user.user_id().into_inner()).await?;
-    let addresses = rows.into_iter().map(|r| AddressView::new(r, &state.rules)).collect();
+    let addresses = rows
+        .into_iter()
+        .map(|r| AddressView::new(r, &state.rules))
+        .collect();
     Ok(HttpResponse::Ok().json(AddressList { addresses }))
 }
 
@@ -49,7 +55,8 @@ pub async fn update_address(
     id: web::Path<Uuid>,
     body: web::Json<AddressInput>,
 ) -> Result<HttpResponse, Problem> {
-    let row = addresses::replace(&state, user.user_id().into_inner(), *id, body.into_inner()).await?;
+    let row =
+        addresses::replace(&state, user.user_id().into_inner(), *id, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(AddressView::new(row, &state.rules)))
 }
 

@@ -19,7 +19,11 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// A date (`2026-11-24`, the start of that UTC day) or an RFC 3339 instant.
-fn instant(field: &str, raw: Option<&str>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, Problem> {
+fn instant(
+    field: &str,
+    raw: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, Problem> {
     let Some(raw) = raw.filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
@@ -27,9 +31,16 @@ fn instant(field: &str, raw: Option<&str>, end_of_day: bool) -> Result<Option<Da
         return Ok(Some(at.with_timezone(&Utc)));
     }
     let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        Problem::validation(vec![FieldError::new(field, "must be a date (YYYY-MM-DD) or an RFC 3339 time")])
+        Problem::validation(vec![FieldError::new(
+            field,
+            "must be a date (YYYY-MM-DD) or an RFC 3339 time",
+        )])
     })?;
-    let day = if end_of_day { day.succ_opt().unwrap_or(day) } else { day };
+    let day = if end_of_day {
+        day.succ_opt().unwrap_or(day)
+    } else {
+        day
+    };
     Ok(day.and_hms_opt(0, 0, 0).map(|t| t.and_utc()))
 }
 
@@ -75,7 +86,9 @@ pub async fn get_any_order(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, Problem> {
     let mut conn = state.db().await?;
-    let order = db::orders::find(&mut conn, *id).await?.ok_or_else(|| fulfilment::not_found(*id))?;
+    let order = db::orders::find(&mut conn, *id)
+        .await?
+        .ok_or_else(|| fulfilment::not_found(*id))?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, order).await?))
 }
 
@@ -104,10 +117,20 @@ pub async fn set_order_status(
     let StatusInput { status, note } = body.into_inner();
     let note = note.filter(|n| !n.is_empty());
     if status == StaffStatus::Cancelled && note.is_none() {
-        return Err(Problem::validation(vec![FieldError::new("note", "say why the order is cancelled")]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "note",
+            "say why the order is cancelled",
+        )]));
     }
     let actor = actor(staff.user_id().into_inner(), staff.role(), client);
-    let order = fulfilment::set_status_by_staff(&state, &actor, *id, status, note.as_ref().map(|n| n.as_str())).await?;
+    let order = fulfilment::set_status_by_staff(
+        &state,
+        &actor,
+        *id,
+        status,
+        note.as_ref().map(|n| n.as_str()),
+    )
+    .await?;
     let mut conn = state.db().await?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, order).await?))
 }
@@ -153,7 +176,8 @@ pub async fn report(
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, Problem> {
     let to = instant("to", query.to.as_deref(), true)?.unwrap_or_else(Utc::now);
-    let from = instant("from", query.from.as_deref(), false)?.unwrap_or(to - chrono::Duration::days(30));
+    let from =
+        instant("from", query.from.as_deref(), false)?.unwrap_or(to - chrono::Duration::days(30));
     Ok(HttpResponse::Ok().json(insights::report(&state, from, to).await?))
 }
 
@@ -199,10 +223,19 @@ pub async fn list_receipts(
 ) -> Result<HttpResponse, Problem> {
     let status = query.status.as_deref().filter(|s| !s.is_empty());
     if status.is_some_and(|s| !matches!(s, "pending" | "accepted")) {
-        return Err(Problem::validation(vec![FieldError::new("status", "must be pending or accepted")]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "status",
+            "must be pending or accepted",
+        )]));
     }
     let mut conn = state.db().await?;
-    let (rows, total) = db::trace::list(&mut conn, status, pagination.limit_i64(), pagination.offset_i64()).await?;
+    let (rows, total) = db::trace::list(
+        &mut conn,
+        status,
+        pagination.limit_i64(),
+        pagination.offset_i64(),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(ReceiptList {
         receipts: rows
             .into_iter()

@@ -14,7 +14,10 @@ async fn answer(state: &AppState, user: Uuid) -> Result<HttpResponse, Problem> {
 /// The cart with current prices and, for the primary address, estimated tax, fee and total.
 #[utoipa::path(get, path = "/api/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, body = CartView), (status = 401, body = domain::ProblemBody)))]
-pub async fn get_cart(state: web::Data<AppState>, user: Authenticated<Customer>) -> Result<HttpResponse, Problem> {
+pub async fn get_cart(
+    state: web::Data<AppState>,
+    user: Authenticated<Customer>,
+) -> Result<HttpResponse, Problem> {
     answer(&state, user.user_id().into_inner()).await
 }
 

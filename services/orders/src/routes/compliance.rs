@@ -72,7 +72,12 @@ fn license_view(j: &Jurisdiction) -> LicenseView {
         compliance: ComplianceFacts {
             track_and_trace: j.license.track_and_trace.clone(),
             tax_reporting: "Automated".into(),
-            age_verification: if j.license.age_verification_required { "Required" } else { "Not required" }.into(),
+            age_verification: if j.license.age_verification_required {
+                "Required"
+            } else {
+                "Not required"
+            }
+            .into(),
             minimum_age: j.minimum_age,
             delivery_areas: j.service_areas.iter().map(|a| a.name.clone()).collect(),
             approved_municipalities: j.approved_municipalities.clone(),
@@ -150,14 +155,22 @@ pub struct TaxAnswer {
 }
 
 /// The jurisdiction for a place: where its ZIP lies, else the state's own rules.
-fn jurisdiction_for<'a>(state: &'a AppState, place: &PlaceInput) -> Result<&'a Jurisdiction, Problem> {
+fn jurisdiction_for<'a>(
+    state: &'a AppState,
+    place: &PlaceInput,
+) -> Result<&'a Jurisdiction, Problem> {
     let by_zip = place
         .zip_code
         .as_ref()
         .and_then(|zip| ZipCentroids::get().lookup(zip.as_str()))
         .and_then(|point| state.rules.locate(point))
         .map(|l| l.jurisdiction);
-    let by_state = || place.state.as_ref().and_then(|s| state.rules.get(s.as_str()));
+    let by_state = || {
+        place
+            .state
+            .as_ref()
+            .and_then(|s| state.rules.get(s.as_str()))
+    };
     by_zip.or_else(by_state).ok_or_else(|| {
         Problem::new(Code::OutsideDeliveryArea).with_detail("We do not deliver to this address.")
     })
@@ -166,18 +179,32 @@ fn jurisdiction_for<'a>(state: &'a AppState, place: &PlaceInput) -> Result<&'a J
 /// Taxes on a subtotal for a delivery address (state sales, cannabis excise, local).
 #[utoipa::path(post, path = "/api/compliance/calculate-tax", tag = "compliance", request_body = TaxInput,
     responses((status = 200, body = TaxAnswer), (status = 400, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)))]
-pub async fn calculate_tax(state: web::Data<AppState>, body: web::Json<TaxInput>) -> Result<HttpResponse, Problem> {
+pub async fn calculate_tax(
+    state: web::Data<AppState>,
+    body: web::Json<TaxInput>,
+) -> Result<HttpResponse, Problem> {
     let input = body.into_inner();
     let j = jurisdiction_for(&state, &input.delivery_address)?;
     let city = input.delivery_address.city.clone().unwrap_or_default();
-    let lines = [TaxableLine { product_type: ProductType::Flower, amount_cents: input.subtotal.to_cents() }];
+    let lines = [TaxableLine {
+        product_type: ProductType::Flower,
+        amount_cents: input.subtotal.to_cents(),
+    }];
     let breakdown = j.taxes(&lines, &city, j.local_date(Utc::now()));
-    let local_ids: Vec<&str> = j.local_taxes_for(&city).iter().map(|t| t.id.as_str()).collect();
+    let local_ids: Vec<&str> = j
+        .local_taxes_for(&city)
+        .iter()
+        .map(|t| t.id.as_str())
+        .collect();
     let (mut state_cents, mut cannabis_cents, mut local_cents) = (0, 0, 0);
     for c in &breakdown.components {
         if local_ids.contains(&c.id.as_str()) {
             local_cents += c.amount_cents;
-        } else if j.taxes.iter().any(|t| t.id == c.id && t.applies_to == AppliesTo::Cannabis) {
+        } else if j
+            .taxes
+            .iter()
+            .any(|t| t.id == c.id && t.applies_to == AppliesTo::Cannabis)
+        {
             cannabis_cents += c.amount_cents;
         } else {
             state_cents += c.amount_cents;
@@ -195,7 +222,12 @@ pub async fn calculate_tax(state: web::Data<AppState>, body: web::Json<TaxInput>
             components: breakdown
                 .components
                 .into_iter()
-                .map(|c| TaxComponentView { id: c.id, name: c.name, percent: c.percent, amount: money(c.amount_cents) })
+                .map(|c| TaxComponentView {
+                    id: c.id,
+                    name: c.name,
+                    percent: c.percent,
+                    amount: money(c.amount_cents),
+                })
                 .collect(),
         },
     }))
@@ -214,19 +246,23 @@ pub struct AreaInput {
 /// Whether a point (or a ZIP's centre) is inside a service area, and the delivery fee there.
 #[utoipa::path(post, path = "/api/compliance/validate-delivery-area", tag = "compliance", request_body = AreaInput,
     responses((status = 200, body = AreaView), (status = 400, body = domain::ProblemBody)))]
-pub async fn validate_delivery_area(state: web::Data<AppState>, body: web::Json<AreaInput>) -> Result<HttpResponse, Problem> {
+pub async fn validate_delivery_area(
+    state: web::Data<AppState>,
+    body: web::Json<AreaInput>,
+) -> Result<HttpResponse, Problem> {
     let input = body.into_inner();
-    let point = match (input.latitude, input.longitude, &input.zip_code) {
-        (Some(lat), Some(lon), _) => Some(Point::new(lat, lon).map_err(|e| {
-            Problem::validation(vec![FieldError::new("latitude", e.to_string())])
-        })?),
-        (None, None, Some(zip)) => ZipCentroids::get().lookup(zip.as_str()),
-        _ => {
-            return Err(Problem::validation(vec![FieldError::new(
-                "latitude",
-                "send latitude and longitude, or a zipCode",
-            )]));
-        }
-    };
+    let point =
+        match (input.latitude, input.longitude, &input.zip_code) {
+            (Some(lat), Some(lon), _) => Some(Point::new(lat, lon).map_err(|e| {
+                Problem::validation(vec![FieldError::new("latitude", e.to_string())])
+            })?),
+            (None, None, Some(zip)) => ZipCentroids::get().lookup(zip.as_str()),
+            _ => {
+                return Err(Problem::validation(vec![FieldError::new(
+                    "latitude",
+                    "send latitude and longitude, or a zipCode",
+                )]));
+            }
+        };
     Ok(HttpResponse::Ok().json(AreaView::for_point(&state.rules, point)))
 }

@@ -101,16 +101,25 @@ pub async fn deliver(
     body: web::Json<DeliverInput>,
 ) -> Result<HttpResponse, Problem> {
     let input = body.into_inner();
-    let date_of_birth = NaiveDate::parse_from_str(&input.date_of_birth, "%Y-%m-%d").map_err(|_| {
-        Problem::validation(vec![FieldError::new("dateOfBirth", "must be a date (YYYY-MM-DD)")])
-    })?;
+    let date_of_birth =
+        NaiveDate::parse_from_str(&input.date_of_birth, "%Y-%m-%d").map_err(|_| {
+            Problem::validation(vec![FieldError::new(
+                "dateOfBirth",
+                "must be a date (YYYY-MM-DD)",
+            )])
+        })?;
     let (document, document_name) = match input.id_document_type {
         DocumentType::DriversLicense => (v1::IdDocumentType::DriversLicense, "drivers_license"),
         DocumentType::StateId => (v1::IdDocumentType::StateId, "state_id"),
         DocumentType::Passport => (v1::IdDocumentType::Passport, "passport"),
     };
     let actor = actor(driver.user_id().into_inner(), driver.role(), client);
-    let check = IdCheck { document, document_name, date_of_birth, location: input.location };
+    let check = IdCheck {
+        document,
+        document_name,
+        date_of_birth,
+        location: input.location,
+    };
     let order = fulfilment::deliver(&state, &actor, *id, check).await?;
     let mut conn = state.db().await?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, order).await?))
@@ -139,10 +148,14 @@ pub async fn fail_delivery(
 ) -> Result<HttpResponse, Problem> {
     let input = body.into_inner();
     if input.note.is_empty() {
-        return Err(Problem::validation(vec![FieldError::new("note", "say what happened")]));
+        return Err(Problem::validation(vec![FieldError::new(
+            "note",
+            "say what happened",
+        )]));
     }
     let actor = actor(driver.user_id().into_inner(), driver.role(), client);
-    let order = fulfilment::fail_delivery(&state, &actor, *id, input.reason, input.note.as_str()).await?;
+    let order =
+        fulfilment::fail_delivery(&state, &actor, *id, input.reason, input.note.as_str()).await?;
     let mut conn = state.db().await?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, order).await?))
 }

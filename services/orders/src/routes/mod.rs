@@ -22,7 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/cart", web::get().to(cart::get_cart))
         .route("/api/cart/add", web::post().to(cart::add_to_cart))
         .route("/api/cart/update", web::put().to(cart::update_cart))
-        .route("/api/cart/remove/{product_id}", web::delete().to(cart::remove_from_cart))
+        .route(
+            "/api/cart/remove/{product_id}",
+            web::delete().to(cart::remove_from_cart),
+        )
         .service(
             web::resource("/api/users/addresses")
                 .route(web::get().to(addresses::list_addresses))
@@ -39,25 +42,64 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(orders::place_order)),
         )
         .route("/api/orders/{id}", web::get().to(orders::get_order))
-        .route("/api/orders/{id}/cancel", web::post().to(orders::cancel_order))
-        .route("/api/driver/orders", web::get().to(driver::list_driver_orders))
-        .route("/api/driver/orders/{id}", web::get().to(driver::get_driver_order))
-        .route("/api/driver/orders/{id}/pickup", web::post().to(driver::pick_up))
-        .route("/api/driver/orders/{id}/deliver", web::post().to(driver::deliver))
-        .route("/api/driver/orders/{id}/fail-delivery", web::post().to(driver::fail_delivery))
+        .route(
+            "/api/orders/{id}/cancel",
+            web::post().to(orders::cancel_order),
+        )
+        .route(
+            "/api/driver/orders",
+            web::get().to(driver::list_driver_orders),
+        )
+        .route(
+            "/api/driver/orders/{id}",
+            web::get().to(driver::get_driver_order),
+        )
+        .route(
+            "/api/driver/orders/{id}/pickup",
+            web::post().to(driver::pick_up),
+        )
+        .route(
+            "/api/driver/orders/{id}/deliver",
+            web::post().to(driver::deliver),
+        )
+        .route(
+            "/api/driver/orders/{id}/fail-delivery",
+            web::post().to(driver::fail_delivery),
+        )
         .route("/api/admin/orders", web::get().to(admin::list_all_orders))
-        .route("/api/admin/orders/{id}", web::get().to(admin::get_any_order))
-        .route("/api/admin/orders/{id}/status", web::post().to(admin::set_order_status))
-        .route("/api/admin/orders/{id}/assign-driver", web::post().to(admin::assign_driver))
+        .route(
+            "/api/admin/orders/{id}",
+            web::get().to(admin::get_any_order),
+        )
+        .route(
+            "/api/admin/orders/{id}/status",
+            web::post().to(admin::set_order_status),
+        )
+        .route(
+            "/api/admin/orders/{id}/assign-driver",
+            web::post().to(admin::assign_driver),
+        )
         .route("/api/admin/reports", web::get().to(admin::report))
-        .route("/api/admin/track-and-trace", web::get().to(admin::list_receipts))
-        .route("/api/compliance/license", web::get().to(compliance::license))
-        .route("/api/compliance/calculate-tax", web::post().to(compliance::calculate_tax))
+        .route(
+            "/api/admin/track-and-trace",
+            web::get().to(admin::list_receipts),
+        )
+        .route(
+            "/api/compliance/license",
+            web::get().to(compliance::license),
+        )
+        .route(
+            "/api/compliance/calculate-tax",
+            web::post().to(compliance::calculate_tax),
+        )
         .route(
             "/api/compliance/validate-delivery-area",
             web::post().to(compliance::validate_delivery_area),
         )
-        .route("/api/analytics/events", web::post().to(analytics::track_events));
+        .route(
+            "/api/analytics/events",
+            web::post().to(analytics::track_events),
+        );
 }
 
 /// Who is acting, for the audit log.

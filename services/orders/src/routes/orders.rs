@@ -54,7 +54,9 @@ pub async fn place_order(
     let mut conn = state.db().await?;
     let detail = detail(&mut conn, placed.order).await?;
     Ok(if placed.replayed {
-        HttpResponse::Ok().insert_header(("Idempotent-Replayed", "true")).json(detail)
+        HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(detail)
     } else {
         HttpResponse::Created().json(detail)
     })
@@ -82,13 +84,20 @@ pub async fn page(
     filter: &OrderFilter,
     pagination: Pagination,
 ) -> Result<OrderList, Problem> {
-    let (rows, total) = db::orders::list(conn, filter, pagination.limit_i64(), pagination.offset_i64()).await?;
+    let (rows, total) = db::orders::list(
+        conn,
+        filter,
+        pagination.limit_i64(),
+        pagination.offset_i64(),
+    )
+    .await?;
     let ids: Vec<Uuid> = rows.iter().map(|o| o.id).collect();
     let mut items = db::orders::items_of(conn, &ids).await?;
     let orders = rows
         .into_iter()
         .map(|order| {
-            let (mine, rest): (Vec<_>, Vec<_>) = items.drain(..).partition(|i| i.order_id == order.id);
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                items.drain(..).partition(|i| i.order_id == order.id);
             items = rest;
             OrderView::new(order, mine)
         })
@@ -179,8 +188,12 @@ pub async fn cancel_order(
     body: Option<web::Json<CancelInput>>,
 ) -> Result<HttpResponse, Problem> {
     let actor = actor(user.user_id().into_inner(), user.role(), client);
-    let reason = body.and_then(|b| b.into_inner().reason).filter(|r| !r.is_empty());
-    let order = fulfilment::cancel_by_customer(&state, &actor, *id, reason.as_ref().map(|r| r.as_str())).await?;
+    let reason = body
+        .and_then(|b| b.into_inner().reason)
+        .filter(|r| !r.is_empty());
+    let order =
+        fulfilment::cancel_by_customer(&state, &actor, *id, reason.as_ref().map(|r| r.as_str()))
+            .await?;
     let mut conn = state.db().await?;
     Ok(HttpResponse::Ok().json(detail(&mut conn, order).await?))
 }
