@@ -96,7 +96,8 @@ impl License {
 
 /// The daily delivery window in local time, half-open: `[opens, closes)`, so with closes
 /// `22:00` a delivery at 22:00:00 exactly is outside. A window whose `closes` is earlier than
-/// `opens` runs past midnight (`closes` `00:00` means until the end of the day).
+/// `opens` runs past midnight (`closes` `00:00` means until the end of the day), and equal
+/// times mean around the clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeliveryHours {
@@ -141,6 +142,15 @@ mod tests {
             track_and_trace: "Metrc".into(),
             age_verification_required: true,
             note: None,
+        }
+    }
+
+    #[test]
+    fn equal_opening_and_closing_times_mean_around_the_clock() {
+        let hours: DeliveryHours =
+            serde_json::from_str(r#"{"opens":"00:00","closes":"00:00"}"#).unwrap();
+        for (h, m) in [(0, 0), (12, 0), (23, 59)] {
+            assert!(hours.contains(NaiveTime::from_hms_opt(h, m, 59).unwrap()));
         }
     }
 

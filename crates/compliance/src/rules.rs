@@ -340,10 +340,6 @@ mod tests {
                 "jurisdiction TX: minimumAge: must be positive",
             ),
             (
-                tx_with("\"closes\": \"22:00\"", "\"closes\": \"10:00\""),
-                "jurisdiction TX: deliveryHours: opens and closes are both 10:00",
-            ),
-            (
                 tx_with("\"minimumOrderCents\"", "\"minimumOrderCent\""),
                 "unknown field `minimumOrderCent`",
             ),

@@ -49,14 +49,6 @@ pub(crate) fn validate(j: &Jurisdiction) -> Result<(), RulesError> {
         check_area(&check, &field, area)?;
     }
 
-    let hours = j.delivery_hours;
-    check.ensure(hours.opens != hours.closes, "deliveryHours", || {
-        format!(
-            "opens and closes are both {}; the window would be empty or all day",
-            hours.opens.format("%H:%M")
-        )
-    })?;
-
     let mut limit_ids = HashSet::new();
     for limit in &j.purchase_limits {
         let field = format!("purchaseLimits[{}]", limit.id);
