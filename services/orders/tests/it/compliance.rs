@@ -5,7 +5,9 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_licence_shows_its_status_computed_from_its_dates() {
     let app = TestApp::spawn().await;
-    let license = app.call(Method::GET, "/api/compliance/license", None, None, 200).await;
+    let license = app
+        .call(Method::GET, "/api/compliance/license", None, None, 200)
+        .await;
     assert_eq!(license["business"]["licenseNumber"], "TX-RET-2024-001");
     assert_eq!(license["business"]["expirationDate"], "2025-01-15");
     // The guide says "Active"; the dates say otherwise.
@@ -19,7 +21,15 @@ async fn the_licence_shows_its_status_computed_from_its_dates() {
 async fn taxes_are_computed_from_the_jurisdiction_rules() {
     let app = TestApp::spawn().await;
     let body = json!({ "subtotal": "100.00", "deliveryAddress": { "city": "Austin", "state": "TX", "zipCode": "78701" } });
-    let tax = app.call(Method::POST, "/api/compliance/calculate-tax", Some(&body), None, 200).await;
+    let tax = app
+        .call(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&body),
+            None,
+            200,
+        )
+        .await;
     // 6.25 % + 15 % + 1 % + 1 % of $100.00.
     assert_eq!(tax["taxes"]["state"], "6.25");
     assert_eq!(tax["taxes"]["cannabis"], "15.00");
@@ -28,7 +38,15 @@ async fn taxes_are_computed_from_the_jurisdiction_rules() {
     assert_eq!(tax["total"], "123.25");
     // Round Rock has no local rate in the data: state and excise only.
     let body = json!({ "subtotal": "19.99", "deliveryAddress": { "city": "Round Rock", "zipCode": "78664" } });
-    let tax = app.call(Method::POST, "/api/compliance/calculate-tax", Some(&body), None, 200).await;
+    let tax = app
+        .call(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&body),
+            None,
+            200,
+        )
+        .await;
     // 6.25 % of 1999 = 124.94 → 125; 15 % = 299.85 → 300 (half up).
     assert_eq!(tax["taxes"]["total"], "4.25");
     for bad in [
@@ -36,26 +54,76 @@ async fn taxes_are_computed_from_the_jurisdiction_rules() {
         json!({ "subtotal": "1.001", "deliveryAddress": { "state": "TX" } }),
         json!({ "subtotal": "10.00", "deliveryAddress": { "state": "ZZ" } }),
     ] {
-        app.call(Method::POST, "/api/compliance/calculate-tax", Some(&bad), None, 400).await;
+        app.call(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&bad),
+            None,
+            400,
+        )
+        .await;
     }
-    let elsewhere = json!({ "subtotal": "10.00", "deliveryAddress": { "state": "NY", "zipCode": "10001" } });
-    let (status, body) = app.send(Method::POST, "/api/compliance/calculate-tax", Some(&elsewhere), None).await;
-    assert_eq!((status, body["code"].as_str().unwrap()), (422, "OUTSIDE_DELIVERY_AREA"));
+    let elsewhere =
+        json!({ "subtotal": "10.00", "deliveryAddress": { "state": "NY", "zipCode": "10001" } });
+    let (status, body) = app
+        .send(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&elsewhere),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str().unwrap()),
+        (422, "OUTSIDE_DELIVERY_AREA")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_area_check_answers_for_points_and_zip_codes() {
     let app = TestApp::spawn().await;
     let path = "/api/compliance/validate-delivery-area";
-    let inside = app.call(Method::POST, path, Some(&json!({ "latitude": 30.2672, "longitude": -97.7431 })), None, 200).await;
+    let inside = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "latitude": 30.2672, "longitude": -97.7431 })),
+            None,
+            200,
+        )
+        .await;
     assert_eq!(inside["inServiceArea"], true);
     assert_eq!(inside["areaName"], "Austin");
     assert_eq!(inside["distanceMiles"], 0.0);
     // 30 miles north of Round Rock's centre, outside both circles.
-    let outside = app.call(Method::POST, path, Some(&json!({ "latitude": 30.9, "longitude": -97.68 })), None, 200).await;
+    let outside = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "latitude": 30.9, "longitude": -97.68 })),
+            None,
+            200,
+        )
+        .await;
     assert_eq!(outside["inServiceArea"], false);
-    let zip = app.call(Method::POST, path, Some(&json!({ "zipCode": "78664" })), None, 200).await;
+    let zip = app
+        .call(
+            Method::POST,
+            path,
+            Some(&json!({ "zipCode": "78664" })),
+            None,
+            200,
+        )
+        .await;
     assert_eq!(zip["areaId"], "round_rock");
-    app.call(Method::POST, path, Some(&json!({ "latitude": 91.0, "longitude": 0.0 })), None, 400).await;
-    app.call(Method::POST, path, Some(&json!({})), None, 400).await;
+    app.call(
+        Method::POST,
+        path,
+        Some(&json!({ "latitude": 91.0, "longitude": 0.0 })),
+        None,
+        400,
+    )
+    .await;
+    app.call(Method::POST, path, Some(&json!({})), None, 400)
+        .await;
 }

@@ -40,7 +40,10 @@ impl Drop for TestApp {
 
 pub fn migrations() -> [MigrationSource; 2] {
     [
-        MigrationSource { embedded: &events::MIGRATIONS, dir: events::MIGRATIONS_DIR },
+        MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        },
         MigrationSource {
             embedded: &MIGRATIONS,
             dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/orders"),
@@ -52,7 +55,11 @@ pub fn migrations() -> [MigrationSource; 2] {
 pub fn texas_rules(opens: &str, closes: &str) -> String {
     let tx = include_str!("../../../../crates/compliance/data/jurisdictions/tx.json");
     let mut rules: Value = serde_json::from_str(tx).unwrap();
-    let tx = if rules.is_array() { &mut rules[0] } else { &mut rules };
+    let tx = if rules.is_array() {
+        &mut rules[0]
+    } else {
+        &mut rules
+    };
     tx["deliveryHours"] = json!({ "opens": opens, "closes": closes });
     rules.to_string()
 }
@@ -98,10 +105,17 @@ impl TestApp {
             ("APP_ENV".into(), "test".into()),
             ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
             ("ORDERS_REDIS_PREFIX".into(), app.redis_prefix.clone()),
-            ("COMPLIANCE_RULES_FILE".into(), app.rules_file.display().to_string()),
+            (
+                "COMPLIANCE_RULES_FILE".into(),
+                app.rules_file.display().to_string(),
+            ),
             ("ORDERS_SWEEP_INTERVAL_SECS".into(), "1".into()),
         ];
-        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
         let config: OrdersConfig = platform::config::load_from(vars).unwrap();
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
@@ -116,7 +130,10 @@ impl TestApp {
         .unwrap();
         app.base = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
-        for queue in [orders::saga::SAGA_QUEUE, orders::read_models::READ_MODELS_QUEUE] {
+        for queue in [
+            orders::saga::SAGA_QUEUE,
+            orders::read_models::READ_MODELS_QUEUE,
+        ] {
             let queue = events::queue_name(&app.broker.exchange, queue);
             app.broker.track(&queue);
             testkit::wait_for_consumer(&app.broker.url, &queue).await;
@@ -126,8 +143,15 @@ impl TestApp {
 
     /// Publishes `event` to the test exchange as another service would; returns its id.
     pub async fn publish<E: Event>(&self, event: &E, id: Option<Uuid>) -> Uuid {
-        testkit::publish_event(&self.broker.url, &self.broker.exchange, E::NAME, E::TYPE, event, id)
-            .await
+        testkit::publish_event(
+            &self.broker.url,
+            &self.broker.exchange,
+            E::NAME,
+            E::TYPE,
+            event,
+            id,
+        )
+        .await
     }
 
     /// Waits until `sql` (a `SELECT count(*)`) counts at least one row.
@@ -159,7 +183,9 @@ impl TestApp {
         self.publish(&product.event(), None).await;
         self.wait_for_row(
             "the product read model",
-            format!("SELECT count(*) AS n FROM products WHERE id = '{id}' AND version >= {version}"),
+            format!(
+                "SELECT count(*) AS n FROM products WHERE id = '{id}' AND version >= {version}"
+            ),
         )
         .await;
         id
@@ -168,20 +194,37 @@ impl TestApp {
     /// Announces a user as auth would and waits for the read model.
     pub async fn user(&self, role: Role, id_status: v1::IdVerificationStatus, dob: &str) -> Uuid {
         let id = Uuid::new_v4();
-        self.publish(&registered(id, 1, role, id_status, v1::AccountStatus::Active, dob), None).await;
-        self.wait_for_row("the user read model", format!("SELECT count(*) AS n FROM users WHERE id = '{id}'"))
-            .await;
+        self.publish(
+            &registered(id, 1, role, id_status, v1::AccountStatus::Active, dob),
+            None,
+        )
+        .await;
+        self.wait_for_row(
+            "the user read model",
+            format!("SELECT count(*) AS n FROM users WHERE id = '{id}'"),
+        )
+        .await;
         id
     }
 
     pub fn token(&self, id: Uuid, role: Role) -> String {
-        self.tokens.sign(&self.tokens.claims(UserId::from(id), role, true))
+        self.tokens
+            .sign(&self.tokens.claims(UserId::from(id), role, true))
     }
 
     /// A verified customer, 30 years old, with a primary address in downtown Austin.
     pub async fn customer(&self) -> (Customer, Uuid) {
-        let id = self.user(Role::Customer, v1::IdVerificationStatus::Approved, "1996-03-14").await;
-        let customer = Customer { id, token: self.token(id, Role::Customer) };
+        let id = self
+            .user(
+                Role::Customer,
+                v1::IdVerificationStatus::Approved,
+                "1996-03-14",
+            )
+            .await;
+        let customer = Customer {
+            id,
+            token: self.token(id, Role::Customer),
+        };
         let address = self.address(&customer.token, AUSTIN_ZIP).await;
         (customer, address)
     }
@@ -192,29 +235,52 @@ impl TestApp {
             "name": "Home", "addressLine1": "1100 Congress Ave", "city": "Austin", "state": "TX",
             "zipCode": zip, "addressType": "home", "deliveryInstructions": "Ring twice",
         });
-        let saved = self.call(Method::POST, "/api/users/addresses", Some(&body), Some(token), 201).await;
+        let saved = self
+            .call(
+                Method::POST,
+                "/api/users/addresses",
+                Some(&body),
+                Some(token),
+                201,
+            )
+            .await;
         saved["id"].as_str().unwrap().parse().unwrap()
     }
 
     pub async fn add_to_cart(&self, token: &str, product: Uuid, quantity: u32) -> Value {
         let body = json!({ "productId": product, "quantity": quantity });
-        self.call(Method::POST, "/api/cart/add", Some(&body), Some(token), 200).await
+        self.call(Method::POST, "/api/cart/add", Some(&body), Some(token), 200)
+            .await
     }
 
     /// Checks out with a made-up payment method; returns the order.
     pub async fn checkout(&self, token: &str, address: Uuid) -> Value {
         let body = json!({ "deliveryAddressId": address, "paymentMethodId": Uuid::new_v4() });
-        self.call(Method::POST, "/api/orders", Some(&body), Some(token), 201).await
+        self.call(Method::POST, "/api/orders", Some(&body), Some(token), 201)
+            .await
     }
 
     /// A request that must answer `status`; returns the JSON body (or null).
-    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>, token: Option<&str>, status: u16) -> Value {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+        status: u16,
+    ) -> Value {
         let (code, value) = self.send(method.clone(), path, body, token).await;
         assert_eq!(code, status, "{method} {path}: {value}");
         value
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, token: Option<&str>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(body) = body {
             req = req.json(body);
@@ -231,10 +297,14 @@ impl TestApp {
     /// The order's status once it equals `status` (the saga runs asynchronously).
     pub async fn wait_for_status(&self, token: &str, order: &str, status: &str) -> Value {
         let path = format!("/api/orders/{order}");
-        testkit::wait_for_value(&format!("order {order} to be {status}"), Duration::from_secs(15), || async {
-            let (_, body) = self.send(Method::GET, &path, None, Some(token)).await;
-            (body["status"] == status).then_some(body)
-        })
+        testkit::wait_for_value(
+            &format!("order {order} to be {status}"),
+            Duration::from_secs(15),
+            || async {
+                let (_, body) = self.send(Method::GET, &path, None, Some(token)).await;
+                (body["status"] == status).then_some(body)
+            },
+        )
         .await
     }
 }
@@ -254,7 +324,13 @@ pub fn registered(
     }
 }
 
-pub fn state(version: i64, role: Role, id_status: v1::IdVerificationStatus, account: v1::AccountStatus, dob: &str) -> v1::UserState {
+pub fn state(
+    version: i64,
+    role: Role,
+    id_status: v1::IdVerificationStatus,
+    account: v1::AccountStatus,
+    dob: &str,
+) -> v1::UserState {
     v1::UserState {
         version,
         email: format!("{}@example.com", Uuid::new_v4().simple()),

@@ -12,15 +12,29 @@ async fn placed(app: &TestApp) -> (String, String, Value) {
     let flower = app.product(Product::flower()).await;
     app.add_to_cart(&customer.token, flower, 1).await;
     let order = app.checkout(&customer.token, address).await;
-    (customer.token, order["id"].as_str().unwrap().to_owned(), order)
+    (
+        customer.token,
+        order["id"].as_str().unwrap().to_owned(),
+        order,
+    )
 }
 
 fn reserved(order: &str) -> v1::StockReserved {
-    v1::StockReserved { order_id: order.into(), lines: vec![], reserved_at: Some(timestamp(Utc::now())) }
+    v1::StockReserved {
+        order_id: order.into(),
+        lines: vec![],
+        reserved_at: Some(timestamp(Utc::now())),
+    }
 }
 
 fn paid(order: &str, attempt: i32) -> v1::PaymentSucceeded {
-    v1::PaymentSucceeded { order_id: order.into(), attempt, amount_cents: 5420, total_cents: 5420, ..Default::default() }
+    v1::PaymentSucceeded {
+        order_id: order.into(),
+        attempt,
+        amount_cents: 5420,
+        total_cents: 5420,
+        ..Default::default()
+    }
 }
 
 fn failed(order: &str, attempt: i32) -> v1::PaymentFailed {
@@ -38,9 +52,16 @@ async fn reserved_then_paid_confirms_and_repeats_change_nothing() {
     let app = TestApp::spawn().await;
     let (token, order, _) = placed(&app).await;
     let reserved_id = app.publish(&reserved(&order), None).await;
-    let request: v1::OrderPaymentRequested = app.tap.find("order.payment_requested", |e: &v1::OrderPaymentRequested| e.order_id == order).await;
+    let request: v1::OrderPaymentRequested = app
+        .tap
+        .find(
+            "order.payment_requested",
+            |e: &v1::OrderPaymentRequested| e.order_id == order,
+        )
+        .await;
     assert_eq!(request.attempt, 1);
-    assert_eq!(request.total_cents, 5420);
+    // $40.00 + 9.30 tax (6.25 % + 15 % + 1 % + 1 %) + $5.00 delivery.
+    assert_eq!(request.total_cents, 5430);
     let paid_id = app.publish(&paid(&order, 1), None).await;
     let confirmed = app.wait_for_status(&token, &order, "confirmed").await;
     assert_eq!(confirmed["paymentStatus"], "succeeded");
@@ -56,55 +77,111 @@ async fn reserved_then_paid_confirms_and_repeats_change_nothing() {
     app.publish(&failed(&order, 1), None).await;
     // A refund published after them is applied after them (one queue, in order): once it
     // shows, the repeats were handled, and only the refund changed the order.
-    app.publish(&v1::PaymentRefunded { order_id: order.clone(), fully_refunded: true, ..Default::default() }, None).await;
-    let path = format!("/api/orders/{order}");
-    let after = testkit::wait_for_value("the refund", std::time::Duration::from_secs(10), || async {
-        let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
-        (body["paymentStatus"] == "refunded").then_some(body)
-    })
+    app.publish(
+        &v1::PaymentRefunded {
+            order_id: order.clone(),
+            fully_refunded: true,
+            ..Default::default()
+        },
+        None,
+    )
     .await;
+    let path = format!("/api/orders/{order}");
+    let after =
+        testkit::wait_for_value("the refund", std::time::Duration::from_secs(10), || async {
+            let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+            (body["paymentStatus"] == "refunded").then_some(body)
+        })
+        .await;
     assert_eq!(after["status"], "confirmed");
-    assert_eq!(after["statusHistory"].as_array().unwrap().len(), history + 1);
-    assert_eq!(app.tap.named("order.payment_requested").iter().filter(|e| e.decode::<v1::OrderPaymentRequested>().order_id == order).count(), 1);
+    assert_eq!(
+        after["statusHistory"].as_array().unwrap().len(),
+        history + 1
+    );
+    assert_eq!(
+        app.tap
+            .named("order.payment_requested")
+            .iter()
+            .filter(|e| e.decode::<v1::OrderPaymentRequested>().order_id == order)
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_stock_cancels_and_a_declined_payment_fails_then_closes() {
-    let app = TestApp::spawn_with(&crate::helpers::texas_rules("00:00", "00:00"), &[("ORDERS_PAYMENT_FAILED_CLOSE_SECS", "1")]).await;
+    let app = TestApp::spawn_with(
+        &crate::helpers::texas_rules("00:00", "00:00"),
+        &[("ORDERS_PAYMENT_FAILED_CLOSE_SECS", "1")],
+    )
+    .await;
     let (token, order, _) = placed(&app).await;
-    app.publish(&v1::StockRejected {
-        order_id: order.clone(),
-        short_lines: vec![v1::StockShortage { product_name: "Blue Dream 3.5g".into(), requested_quantity: 1, available_quantity: 0, ..Default::default() }],
-        rejected_at: None,
-    }, None).await;
+    app.publish(
+        &v1::StockRejected {
+            order_id: order.clone(),
+            short_lines: vec![v1::StockShortage {
+                product_name: "Blue Dream 3.5g".into(),
+                requested_quantity: 1,
+                available_quantity: 0,
+                ..Default::default()
+            }],
+            rejected_at: None,
+        },
+        None,
+    )
+    .await;
     let cancelled = app.wait_for_status(&token, &order, "cancelled").await;
     assert_eq!(cancelled["statusReason"], "out_of_stock");
     assert_eq!(cancelled["stockStatus"], "rejected");
-    let event: v1::OrderCancelled = app.tap.find("order.cancelled", |e: &v1::OrderCancelled| e.order_id == order).await;
+    let event: v1::OrderCancelled = app
+        .tap
+        .find("order.cancelled", |e: &v1::OrderCancelled| {
+            e.order_id == order
+        })
+        .await;
     assert_eq!(event.reason, v1::CancellationReason::OutOfStock as i32);
     // A late reservation does not bring it back.
     app.publish(&reserved(&order), None).await;
 
     let (token, order, _) = placed(&app).await;
     app.publish(&reserved(&order), None).await;
-    app.tap.find("order.payment_requested", |e: &v1::OrderPaymentRequested| e.order_id == order).await;
+    app.tap
+        .find(
+            "order.payment_requested",
+            |e: &v1::OrderPaymentRequested| e.order_id == order,
+        )
+        .await;
     app.publish(&failed(&order, 1), None).await;
     let failed_order = app.wait_for_status(&token, &order, "payment_failed").await;
     assert_eq!(failed_order["statusReason"], "card_declined");
     // Closed after the configured second: the reservation is released through the event.
     let closed = app.wait_for_status(&token, &order, "cancelled").await;
     assert_eq!(closed["statusReason"], "payment_failed");
-    let event: v1::OrderCancelled = app.tap.find("order.cancelled", |e: &v1::OrderCancelled| e.order_id == order).await;
+    let event: v1::OrderCancelled = app
+        .tap
+        .find("order.cancelled", |e: &v1::OrderCancelled| {
+            e.order_id == order
+        })
+        .await;
     assert_eq!(event.stock_status, v1::StockStatus::Reserved as i32);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_left_pending_is_cancelled_after_the_grace_period() {
-    let app = TestApp::spawn_with(&crate::helpers::texas_rules("00:00", "00:00"), &[("ORDERS_PENDING_TIMEOUT_SECS", "1")]).await;
+    let app = TestApp::spawn_with(
+        &crate::helpers::texas_rules("00:00", "00:00"),
+        &[("ORDERS_PENDING_TIMEOUT_SECS", "1")],
+    )
+    .await;
     let (token, order, _) = placed(&app).await;
     let cancelled = app.wait_for_status(&token, &order, "cancelled").await;
     assert_eq!(cancelled["statusReason"], "pending_timeout");
-    let event: v1::OrderCancelled = app.tap.find("order.cancelled", |e: &v1::OrderCancelled| e.order_id == order).await;
+    let event: v1::OrderCancelled = app
+        .tap
+        .find("order.cancelled", |e: &v1::OrderCancelled| {
+            e.order_id == order
+        })
+        .await;
     assert_eq!(event.reason, v1::CancellationReason::PendingTimeout as i32);
     assert!(event.actor_id.is_empty(), "the system cancelled it");
 }
@@ -114,12 +191,30 @@ async fn a_payment_awaiting_the_customer_keeps_the_order_pending() {
     let app = TestApp::spawn().await;
     let (token, order, _) = placed(&app).await;
     app.publish(&reserved(&order), None).await;
-    app.tap.find("order.payment_requested", |e: &v1::OrderPaymentRequested| e.order_id == order).await;
-    app.publish(&v1::PaymentActionRequired { order_id: order.clone(), attempt: 1, ..Default::default() }, None).await;
+    app.tap
+        .find(
+            "order.payment_requested",
+            |e: &v1::OrderPaymentRequested| e.order_id == order,
+        )
+        .await;
+    app.publish(
+        &v1::PaymentActionRequired {
+            order_id: order.clone(),
+            attempt: 1,
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
     let path = format!("/api/orders/{order}");
-    testkit::wait_for("action_required", std::time::Duration::from_secs(10), || async {
-        app.send(Method::GET, &path, None, Some(&token)).await.1["paymentStatus"] == "action_required"
-    })
+    testkit::wait_for(
+        "action_required",
+        std::time::Duration::from_secs(10),
+        || async {
+            app.send(Method::GET, &path, None, Some(&token)).await.1["paymentStatus"]
+                == "action_required"
+        },
+    )
     .await;
     // Then the customer confirms and the webhook succeeds it.
     app.publish(&paid(&order, 1), None).await;
