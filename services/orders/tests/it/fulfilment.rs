@@ -263,6 +263,74 @@ async fn driver_pair(app: &TestApp) -> (Uuid, String) {
     driver(app).await
 }
 
+/// A delivered order: (customer token, order id).
+pub async fn delivered(app: &TestApp) -> (String, String) {
+    let (customer, order) = confirmed(app).await;
+    let (driver_id, driver) = driver(app).await;
+    let base = format!("/api/admin/orders/{order}");
+    app.call(
+        Method::POST,
+        &format!("{base}/status"),
+        Some(&json!({ "status": "preparing" })),
+        Some(&app.admin),
+        200,
+    )
+    .await;
+    app.call(
+        Method::POST,
+        &format!("{base}/assign-driver"),
+        Some(&json!({ "driverId": driver_id })),
+        Some(&app.admin),
+        200,
+    )
+    .await;
+    app.call(
+        Method::POST,
+        &format!("/api/driver/orders/{order}/pickup"),
+        None,
+        Some(&driver),
+        200,
+    )
+    .await;
+    let right = json!({ "idDocumentType": "state_id", "dateOfBirth": "1996-03-14" });
+    app.call(
+        Method::POST,
+        &format!("/api/driver/orders/{order}/deliver"),
+        Some(&right),
+        Some(&driver),
+        200,
+    )
+    .await;
+    (customer, order)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_counts_delivered_orders_revenue_and_top_products() {
+    let app = TestApp::spawn().await;
+    delivered(&app).await;
+    delivered(&app).await;
+    let report = app
+        .call(
+            Method::GET,
+            "/api/admin/reports",
+            None,
+            Some(&app.admin),
+            200,
+        )
+        .await;
+    assert_eq!(report["orders"]["placed"], 2);
+    assert_eq!(report["orders"]["delivered"], 2);
+    // Two $54.30 orders (see the saga tests for the sum).
+    assert_eq!(report["orders"]["revenue"], "108.60");
+    assert_eq!(report["orders"]["averageOrderValue"], "54.30");
+    assert_eq!(report["topProducts"].as_array().unwrap().len(), 2);
+    assert_eq!(report["topProducts"][0]["quantity"], 1);
+    assert_eq!(report["topProducts"][0]["revenue"], "40.00");
+    assert_eq!(report["users"]["newUsers"], 2);
+    // 50 available is above the low-stock threshold (10).
+    assert_eq!(report["lowStock"].as_array().unwrap().len(), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delivery_cancels_the_order() {
     let app = TestApp::spawn().await;

@@ -1,7 +1,7 @@
 //! Orders' integration tests: the service on a random port against its own PostgreSQL
 //! database, a Redis key prefix and a RabbitMQ exchange. Other services' events are
 //! published by the tests; `crates/e2e` runs the saga across the real services.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+#![expect(clippy::unwrap_used, reason = "tests")]
 
 mod addresses;
 mod cart;
@@ -11,3 +11,5 @@ mod fulfilment;
 mod helpers;
 mod insights;
 mod saga;
+mod service;
+mod trace;
