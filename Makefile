@@ -42,6 +42,7 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p events --bench throughput
 	$(CARGO) bench -p auth --bench passwords
 	$(CARGO) bench -p payments --bench saga
+	$(CARGO) bench -p e2e --bench checkout
 	bash scripts/bench-gateway.sh
 	bash scripts/bench-catalog.sh
 
