@@ -288,23 +288,39 @@ pub async fn list(
     Ok((rows, total))
 }
 
-/// Orders in `status` last changed before `before`, locked for the timer (others skip them).
+/// Orders in `status` since before `before`, locked for the timer (others skip them).
+/// `pending` counts from checkout (the grace period is the whole saga's); other statuses
+/// from their last change.
 pub async fn lock_stale(
     conn: &mut AsyncPgConnection,
     status: &str,
     before: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
-    orders::table
-        .filter(orders::status.eq(status))
-        .filter(orders::updated_at.lt(before))
-        .order(orders::updated_at.asc())
-        .limit(limit)
-        .for_update()
-        .skip_locked()
-        .select(OrderRow::as_select())
-        .load(conn)
-        .await
+    // Locking queries cannot be boxed in diesel, hence two whole queries.
+    if status == "pending" {
+        orders::table
+            .filter(orders::status.eq(status))
+            .filter(orders::created_at.lt(before))
+            .order(orders::created_at.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select(OrderRow::as_select())
+            .load(conn)
+            .await
+    } else {
+        orders::table
+            .filter(orders::status.eq(status))
+            .filter(orders::updated_at.lt(before))
+            .order(orders::updated_at.asc())
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .select(OrderRow::as_select())
+            .load(conn)
+            .await
+    }
 }
 
 /// Orders per status (the `orders_by_status` gauge).
