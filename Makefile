@@ -27,7 +27,7 @@ run: stack ## Start every service and the gateway locally (Ctrl-C stops them all
 test: stack tools ## Run every unit and integration test against the real servers
 	$(CARGO) nextest run --workspace --profile $(NEXTEST_PROFILE) --no-tests=fail
 
-lint: ## Formatting and clippy, warnings as errors
+lint: stack ## Formatting and clippy, warnings as errors (the gateway build needs cmake)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

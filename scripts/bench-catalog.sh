@@ -17,7 +17,7 @@ PRODUCTS=10000
 work=$(mktemp -d)
 pid=
 cleanup() {
-    [[ -n $pid ]] && kill "$pid" 2>/dev/null || true
+    if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; fi
     wait 2>/dev/null || true
     rm -rf "$work"
 }
@@ -49,7 +49,8 @@ start() {
     bash scripts/wait-for-http.sh "http://127.0.0.1:$PORT/health/live" 60
 }
 stop() {
-    kill "$pid" && wait "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
     pid=
 }
 
