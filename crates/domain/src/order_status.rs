@@ -263,7 +263,11 @@ mod tests {
             "refunded"
         );
         assert_eq!(StockStatus::ALL.len(), 3);
-        assert_eq!(PaymentStatus::ALL.len(), 4);
+        assert_eq!(
+            serde_json::to_value(PaymentStatus::ActionRequired).unwrap(),
+            "action_required"
+        );
+        assert_eq!(PaymentStatus::ALL.len(), 5);
         assert_eq!(
             "payment".parse::<PaymentStatus>().unwrap_err().field(),
             Some("paymentStatus")

@@ -67,7 +67,7 @@ fn non_empty<const N: usize>(text: Option<FreeText<N>>) -> Option<String> {
 }
 
 /// Where the geocoder put the address, if it could.
-async fn geocode(state: &AppState, input: &AddressInput) -> Result<Option<Geocoded>, Problem> {
+async fn geocode(state: &AppState, input: &AddressInput) -> Option<Geocoded> {
     let line2 = input.address_line2.as_ref().map(FreeText::as_str);
     let query = AddressQuery {
         line1: input.address_line1.as_str(),
@@ -77,18 +77,18 @@ async fn geocode(state: &AppState, input: &AddressInput) -> Result<Option<Geocod
         zip: input.zip_code.as_str(),
     };
     match state.geocoder.geocode(&query).await {
-        Ok(found) => Ok(found),
+        Ok(found) => found,
         Err(geo::GeocodeError::Unavailable(err)) => {
             // Saving must not depend on the provider being up: the address is stored without
             // coordinates and checkout refuses it until it is saved again.
             tracing::warn!(error = %err, "geocoder unavailable; address saved without coordinates");
             metrics::counter!("orders_geocoding_failures_total").increment(1);
-            Ok(None)
+            None
         }
         Err(geo::GeocodeError::Rejected(err)) => {
             tracing::error!(error = %err, "geocoder refused the request");
             metrics::counter!("orders_geocoding_failures_total").increment(1);
-            Ok(None)
+            None
         }
     }
 }
@@ -126,7 +126,7 @@ pub async fn create(
     user: Uuid,
     input: AddressInput,
 ) -> Result<AddressRow, Problem> {
-    let found = geocode(state, &input).await?;
+    let found = geocode(state, &input).await;
     let mut conn = state.db().await?;
     let row = conn
         .transaction(async move |conn| {
@@ -157,7 +157,7 @@ pub async fn replace(
     id: Uuid,
     input: AddressInput,
 ) -> Result<AddressRow, Problem> {
-    let found = geocode(state, &input).await?;
+    let found = geocode(state, &input).await;
     let mut conn = state.db().await?;
     conn.transaction(async move |conn| {
         let existing = db::addresses::find_owned(conn, user, id)

@@ -123,6 +123,33 @@ fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Builds one service's `Application` from `vars` on `listener`, trusting the system's
+/// tokens, spawns it and evaluates to its base URL.
+macro_rules! start {
+    ($self:ident, $svc:ident, $config:ty, $vars:expr, $listener:expr) => {{
+        let vars = $vars;
+        let common = CommonConfig::from_vars(
+            $svc::config::SERVICE,
+            $svc::config::DEFAULT_PORT,
+            vars.clone(),
+        )
+        .unwrap();
+        let config: $config = platform::config::load_from(vars).unwrap();
+        let app = $svc::startup::Application::build_with_verifier(
+            common,
+            config,
+            $listener,
+            $self.shutdown.clone(),
+            $self.tokens.verifier(),
+        )
+        .await
+        .expect(concat!("start ", stringify!($svc)));
+        let base = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        base
+    }};
+}
+
 impl System {
     /// The three services with orders' defaults (but timers every second).
     pub async fn spawn() -> Self {
@@ -211,26 +238,14 @@ impl System {
             ("CATALOG_PUBLIC_URL", "http://gateway.test"),
             ("CATALOG_CACHE_PREFIX", &format!("test:{id}:catalog:")),
         ]));
-        let common = CommonConfig::from_vars(
-            catalog::config::SERVICE,
-            catalog::config::DEFAULT_PORT,
-            vars.clone(),
-        )
-        .unwrap();
-        let config: catalog::config::CatalogConfig = platform::config::load_from(vars).unwrap();
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
-        let app = catalog::startup::Application::build_with_verifier(
-            common,
-            config,
-            listener,
-            self.shutdown.clone(),
-            self.tokens.verifier(),
+        start!(
+            self,
+            catalog,
+            catalog::config::CatalogConfig,
+            vars,
+            listener
         )
-        .await
-        .expect("start catalog");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        base
     }
 
     async fn start_payments(&self) -> String {
@@ -244,25 +259,13 @@ impl System {
             ),
             ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
         ]));
-        let common = CommonConfig::from_vars(
-            payments::config::SERVICE,
-            payments::config::DEFAULT_PORT,
-            vars.clone(),
+        start!(
+            self,
+            payments,
+            payments::config::PaymentsConfig,
+            vars,
+            listener
         )
-        .unwrap();
-        let config: payments::config::PaymentsConfig = platform::config::load_from(vars).unwrap();
-        let app = payments::startup::Application::build_with_verifier(
-            common,
-            config,
-            listener,
-            self.shutdown.clone(),
-            self.tokens.verifier(),
-        )
-        .await
-        .expect("start payments");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        base
     }
 
     async fn start_orders(&self, id: &str, settings: &[(&str, &str)]) -> String {
@@ -275,26 +278,8 @@ impl System {
             ("ORDERS_SWEEP_INTERVAL_SECS", "1"),
         ]));
         vars.extend(self::vars(settings));
-        let common = CommonConfig::from_vars(
-            orders::config::SERVICE,
-            orders::config::DEFAULT_PORT,
-            vars.clone(),
-        )
-        .unwrap();
-        let config: orders::config::OrdersConfig = platform::config::load_from(vars).unwrap();
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
-        let app = orders::startup::Application::build_with_verifier(
-            common,
-            config,
-            listener,
-            self.shutdown.clone(),
-            self.tokens.verifier(),
-        )
-        .await
-        .expect("start orders");
-        let base = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
-        base
+        start!(self, orders, orders::config::OrdersConfig, vars, listener)
     }
 
     /// Sends a request; returns the status and the JSON body (null when there is none).

@@ -58,8 +58,8 @@ async fn driver(app: &TestApp) -> (Uuid, String) {
 async fn staff_prepare_and_assign_the_driver_delivers_after_the_id_check() {
     let app = TestApp::spawn().await;
     let (customer, order) = confirmed(&app).await;
+    let (_, other_driver) = driver(&app).await;
     let (driver_id, driver) = driver(&app).await;
-    let (_, other_driver) = driver_pair(&app).await;
     let base = format!("/api/admin/orders/{order}");
 
     // A driver cannot pick up before preparing and assignment.
@@ -82,12 +82,12 @@ async fn staff_prepare_and_assign_the_driver_delivers_after_the_id_check() {
         .await;
     assert_eq!(prepared["status"], "preparing");
     // Not a driver → 422; the driver → assigned.
-    let (customer_id, _) = (Uuid::new_v4(), ());
+    let not_a_driver = Uuid::new_v4();
     let (status, _) = app
         .send(
             Method::POST,
             &format!("{base}/assign-driver"),
-            Some(&json!({ "driverId": customer_id })),
+            Some(&json!({ "driverId": not_a_driver })),
             Some(&app.admin),
         )
         .await;
@@ -259,48 +259,43 @@ async fn staff_prepare_and_assign_the_driver_delivers_after_the_id_check() {
     assert_eq!(history.last(), Some(&"delivered"));
 }
 
-async fn driver_pair(app: &TestApp) -> (Uuid, String) {
-    driver(app).await
-}
-
-/// A delivered order: (customer token, order id).
-pub async fn delivered(app: &TestApp) -> (String, String) {
+/// An order a driver has picked up: (customer token, order id, driver token).
+async fn out_for_delivery(app: &TestApp) -> (String, String, String) {
     let (customer, order) = confirmed(app).await;
     let (driver_id, driver) = driver(app).await;
     let base = format!("/api/admin/orders/{order}");
+    let preparing = json!({ "status": "preparing" });
+    let assign = json!({ "driverId": driver_id });
+    let admin = Some(app.admin.as_str());
     app.call(
         Method::POST,
         &format!("{base}/status"),
-        Some(&json!({ "status": "preparing" })),
-        Some(&app.admin),
+        Some(&preparing),
+        admin,
         200,
     )
     .await;
     app.call(
         Method::POST,
         &format!("{base}/assign-driver"),
-        Some(&json!({ "driverId": driver_id })),
-        Some(&app.admin),
+        Some(&assign),
+        admin,
         200,
     )
     .await;
-    app.call(
-        Method::POST,
-        &format!("/api/driver/orders/{order}/pickup"),
-        None,
-        Some(&driver),
-        200,
-    )
-    .await;
+    let pickup = format!("/api/driver/orders/{order}/pickup");
+    app.call(Method::POST, &pickup, None, Some(&driver), 200)
+        .await;
+    (customer, order, driver)
+}
+
+/// A delivered order: (customer token, order id).
+pub async fn delivered(app: &TestApp) -> (String, String) {
+    let (customer, order, driver) = out_for_delivery(app).await;
     let right = json!({ "idDocumentType": "state_id", "dateOfBirth": "1996-03-14" });
-    app.call(
-        Method::POST,
-        &format!("/api/driver/orders/{order}/deliver"),
-        Some(&right),
-        Some(&driver),
-        200,
-    )
-    .await;
+    let deliver = format!("/api/driver/orders/{order}/deliver");
+    app.call(Method::POST, &deliver, Some(&right), Some(&driver), 200)
+        .await;
     (customer, order)
 }
 
@@ -334,33 +329,7 @@ async fn the_report_counts_delivered_orders_revenue_and_top_products() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_delivery_cancels_the_order() {
     let app = TestApp::spawn().await;
-    let (customer, order) = confirmed(&app).await;
-    let (driver_id, driver) = driver(&app).await;
-    let base = format!("/api/admin/orders/{order}");
-    app.call(
-        Method::POST,
-        &format!("{base}/status"),
-        Some(&json!({ "status": "preparing" })),
-        Some(&app.admin),
-        200,
-    )
-    .await;
-    app.call(
-        Method::POST,
-        &format!("{base}/assign-driver"),
-        Some(&json!({ "driverId": driver_id })),
-        Some(&app.admin),
-        200,
-    )
-    .await;
-    app.call(
-        Method::POST,
-        &format!("/api/driver/orders/{order}/pickup"),
-        None,
-        Some(&driver),
-        200,
-    )
-    .await;
+    let (customer, order, driver) = out_for_delivery(&app).await;
     let body =
         json!({ "reason": "id_check_failed", "note": "The ID shown did not match the customer." });
     let cancelled = app
