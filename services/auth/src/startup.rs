@@ -13,37 +13,23 @@ use actix_web::web;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health, RedisCheck};
-use platform::http::{RunningServer, ServerSettings};
+use platform::http::ServerSettings;
 use platform::{CommonConfig, Shutdown};
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Auth's own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/auth");
 
-pub use platform::start::StartError;
 use platform::start::fail;
+pub use platform::start::{Running, StartError};
 
 /// Runs auth's migrations (and the shared outbox/inbox ones) into the `auth` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::db::migrate(
-        &common.database_url,
-        &common.schema(),
-        &[&events::MIGRATIONS, &MIGRATIONS],
-    )
-    .await
-    .map_err(|e| fail("migrations")(e.to_string()))
+    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
 }
 
-/// A running auth service.
-pub struct Application {
-    pub addr: SocketAddr,
-    server: RunningServer,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
-    shutdown: Shutdown,
-    shutdown_timeout: Duration,
-}
+/// Starts the auth service; `build` answers the `Running` service.
+pub struct Application;
 
 impl Application {
     /// Everything up to accepting connections on `listener`.
@@ -52,7 +38,7 @@ impl Application {
         config: AuthConfig,
         listener: std::net::TcpListener,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         config
             .check_for(&common.app_env)
             .map_err(fail("configuration"))?;
@@ -131,24 +117,6 @@ impl Application {
                 .configure(routes::configure);
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
-        Ok(Self {
-            addr: server.addr,
-            server,
-            tasks,
-            shutdown,
-            shutdown_timeout,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// Serves until shutdown, then waits for the relay and consumer to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.server.await;
-        self.shutdown.trigger();
-        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
-        result
+        Ok(Running::new(server, tasks, shutdown, shutdown_timeout))
     }
 }

@@ -13,38 +13,24 @@ use auth_token::{JwksClient, Verifier, VerifierSettings};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health, RedisCheck};
-use platform::http::{RunningServer, ServerSettings};
+use platform::http::ServerSettings;
 use platform::objects::Objects;
 use platform::{CommonConfig, Shutdown};
-use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Catalog's own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/catalog");
 
-pub use platform::start::StartError;
 use platform::start::fail;
+pub use platform::start::{Running, StartError};
 
 /// Runs catalog's migrations (and the shared outbox/inbox ones) into the `catalog` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::db::migrate(
-        &common.database_url,
-        &common.schema(),
-        &[&events::MIGRATIONS, &MIGRATIONS],
-    )
-    .await
-    .map_err(|e| fail("migrations")(e.to_string()))
+    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
 }
 
-/// A running catalog service.
-pub struct Application {
-    pub addr: SocketAddr,
-    server: RunningServer,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
-    shutdown: Shutdown,
-    shutdown_timeout: Duration,
-}
+/// Starts the catalog service; `build` answers the `Running` service.
+pub struct Application;
 
 impl Application {
     /// Everything up to accepting connections on `listener`. `verifier` replaces the JWKS
@@ -54,7 +40,7 @@ impl Application {
         config: CatalogConfig,
         listener: std::net::TcpListener,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         let verifier = Verifier::from_jwks(
             &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
             JwksClient::new(&config.jwks_url),
@@ -68,7 +54,7 @@ impl Application {
         listener: std::net::TcpListener,
         shutdown: Shutdown,
         verifier: Verifier,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         migrate(&common).await?;
         let schema = common.schema();
         let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
@@ -145,24 +131,6 @@ impl Application {
                 .configure(routes::configure);
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
-        Ok(Self {
-            addr: server.addr,
-            server,
-            tasks,
-            shutdown,
-            shutdown_timeout,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// Serves until shutdown, then waits for the relay and consumer to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.server.await;
-        self.shutdown.trigger();
-        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
-        result
+        Ok(Running::new(server, tasks, shutdown, shutdown_timeout))
     }
 }

@@ -97,6 +97,11 @@ impl Carts {
         }
     }
 
+    /// How long an untouched cart lives.
+    pub const fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     pub fn key(&self, user: Uuid) -> String {
         format!("{}cart:{user}", self.prefix)
     }
@@ -192,16 +197,6 @@ impl Carts {
             .query_async(&mut conn)
             .await?;
         Ok(())
-    }
-
-    /// Seconds until the cart expires (tests and support look at it); None if there is none.
-    pub async fn ttl_secs(&self, user: Uuid) -> Result<Option<i64>, CartError> {
-        let mut conn = self.redis.get().await?;
-        let ttl: i64 = redis::cmd("TTL")
-            .arg(self.key(user))
-            .query_async(&mut conn)
-            .await?;
-        Ok((ttl >= 0).then_some(ttl))
     }
 }
 

@@ -318,13 +318,12 @@ async fn lines(conn: &mut AsyncPgConnection, cart: &[CartEntry]) -> Result<Vec<L
 }
 
 fn limited_item(item: &ItemRow) -> LimitedLine {
-    LimitedLine {
-        product_type: crate::products::compliance_type(&item.product_type)
-            .unwrap_or(compliance::ProductType::Flower),
-        quantity: i64::from(item.quantity),
-        net_weight_mg: item.net_weight_mg,
-        thc_mg: item.thc_mg,
-    }
+    pricing::limited_line(
+        &item.product_type,
+        i64::from(item.quantity),
+        item.net_weight_mg,
+        item.thc_mg,
+    )
 }
 
 /// Points may pay all of the order or leave at least the provider's minimum charge.

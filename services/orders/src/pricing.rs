@@ -5,7 +5,10 @@
 use crate::db::products::ProductRow;
 use crate::products::compliance_type;
 use chrono::NaiveDate;
-use compliance::{Jurisdiction, LimitedLine, ProductType, TaxBreakdown, TaxableLine};
+use compliance::{
+    AppliesTo, Jurisdiction, LimitedLine, ProductType, Rules, TaxBreakdown, TaxableLine,
+};
+use geo::ZipCentroids;
 
 /// A product and how many packages of it.
 #[derive(Debug, Clone)]
@@ -22,18 +25,37 @@ impl Line {
     }
 
     pub fn product_type(&self) -> ProductType {
-        // Unknown types are refused before pricing; accessory is the type without limits or
-        // excise, never the cheaper guess for a cannabis product, so it is not used here.
-        compliance_type(&self.product.product_type).unwrap_or(ProductType::Flower)
+        product_type(&self.product.product_type)
     }
 
     pub fn limited(&self) -> LimitedLine {
-        LimitedLine {
-            product_type: self.product_type(),
-            quantity: i64::from(self.quantity),
-            net_weight_mg: self.product.net_weight_mg,
-            thc_mg: self.product.thc_mg,
-        }
+        limited_line(
+            &self.product.product_type,
+            i64::from(self.quantity),
+            self.product.net_weight_mg,
+            self.product.thc_mg,
+        )
+    }
+}
+
+/// The rules' type for a stored type name. Unknown types are refused before pricing;
+/// flower (limited, taxed as cannabis) is the safe reading, never accessory.
+pub fn product_type(name: &str) -> ProductType {
+    compliance_type(name).unwrap_or(ProductType::Flower)
+}
+
+/// What a line counts against the daily limits.
+pub fn limited_line(
+    product_type: &str,
+    quantity: i64,
+    net_weight_mg: i64,
+    thc_mg: i64,
+) -> LimitedLine {
+    LimitedLine {
+        product_type: self::product_type(product_type),
+        quantity,
+        net_weight_mg,
+        thc_mg,
     }
 }
 
@@ -74,4 +96,62 @@ pub fn quote(
         taxes,
         delivery_fee_cents,
     })
+}
+
+/// The jurisdiction for a place: the one whose area holds the ZIP's centre, else the
+/// state's own rules.
+pub fn jurisdiction_for<'a>(
+    rules: &'a Rules,
+    zip: Option<&str>,
+    state: Option<&str>,
+) -> Option<&'a Jurisdiction> {
+    zip.and_then(|zip| ZipCentroids::get().lookup(zip))
+        .and_then(|point| rules.locate(point))
+        .map(|located| located.jurisdiction)
+        .or_else(|| state.and_then(|state| rules.get(state)))
+}
+
+/// The guide's calculator: taxes on a subtotal of cannabis goods, grouped as state (sales),
+/// cannabis (excise) and local.
+pub struct TaxGroups {
+    pub state_cents: i64,
+    pub cannabis_cents: i64,
+    pub local_cents: i64,
+    pub breakdown: TaxBreakdown,
+}
+
+pub fn tax_groups(
+    jurisdiction: &Jurisdiction,
+    subtotal_cents: i64,
+    city: &str,
+    day: NaiveDate,
+) -> TaxGroups {
+    let lines = [TaxableLine {
+        product_type: ProductType::Flower,
+        amount_cents: subtotal_cents,
+    }];
+    let breakdown = jurisdiction.taxes(&lines, city, day);
+    let local = jurisdiction.local_taxes_for(city);
+    let mut groups = TaxGroups {
+        state_cents: 0,
+        cannabis_cents: 0,
+        local_cents: 0,
+        breakdown,
+    };
+    for c in &groups.breakdown.components {
+        let excise = || {
+            jurisdiction
+                .taxes
+                .iter()
+                .any(|t| t.id == c.id && t.applies_to == AppliesTo::Cannabis)
+        };
+        if local.iter().any(|t| t.id == c.id) {
+            groups.local_cents += c.amount_cents;
+        } else if excise() {
+            groups.cannabis_cents += c.amount_cents;
+        } else {
+            groups.state_cents += c.amount_cents;
+        }
+    }
+    groups
 }

@@ -33,7 +33,7 @@ pub fn proto_type(name: &str) -> v1::ProductType {
 
 /// The compliance rules' type, if the stored name is a known one.
 pub fn compliance_type(name: &str) -> Option<compliance::ProductType> {
-    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    name.parse().ok()
 }
 
 #[cfg(test)]

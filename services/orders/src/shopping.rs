@@ -148,7 +148,6 @@ pub async fn remove(state: &AppState, user: Uuid, product: Uuid) -> Result<(), P
 /// The cart's answer.
 pub async fn view(state: &AppState, user: Uuid) -> Result<CartView, Problem> {
     let entries = state.carts.get(user).await.map_err(cart_problem)?;
-    let ttl = state.carts.ttl_secs(user).await.map_err(cart_problem)?;
     let mut conn = state.db().await?;
     let ids: Vec<Uuid> = entries.iter().map(|e| e.product_id).collect();
     let products = db::products::find_many(&mut conn, &ids).await?;
@@ -207,6 +206,13 @@ pub async fn view(state: &AppState, user: Uuid) -> Result<CartView, Problem> {
         items,
         subtotal: money(subtotal),
         estimate,
-        expires_at: ttl.map(|secs| Utc::now() + chrono::Duration::seconds(secs)),
+        // Reading the cart re-armed its expiry; an empty cart has no key to expire.
+        expires_at: (!entries.is_empty())
+            .then(|| {
+                chrono::Duration::from_std(state.carts.ttl())
+                    .ok()
+                    .map(|ttl| Utc::now() + ttl)
+            })
+            .flatten(),
     })
 }

@@ -15,28 +15,20 @@ use compliance::Rules;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health, RedisCheck};
-use platform::http::{RunningServer, ServerSettings};
+use platform::http::ServerSettings;
 use platform::{CommonConfig, Shutdown};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Orders' own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/orders");
 
-pub use platform::start::StartError;
 use platform::start::fail;
+pub use platform::start::{Running, StartError};
 
 /// Runs orders' migrations (and the shared outbox/inbox ones) into the `orders` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::db::migrate(
-        &common.database_url,
-        &common.schema(),
-        &[&events::MIGRATIONS, &MIGRATIONS],
-    )
-    .await
-    .map_err(|e| fail("migrations")(e.to_string()))
+    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
 }
 
 /// The compliance rules this deployment applies.
@@ -51,14 +43,8 @@ pub fn rules(config: &OrdersConfig) -> Result<Rules, StartError> {
         .map_err(|e| fail("compliance rules")(e.to_string()))
 }
 
-/// A running orders service.
-pub struct Application {
-    pub addr: SocketAddr,
-    server: RunningServer,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
-    shutdown: Shutdown,
-    shutdown_timeout: Duration,
-}
+/// Starts the orders service; `build` answers the `Running` service.
+pub struct Application;
 
 impl Application {
     pub async fn build(
@@ -66,7 +52,7 @@ impl Application {
         config: OrdersConfig,
         listener: std::net::TcpListener,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         let verifier = Verifier::from_jwks(
             &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
             JwksClient::new(&config.jwks_url),
@@ -81,7 +67,7 @@ impl Application {
         listener: std::net::TcpListener,
         shutdown: Shutdown,
         verifier: Verifier,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         config.check().map_err(fail("configuration"))?;
         let rules = Arc::new(rules(&config)?);
         let geocoder = geo::geocoder_from_config(&config.geocoder, &config.google_maps_api_key)
@@ -167,24 +153,6 @@ impl Application {
                 .configure(routes::configure);
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
-        Ok(Self {
-            addr: server.addr,
-            server,
-            tasks,
-            shutdown,
-            shutdown_timeout,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// Serves until shutdown, then waits for the background tasks to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.server.await;
-        self.shutdown.trigger();
-        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
-        result
+        Ok(Running::new(server, tasks, shutdown, shutdown_timeout))
     }
 }

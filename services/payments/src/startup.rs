@@ -14,38 +14,24 @@ use auth_token::{JwksClient, Verifier, VerifierSettings};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
 use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health};
-use platform::http::{RunningServer, ServerSettings};
+use platform::http::ServerSettings;
 use platform::{CommonConfig, Shutdown};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 /// Payments' own migrations.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/payments");
 
-pub use platform::start::StartError;
 use platform::start::fail;
+pub use platform::start::{Running, StartError};
 
 /// Runs payments' migrations (and the shared outbox/inbox ones) into the `payments` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::db::migrate(
-        &common.database_url,
-        &common.schema(),
-        &[&events::MIGRATIONS, &MIGRATIONS],
-    )
-    .await
-    .map_err(|e| fail("migrations")(e.to_string()))
+    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
 }
 
-/// A running payments service.
-pub struct Application {
-    pub addr: SocketAddr,
-    server: RunningServer,
-    tasks: Vec<(&'static str, JoinHandle<()>)>,
-    shutdown: Shutdown,
-    shutdown_timeout: Duration,
-}
+/// Starts the payments service; `build` answers the `Running` service.
+pub struct Application;
 
 impl Application {
     pub async fn build(
@@ -53,7 +39,7 @@ impl Application {
         config: PaymentsConfig,
         listener: std::net::TcpListener,
         shutdown: Shutdown,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         let verifier = Verifier::from_jwks(
             &VerifierSettings::new(&config.jwt_issuer, &config.jwt_audience),
             JwksClient::new(&config.jwks_url),
@@ -68,7 +54,7 @@ impl Application {
         listener: std::net::TcpListener,
         shutdown: Shutdown,
         verifier: Verifier,
-    ) -> Result<Self, StartError> {
+    ) -> Result<Running, StartError> {
         config
             .check_for(&common.app_env)
             .map_err(fail("configuration"))?;
@@ -143,24 +129,6 @@ impl Application {
                 .configure(routes::configure);
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
-        Ok(Self {
-            addr: server.addr,
-            server,
-            tasks,
-            shutdown,
-            shutdown_timeout,
-        })
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    /// Serves until shutdown, then waits for the relay to stop.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.server.await;
-        self.shutdown.trigger();
-        platform::shutdown::join_all(self.tasks, self.shutdown_timeout).await;
-        result
+        Ok(Running::new(server, tasks, shutdown, shutdown_timeout))
     }
 }

@@ -2,7 +2,7 @@
 //! and bootstrapped admin; typed request helpers.
 
 use auth::config::{AuthConfig, DEFAULT_PORT, SERVICE};
-use auth::startup::{Application, MIGRATIONS};
+use auth::startup::{Application, MIGRATIONS, Running};
 use chrono::{Datelike, NaiveDate};
 use platform::{CommonConfig, Shutdown};
 use serde_json::{Value, json};
@@ -58,7 +58,7 @@ impl TestApp {
     }
 
     /// Another instance on the same database and exchange as `self` (a second replica).
-    pub async fn replica(&self, extra: &[(&str, &str)]) -> Application {
+    pub async fn replica(&self, extra: &[(&str, &str)]) -> Running {
         let (common, config) = self.configs(&self.db.url, &self.broker.exchange, extra);
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
         Application::build(common, config, listener, self.shutdown.clone())

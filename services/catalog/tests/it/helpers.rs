@@ -3,7 +3,7 @@
 //! typed helpers for fixtures.
 
 use catalog::config::{CatalogConfig, DEFAULT_PORT, SERVICE};
-use catalog::startup::{Application, MIGRATIONS};
+use catalog::startup::{Application, MIGRATIONS, Running};
 use domain::Role;
 use events::Event;
 use platform::{CommonConfig, Shutdown};
@@ -79,7 +79,7 @@ impl TestApp {
     }
 
     /// Another instance on the same database, exchange and cache (a restart or replica).
-    pub async fn build(&self, extra: &[(&str, &str)]) -> Application {
+    pub async fn build(&self, extra: &[(&str, &str)]) -> Running {
         let mut vars: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), self.db.url.clone()),
             ("DATABASE_POOL_SIZE".into(), "8".into()),

@@ -1,11 +1,12 @@
 //! The guide's compliance endpoints: the licence, the tax calculator and the delivery-area
 //! check. Public: a storefront shows them before sign-in.
 
+use crate::pricing::{self, TaxGroups};
 use crate::state::AppState;
 use crate::views::{AreaView, money};
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use compliance::{AppliesTo, Jurisdiction, LicenseStatus, ProductType, TaxableLine};
+use compliance::{Jurisdiction, LicenseStatus};
 use domain::{Code, FieldError, Money, Problem, UsState, UsZip};
 use geo::{Point, ZipCentroids};
 use serde::{Deserialize, Serialize};
@@ -154,28 +155,6 @@ pub struct TaxAnswer {
     pub total: Money,
 }
 
-/// The jurisdiction for a place: where its ZIP lies, else the state's own rules.
-fn jurisdiction_for<'a>(
-    state: &'a AppState,
-    place: &PlaceInput,
-) -> Result<&'a Jurisdiction, Problem> {
-    let by_zip = place
-        .zip_code
-        .as_ref()
-        .and_then(|zip| ZipCentroids::get().lookup(zip.as_str()))
-        .and_then(|point| state.rules.locate(point))
-        .map(|l| l.jurisdiction);
-    let by_state = || {
-        place
-            .state
-            .as_ref()
-            .and_then(|s| state.rules.get(s.as_str()))
-    };
-    by_zip.or_else(by_state).ok_or_else(|| {
-        Problem::new(Code::OutsideDeliveryArea).with_detail("We do not deliver to this address.")
-    })
-}
-
 /// Taxes on a subtotal for a delivery address (state sales, cannabis excise, local).
 #[utoipa::path(post, path = "/api/compliance/calculate-tax", tag = "compliance", request_body = TaxInput,
     responses((status = 200, body = TaxAnswer), (status = 400, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)))]
@@ -184,32 +163,27 @@ pub async fn calculate_tax(
     body: web::Json<TaxInput>,
 ) -> Result<HttpResponse, Problem> {
     let input = body.into_inner();
-    let j = jurisdiction_for(&state, &input.delivery_address)?;
-    let city = input.delivery_address.city.clone().unwrap_or_default();
-    let lines = [TaxableLine {
-        product_type: ProductType::Flower,
-        amount_cents: input.subtotal.to_cents(),
-    }];
-    let breakdown = j.taxes(&lines, &city, j.local_date(Utc::now()));
-    let local_ids: Vec<&str> = j
-        .local_taxes_for(&city)
-        .iter()
-        .map(|t| t.id.as_str())
-        .collect();
-    let (mut state_cents, mut cannabis_cents, mut local_cents) = (0, 0, 0);
-    for c in &breakdown.components {
-        if local_ids.contains(&c.id.as_str()) {
-            local_cents += c.amount_cents;
-        } else if j
-            .taxes
-            .iter()
-            .any(|t| t.id == c.id && t.applies_to == AppliesTo::Cannabis)
-        {
-            cannabis_cents += c.amount_cents;
-        } else {
-            state_cents += c.amount_cents;
-        }
-    }
+    let place = &input.delivery_address;
+    let j = pricing::jurisdiction_for(
+        &state.rules,
+        place.zip_code.as_ref().map(UsZip::as_str),
+        place.state.as_ref().map(UsState::as_str),
+    )
+    .ok_or_else(|| {
+        Problem::new(Code::OutsideDeliveryArea).with_detail("We do not deliver to this address.")
+    })?;
+    let city = place.city.clone().unwrap_or_default();
+    let TaxGroups {
+        state_cents,
+        cannabis_cents,
+        local_cents,
+        breakdown,
+    } = pricing::tax_groups(
+        j,
+        input.subtotal.to_cents(),
+        &city,
+        j.local_date(Utc::now()),
+    );
     Ok(HttpResponse::Ok().json(TaxAnswer {
         jurisdiction: j.code.clone(),
         subtotal: input.subtotal,
