@@ -10,7 +10,7 @@ use crate::lifecycle::{self, CancelReason, Change, Delivery};
 use crate::state::AppState;
 use chrono::{NaiveDate, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use domain::{Code, OrderStatus, Problem, Role};
+use domain::{Code, OrderStatus, Problem};
 use events::audit::{self, Actor};
 use events::outbox::publish;
 use events::{timestamp, v1};
@@ -29,14 +29,6 @@ pub enum Access {
 }
 
 impl Access {
-    pub fn for_actor(actor: &Actor) -> Self {
-        match actor.role {
-            Role::Customer => Self::Customer(actor.id),
-            Role::Driver => Self::Driver(actor.id),
-            Role::Agent | Role::Admin => Self::Staff,
-        }
-    }
-
     pub fn allows(self, order: &OrderRow) -> bool {
         match self {
             Self::Customer(id) => order.customer_id == id,
