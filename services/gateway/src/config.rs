@@ -2,6 +2,7 @@
 //! and rate limits are in the routes file). Every variable has a local default; see
 //! `.env.example` and the gateway README.
 
+use crate::upstream::PoolSettings;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -41,6 +42,16 @@ pub struct GatewayConfig {
     /// How long the merged OpenAPI document is reused before services are asked again.
     #[serde(default = "defaults::openapi_cache_secs")]
     pub gateway_openapi_cache_secs: u64,
+    /// How long a client connection may stay open waiting for its next request.
+    #[serde(default = "defaults::keepalive_secs")]
+    pub gateway_keepalive_secs: u64,
+    /// How long an idle connection to a service is kept for reuse: below the services' own
+    /// keep-alive (5 s), so the gateway closes it before the service does.
+    #[serde(default = "defaults::upstream_idle_ms")]
+    pub gateway_upstream_idle_ms: u64,
+    /// Idle connections kept per service endpoint and worker thread.
+    #[serde(default = "defaults::upstream_max_idle")]
+    pub gateway_upstream_max_idle: usize,
 }
 
 impl GatewayConfig {
@@ -50,6 +61,17 @@ impl GatewayConfig {
 
     pub fn openapi_cache(&self) -> Duration {
         Duration::from_secs(self.gateway_openapi_cache_secs)
+    }
+
+    pub fn keepalive(&self) -> Duration {
+        Duration::from_secs(self.gateway_keepalive_secs.max(1))
+    }
+
+    pub fn upstream_pool(&self) -> PoolSettings {
+        PoolSettings {
+            idle_timeout: Duration::from_millis(self.gateway_upstream_idle_ms),
+            max_idle: self.gateway_upstream_max_idle,
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -90,5 +112,14 @@ mod defaults {
     }
     pub fn openapi_cache_secs() -> u64 {
         10
+    }
+    pub fn keepalive_secs() -> u64 {
+        60
+    }
+    pub fn upstream_idle_ms() -> u64 {
+        4_000
+    }
+    pub fn upstream_max_idle() -> usize {
+        256
     }
 }

@@ -2,10 +2,12 @@
 //! declarative file; tokens are verified at the edge, rate limits are shared by all replicas
 //! through Redis, WebSockets are proxied, and the services' API documents are merged.
 //!
-//! Built on Pingora, which brings connection pooling, health-checked load balancing,
-//! WebSocket upgrades and graceful restarts; the gateway is therefore its own binary with
-//! Pingora's runtime rather than an actix service.
+//! Built on Pingora, which brings the server (listeners, graceful restarts and shutdown, one
+//! runtime per core) and health-checked load balancing; hyper parses and writes HTTP on
+//! Pingora's connections (see `server`). The gateway is therefore its own binary rather than an
+//! actix service.
 
+pub mod body;
 pub mod client_ip;
 pub mod cluster;
 pub mod config;
@@ -17,5 +19,8 @@ pub mod proxy;
 pub mod rate_limit;
 pub mod respond;
 pub mod route_table;
+pub mod server;
 pub mod startup;
 pub mod telemetry;
+pub mod tunnel;
+pub mod upstream;

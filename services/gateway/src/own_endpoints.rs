@@ -5,7 +5,8 @@ use crate::openapi::{Docs, MergedSpec};
 use crate::proxy::Gateway;
 use crate::respond::Local;
 use bytes::Bytes;
-use http::Method;
+use http::header::LOCATION;
+use http::{HeaderValue, Method};
 use metrics_exporter_prometheus::PrometheusHandle;
 use platform::health::Health;
 use serde_json::{Value, json};
@@ -42,7 +43,8 @@ impl OwnEndpoints {
             ),
             "/docs" => (
                 "docs",
-                Local::bytes(301, "text/plain", Bytes::new()).with_header("location", "/docs/"),
+                Local::bytes(301, "text/plain", Bytes::new())
+                    .with_header(LOCATION, HeaderValue::from_static("/docs/")),
             ),
             _ => {
                 let tail = path.strip_prefix("/docs/")?;

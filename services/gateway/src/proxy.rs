@@ -1,35 +1,37 @@
-//! The request path through the gateway (Pingora's `ProxyHttp` phases):
+//! The request path through the gateway:
 //!
-//! 1. `request_filter`: request id, CORS preflight, the gateway's own endpoints, route lookup,
+//! 1. request id, trace context, CORS preflight, the gateway's own endpoints, route lookup,
 //!    body size, edge authentication, roles, rate limits and revocation. Refusals are answered
-//!    here as problem+json.
-//! 2. `upstream_peer`: an endpoint of the route's cluster (healthy, not ejected).
-//! 3. `upstream_request_filter`: identity headers a client could forge are removed and the
-//!    gateway's own (`X-Forwarded-For`, `X-Request-Id`, `traceparent`) are set.
-//! 4. `response_filter`: request id, CORS and `RateLimit-*` headers on the way back.
-//! 5. `fail_to_proxy`: upstream down → 503, upstream too slow → 504, as problem+json.
-//! 6. `logging`: one JSON access-log line and the request metrics.
+//!    here as problem+json;
+//! 2. identity headers a client could forge are removed and the gateway's own
+//!    (`X-Forwarded-For`, `X-Request-Id`, `traceparent`) are set;
+//! 3. an endpoint of the route's cluster (healthy, not ejected), tried again on another one
+//!    where the route allows; upstream down → 503, too slow → 504, broken → 502;
+//! 4. request id, CORS and `RateLimit-*` headers on the way back; WebSocket upgrades become a
+//!    tunnel;
+//! 5. one JSON access-log line and the request metrics.
 
+use crate::body::{self, RequestBody, RequestBodyError, ResponseBody, UpstreamBody};
 use crate::cluster::Cluster;
 use crate::cors::{self, Cors};
 use crate::edge_auth::{self, EdgeAuth};
 use crate::own_endpoints::OwnEndpoints;
 use crate::rate_limit::{Count, Limiter, Policy};
-use crate::respond::{self, Local};
+use crate::respond::Local;
 use crate::route_table::{AuthMode, Route, RouteTable};
-use crate::{client_ip::TrustedProxies, telemetry};
-use async_trait::async_trait;
+use crate::upstream::{ConnectError, Connection, PoolSettings, Release};
+use crate::{client_ip::TrustedProxies, telemetry, tunnel};
 use auth_token::{Claims, TokenError};
 use bytes::Bytes;
 use domain::{Code, Problem};
-use http::{HeaderValue, Method};
-use pingora::http::{RequestHeader, ResponseHeader};
-use pingora::proxy::{FailToProxy, ProxyHttp, Session};
-use pingora::upstreams::peer::HttpPeer;
-use pingora::{Error, ErrorSource, ErrorType};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use http::header::{self, HeaderMap, HeaderName};
+use http::request::Parts;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Headers only the gateway may set: a client sending them could pose as someone else or
 /// spoof its address. Any `x-forwarded-*` is dropped as well.
@@ -44,8 +46,18 @@ const STRIPPED: [&str; 8] = [
     "x-original-forwarded-for",
 ];
 
-/// The error `upstream_peer` raises when a cluster has no endpoint to offer.
-const NO_ENDPOINT: ErrorType = ErrorType::Custom("NoHealthyEndpoint");
+/// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, not the message, so a
+/// proxy does not pass them on. `expect` is answered here (hyper sends the `100 Continue`).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::EXPECT,
+];
 
 pub struct Gateway {
     pub table: RouteTable,
@@ -55,13 +67,18 @@ pub struct Gateway {
     pub trusted: TrustedProxies,
     pub cors: Cors,
     pub own: OwnEndpoints,
+    pub pool: PoolSettings,
 }
 
-/// What one request carries from phase to phase.
+/// What one request carries from step to step, and what its log line says.
 pub struct RequestCtx {
     started: Instant,
+    method: Method,
+    uri: Uri,
+    user_agent: Option<HeaderValue>,
     request_id: String,
     traceparent: String,
+    peer: IpAddr,
     client_ip: IpAddr,
     route: Option<Arc<Route>>,
     claims: Option<Arc<Claims>>,
@@ -69,13 +86,13 @@ pub struct RequestCtx {
     cors_origin: Option<HeaderValue>,
     /// Endpoints already tried for this request, the last being the current one.
     tried: Vec<SocketAddr>,
-    body_bytes: u64,
-    /// Status the gateway answered itself, for the access log.
-    local_status: Option<u16>,
     /// Label of the gateway's own endpoint that answered.
     own: Option<&'static str>,
     upstream_status: Option<u16>,
-    tunnel_open: bool,
+    error: Option<&'static str>,
+    /// Set once the log line is written; a request dropped before (the client went away)
+    /// is logged when its context is.
+    logged: bool,
 }
 
 impl RequestCtx {
@@ -84,92 +101,383 @@ impl RequestCtx {
     }
 }
 
-impl Gateway {
-    fn cluster(&self, route: &Route) -> &Cluster {
-        &self.clusters[route.cluster]
-    }
+/// Why a request could not be proxied.
+#[derive(Debug, thiserror::Error)]
+enum ProxyError {
+    #[error("no endpoint of the cluster is available")]
+    NoEndpoint,
+    #[error(transparent)]
+    Connect(ConnectError),
+    #[error("the service did not answer within the route's timeout")]
+    TimedOut,
+    #[error("the request body is over the route's limit")]
+    TooLarge,
+    #[error("the client's body could not be read")]
+    ClientBody,
+    #[error("the service's answer was broken: {0}")]
+    Upstream(hyper::Error),
+}
 
-    /// Writes a response of the gateway's own, with the shared headers.
-    async fn answer(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        local: Local,
-    ) -> pingora::Result<bool> {
-        let mut header = local.header()?;
-        self.decorate(&mut header, ctx)?;
-        ctx.local_status = Some(local.status);
-        if local.status >= 400 {
-            // The request body may still be on the wire; do not read it to reuse the
-            // connection.
-            session.set_keepalive(None);
+impl ProxyError {
+    /// The access log's `error` field.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::NoEndpoint => "NoHealthyEndpoint",
+            Self::Connect(ConnectError::TimedOut(_)) => "ConnectTimedout",
+            Self::Connect(_) => "ConnectError",
+            Self::TimedOut => "ReadTimedout",
+            Self::TooLarge => "BodyTooLarge",
+            Self::ClientBody => "ClientBodyError",
+            Self::Upstream(_) => "UpstreamError",
         }
-        respond::write(session, header, local.body).await?;
-        Ok(true)
+    }
+}
+
+impl Gateway {
+    /// Answers one client request. Never fails: every refusal is an answer.
+    pub async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: IpAddr,
+    ) -> Response<ResponseBody> {
+        let mut exchange = Exchange {
+            ctx: self.start(&request, peer),
+            gateway: &self,
+        };
+        let mut response = self.process(&mut exchange.ctx, request).await;
+        self.decorate(response.headers_mut(), &exchange.ctx);
+        exchange.finish(response.status().as_u16());
+        response
     }
 
-    async fn refuse(
+    fn start(&self, request: &Request<Incoming>, peer: IpAddr) -> RequestCtx {
+        let headers = request.headers();
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        RequestCtx {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            user_agent: headers.get(header::USER_AGENT).cloned(),
+            request_id: telemetry::request_id(headers.get("x-request-id")),
+            traceparent: telemetry::traceparent(headers.get("traceparent")),
+            peer,
+            client_ip: self.trusted.client_ip(peer, forwarded),
+            route: None,
+            claims: None,
+            rate: None,
+            cors_origin: self.cors.allow(headers.get(header::ORIGIN)),
+            tried: Vec::new(),
+            own: None,
+            upstream_status: None,
+            error: None,
+            logged: false,
+        }
+    }
+
+    async fn process(
         &self,
-        session: &mut Session,
         ctx: &mut RequestCtx,
-        problem: &Problem,
-    ) -> pingora::Result<bool> {
-        self.answer(session, ctx, Local::problem(problem)).await
+        request: Request<Incoming>,
+    ) -> Response<ResponseBody> {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+
+        if parts.method == Method::OPTIONS
+            && parts.headers.contains_key(header::ORIGIN)
+            && parts
+                .headers
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return preflight(&parts.headers);
+        }
+
+        if let Some((label, answer)) = self.own.answer(self, &parts.method, path).await {
+            ctx.own = Some(label);
+            return answer.into_response();
+        }
+
+        let Some(route) = self.table.find(&parts.method, path).cloned() else {
+            let problem = if self.table.has_path(path) {
+                Problem::new(Code::MethodNotAllowed)
+                    .with_detail(format!("{} is not allowed on {path}.", parts.method))
+            } else {
+                Problem::new(Code::RouteNotFound).with_detail(format!("No route for {path}."))
+            };
+            return refusal(&problem);
+        };
+        ctx.route = Some(Arc::clone(&route));
+
+        let upgrade = is_upgrade(&parts.headers);
+        if upgrade && !route.websocket {
+            return refusal(&Problem::bad_request(
+                "This route does not take WebSocket upgrades.",
+            ));
+        }
+        let declared_length = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > route.max_body_bytes) {
+            return refusal(&too_large(route.max_body_bytes));
+        }
+
+        let claims = match self.authenticate(&parts, &route).await {
+            Ok(claims) => claims,
+            Err(problem) => {
+                metrics::counter!(
+                    "gateway_auth_rejected_total",
+                    "route" => route.name.clone(),
+                    "reason" => problem.code().as_str(),
+                )
+                .increment(1);
+                return refusal(&problem);
+            }
+        };
+
+        let verdict = self
+            .limiter
+            .check(&self.policies(&route), ctx.client_ip, claims.as_deref())
+            .await;
+        if verdict.revoked == Some(true) {
+            metrics::counter!(
+                "gateway_auth_rejected_total",
+                "route" => route.name.clone(),
+                "reason" => "TOKEN_REVOKED",
+            )
+            .increment(1);
+            return refusal(
+                &Problem::new(Code::InvalidToken).with_detail("The token has been revoked."),
+            );
+        }
+        ctx.claims = claims;
+        ctx.rate = verdict.tightest();
+        if let Some((policy, count)) = verdict.exceeded() {
+            ctx.rate = Some(count);
+            metrics::counter!(
+                "gateway_rate_limited_total",
+                "route" => route.name.clone(),
+                "policy" => self.table.policies[policy].name.clone(),
+            )
+            .increment(1);
+            return refusal(&Problem::rate_limited(count.reset_secs()));
+        }
+
+        match self.forward(ctx, &route, parts, body, upgrade).await {
+            Ok(response) => response,
+            Err(error) => {
+                ctx.error = Some(error.label());
+                refusal(&problem_for(&error, &route))
+            }
+        }
+    }
+
+    /// Sends the request to an endpoint of the route's cluster, trying others where allowed:
+    /// after a failed connection whatever the method (nothing was sent), and after a failure
+    /// once sent only for an idempotent request without a body (it can be sent again as is).
+    async fn forward(
+        &self,
+        ctx: &mut RequestCtx,
+        route: &Route,
+        mut parts: Parts,
+        body: Incoming,
+        upgrade: bool,
+    ) -> Result<Response<ResponseBody>, ProxyError> {
+        let cluster = self.cluster(route);
+        let client_upgrade = if upgrade {
+            parts.extensions.remove::<OnUpgrade>()
+        } else {
+            None
+        };
+        self.upstream_headers(ctx, &mut parts.headers, upgrade);
+        let body = RequestBody::new(body, route.max_body_bytes);
+        let replay = (parts.method.is_idempotent() && body.is_empty() && route.retries > 0)
+            .then(|| Replay::of(&parts));
+        let mut request = Some(Request::from_parts(parts, body));
+
+        loop {
+            let Some((addr, _)) = cluster.select(ctx.request_id.as_bytes(), &ctx.tried) else {
+                return Err(ProxyError::NoEndpoint);
+            };
+            ctx.tried.push(addr);
+            let may_retry = ctx.tried.len() <= usize::from(route.retries);
+            let connection = if upgrade {
+                Connection::for_upgrade(addr, cluster.spec.connect_timeout).await
+            } else {
+                Connection::get(addr, cluster.spec.connect_timeout, self.pool).await
+            };
+            let connection = match connection {
+                Ok(connection) => connection,
+                Err(error) => {
+                    cluster.record_failure(addr);
+                    if may_retry {
+                        continue;
+                    }
+                    return Err(ProxyError::Connect(error));
+                }
+            };
+            let Some(attempt) = request
+                .take()
+                .or_else(|| replay.as_ref().map(Replay::request))
+            else {
+                return Err(ProxyError::ClientBody);
+            };
+            let sent = connection.send(attempt, self.pool);
+            let sent = match route.timeout {
+                Some(limit) => match tokio::time::timeout(limit, sent).await {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        // The request may have been done: it is not sent again.
+                        cluster.record_failure(addr);
+                        return Err(ProxyError::TimedOut);
+                    }
+                },
+                None => sent.await,
+            };
+            match sent {
+                Ok((response, release)) => {
+                    return Ok(self.answer(ctx, route, response, release, client_upgrade));
+                }
+                Err(failed) => {
+                    if body::over_limit(&failed.error) {
+                        return Err(ProxyError::TooLarge);
+                    }
+                    if client_body_failed(&failed.error) {
+                        return Err(ProxyError::ClientBody);
+                    }
+                    cluster.record_failure(addr);
+                    if may_retry && replay.is_some() {
+                        continue;
+                    }
+                    return Err(ProxyError::Upstream(failed.error));
+                }
+            }
+        }
+    }
+
+    /// The service's answer as the client gets it; a `101` opens the WebSocket tunnel.
+    fn answer(
+        &self,
+        ctx: &mut RequestCtx,
+        route: &Route,
+        response: Response<Incoming>,
+        release: Option<Release>,
+        client_upgrade: Option<OnUpgrade>,
+    ) -> Response<ResponseBody> {
+        let (mut parts, body) = response.into_parts();
+        let status = parts.status.as_u16();
+        ctx.upstream_status = Some(status);
+        if let Some(addr) = ctx.endpoint() {
+            let cluster = self.cluster(route);
+            if matches!(status, 502..=504) {
+                cluster.record_failure(addr);
+            } else {
+                cluster.record_success(addr);
+            }
+        }
+        if parts.status == StatusCode::SWITCHING_PROTOCOLS {
+            let service_upgrade = parts.extensions.remove::<OnUpgrade>();
+            if let (Some(client), Some(service)) = (client_upgrade, service_upgrade) {
+                tunnel::open(client, service, ctx.endpoint());
+            }
+            let mut response = Response::from_parts(parts, ResponseBody::local(Bytes::new()));
+            *response.version_mut() = Version::HTTP_11;
+            return response;
+        }
+        for name in &HOP_BY_HOP {
+            parts.headers.remove(name);
+        }
+        Response::from_parts(
+            parts,
+            ResponseBody::Upstream(UpstreamBody::new(body, route.timeout, release)),
+        )
+    }
+
+    /// Identity headers a client could forge are removed; the gateway's own are set.
+    fn upstream_headers(&self, ctx: &RequestCtx, headers: &mut HeaderMap, upgrade: bool) {
+        let proto = forwarded_proto(ctx.peer, headers, &self.trusted);
+        let connection_listed: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .filter(|name| !upgrade || name != header::UPGRADE)
+            .collect();
+        let forwarded: Vec<HeaderName> = headers
+            .keys()
+            .filter(|name| name.as_str().starts_with("x-forwarded-"))
+            .cloned()
+            .collect();
+        for name in forwarded.iter().chain(&connection_listed) {
+            headers.remove(name);
+        }
+        for name in STRIPPED {
+            headers.remove(name);
+        }
+        for name in &HOP_BY_HOP {
+            if !(upgrade && (name == header::UPGRADE || name == header::CONNECTION)) {
+                headers.remove(name);
+            }
+        }
+        if upgrade {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        }
+        if let Ok(client_ip) = HeaderValue::from_str(&ctx.client_ip.to_string()) {
+            headers.insert("x-forwarded-for", client_ip);
+        }
+        headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+        if let Some(host) = headers.get(header::HOST).cloned() {
+            headers.insert("x-forwarded-host", host);
+        }
+        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert("x-request-id", id);
+        }
+        if let Ok(trace) = HeaderValue::from_str(&ctx.traceparent) {
+            headers.insert("traceparent", trace);
+        }
     }
 
     /// Request id, CORS and rate-limit headers, on proxied and local answers alike.
-    fn decorate(&self, header: &mut ResponseHeader, ctx: &RequestCtx) -> pingora::Result<()> {
-        header.insert_header("x-request-id", ctx.request_id.as_str())?;
+    fn decorate(&self, headers: &mut HeaderMap, ctx: &RequestCtx) {
+        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+            headers.insert("x-request-id", id);
+        }
         if let Some(origin) = &ctx.cors_origin {
-            header.insert_header("access-control-allow-origin", origin.clone())?;
-            header.insert_header("access-control-allow-credentials", "true")?;
-            header.insert_header("access-control-expose-headers", cors::EXPOSE_HEADERS)?;
-            header.append_header("vary", "Origin")?;
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(cors::EXPOSE_HEADERS),
+            );
+            headers.append(header::VARY, HeaderValue::from_static("Origin"));
         }
         if let Some(count) = ctx.rate {
-            header.insert_header("ratelimit-limit", count.limit.to_string())?;
-            header.insert_header("ratelimit-remaining", count.remaining().to_string())?;
-            header.insert_header("ratelimit-reset", count.reset_secs().to_string())?;
+            headers.insert("ratelimit-limit", HeaderValue::from(count.limit));
+            headers.insert("ratelimit-remaining", HeaderValue::from(count.remaining()));
+            headers.insert("ratelimit-reset", HeaderValue::from(count.reset_secs()));
         }
-        Ok(())
-    }
-
-    async fn preflight(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<bool> {
-        let requested = session
-            .req_header()
-            .headers
-            .get("access-control-request-headers")
-            .cloned();
-        let local = Local::bytes(204, "text/plain", Bytes::new())
-            .with_header("access-control-allow-methods", cors::ALLOW_METHODS)
-            .with_header("access-control-max-age", cors::MAX_AGE_SECS);
-        let allow_headers = Cors::allow_headers(requested.as_ref());
-        let mut header = local.header()?;
-        header.insert_header("access-control-allow-headers", allow_headers)?;
-        self.decorate(&mut header, ctx)?;
-        ctx.local_status = Some(204);
-        respond::write(session, header, Bytes::new()).await?;
-        Ok(true)
     }
 
     /// Edge authentication for `route`: the verified claims, if any, or the refusal.
     async fn authenticate(
         &self,
-        session: &Session,
+        request: &Parts,
         route: &Route,
     ) -> Result<Option<Arc<Claims>>, Problem> {
         if route.auth == AuthMode::None {
             return Ok(None);
         }
-        let request = session.req_header();
         let token = edge_auth::bearer(
             request
                 .headers
-                .get("authorization")
+                .get(header::AUTHORIZATION)
                 .map(HeaderValue::as_bytes),
         )
         .or_else(|| {
@@ -194,18 +502,8 @@ impl Gateway {
         Ok(Some(claims))
     }
 
-    fn client_ip(&self, session: &Session) -> IpAddr {
-        let peer = session
-            .client_addr()
-            .and_then(|addr| addr.as_inet())
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), SocketAddr::ip);
-        let forwarded = session
-            .req_header()
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok());
-        self.trusted.client_ip(peer, forwarded)
+    fn cluster(&self, route: &Route) -> &Cluster {
+        &self.clusters[route.cluster]
     }
 
     fn policies<'a>(&'a self, route: &Route) -> Vec<(usize, &'a Policy)> {
@@ -217,327 +515,62 @@ impl Gateway {
     }
 }
 
-#[async_trait]
-impl ProxyHttp for Gateway {
-    type CTX = RequestCtx;
+/// A request and the gateway that answers it: the log line is written when the answer is
+/// ready, or, if the client goes away first, when the request is dropped.
+struct Exchange<'a> {
+    ctx: RequestCtx,
+    gateway: &'a Gateway,
+}
 
-    fn new_ctx(&self) -> RequestCtx {
-        RequestCtx {
-            started: Instant::now(),
-            request_id: String::new(),
-            traceparent: String::new(),
-            client_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            route: None,
-            claims: None,
-            rate: None,
-            cors_origin: None,
-            tried: Vec::new(),
-            body_bytes: 0,
-            local_status: None,
-            own: None,
-            upstream_status: None,
-            tunnel_open: false,
-        }
-    }
+/// nginx's status for a request the client gave up on before it was answered.
+const CLIENT_CLOSED: u16 = 499;
 
-    async fn request_filter(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<bool> {
-        let request = session.req_header();
-        ctx.request_id = telemetry::request_id(request.headers.get("x-request-id"));
-        ctx.traceparent = telemetry::traceparent(request.headers.get("traceparent"));
-        ctx.cors_origin = self.cors.allow(request.headers.get("origin"));
-        ctx.client_ip = self.client_ip(session);
-        let request = session.req_header();
-        let method = request.method.clone();
-        let path = request.uri.path().to_owned();
-
-        if method == Method::OPTIONS
-            && request.headers.contains_key("origin")
-            && request
-                .headers
-                .contains_key("access-control-request-method")
-        {
-            return self.preflight(session, ctx).await;
-        }
-
-        if let Some((label, answer)) = self.own.answer(self, &method, &path).await {
-            ctx.own = Some(label);
-            return self.answer(session, ctx, answer).await;
-        }
-
-        let Some(route) = self.table.find(&method, &path).cloned() else {
-            let problem = if self.table.has_path(&path) {
-                Problem::new(Code::MethodNotAllowed)
-                    .with_detail(format!("{method} is not allowed on {path}."))
-            } else {
-                Problem::new(Code::RouteNotFound).with_detail(format!("No route for {path}."))
-            };
-            return self.refuse(session, ctx, &problem).await;
-        };
-        ctx.route = Some(Arc::clone(&route));
-
-        if session.is_upgrade_req() && !route.websocket {
-            let problem = Problem::bad_request("This route does not take WebSocket upgrades.");
-            return self.refuse(session, ctx, &problem).await;
-        }
-        let declared_length = session
-            .req_header()
-            .headers
-            .get("content-length")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
-        if declared_length.is_some_and(|length| length > route.max_body_bytes) {
-            return self
-                .refuse(session, ctx, &too_large(route.max_body_bytes))
-                .await;
-        }
-
-        let claims = match self.authenticate(session, &route).await {
-            Ok(claims) => claims,
-            Err(problem) => {
-                metrics::counter!(
-                    "gateway_auth_rejected_total",
-                    "route" => route.name.clone(),
-                    "reason" => problem.code().as_str(),
-                )
-                .increment(1);
-                return self.refuse(session, ctx, &problem).await;
-            }
-        };
-
-        let verdict = self
-            .limiter
-            .check(&self.policies(&route), ctx.client_ip, claims.as_deref())
-            .await;
-        if verdict.revoked == Some(true) {
-            metrics::counter!(
-                "gateway_auth_rejected_total",
-                "route" => route.name.clone(),
-                "reason" => "TOKEN_REVOKED",
-            )
-            .increment(1);
-            let problem =
-                Problem::new(Code::InvalidToken).with_detail("The token has been revoked.");
-            return self.refuse(session, ctx, &problem).await;
-        }
-        ctx.claims = claims;
-        ctx.rate = verdict.tightest();
-        if let Some((policy, count)) = verdict.exceeded() {
-            ctx.rate = Some(count);
-            metrics::counter!(
-                "gateway_rate_limited_total",
-                "route" => route.name.clone(),
-                "policy" => self.table.policies[policy].name.clone(),
-            )
-            .increment(1);
-            return self
-                .refuse(session, ctx, &Problem::rate_limited(count.reset_secs()))
-                .await;
-        }
-        Ok(false)
-    }
-
-    async fn request_body_filter(
-        &self,
-        _session: &mut Session,
-        body: &mut Option<Bytes>,
-        _end_of_stream: bool,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<()> {
-        // Chunked bodies declare no length: count them as they stream.
-        if let (Some(chunk), Some(route)) = (body.as_ref(), ctx.route.as_ref()) {
-            ctx.body_bytes += chunk.len() as u64;
-            if ctx.body_bytes > route.max_body_bytes {
-                return Error::e_explain(ErrorType::HTTPStatus(413), "request body too large");
-            }
-        }
-        Ok(())
-    }
-
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<Box<HttpPeer>> {
-        let Some(route) = ctx.route.clone() else {
-            return Error::e_explain(ErrorType::InternalError, "no route chosen");
-        };
-        let cluster = self.cluster(&route);
-        let Some((addr, _backend)) = cluster.select(ctx.request_id.as_bytes(), &ctx.tried) else {
-            return Error::e_explain(NO_ENDPOINT, format!("cluster {}", cluster.spec.name));
-        };
-        ctx.tried.push(addr);
-        let mut peer = HttpPeer::new(addr, false, String::new());
-        peer.options.connection_timeout = Some(cluster.spec.connect_timeout);
-        peer.options.read_timeout = route.timeout;
-        peer.options.write_timeout = route.timeout;
-        peer.options.idle_timeout = Some(Duration::from_secs(60));
-        Ok(Box::new(peer))
-    }
-
-    async fn upstream_request_filter(
-        &self,
-        session: &mut Session,
-        upstream: &mut RequestHeader,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<()> {
-        let forwarded: Vec<_> = upstream
-            .headers
-            .keys()
-            .filter(|name| name.as_str().starts_with("x-forwarded-"))
-            .cloned()
-            .collect();
-        for name in forwarded
-            .iter()
-            .map(http::HeaderName::as_str)
-            .chain(STRIPPED)
-        {
-            upstream.remove_header(name);
-        }
-        upstream.insert_header("x-forwarded-for", ctx.client_ip.to_string())?;
-        upstream.insert_header("x-forwarded-proto", forwarded_proto(session, &self.trusted))?;
-        if let Some(host) = session.req_header().headers.get("host").cloned() {
-            upstream.insert_header("x-forwarded-host", host)?;
-        }
-        upstream.insert_header("x-request-id", ctx.request_id.as_str())?;
-        upstream.insert_header("traceparent", ctx.traceparent.as_str())?;
-        Ok(())
-    }
-
-    async fn upstream_response_filter(
-        &self,
-        _session: &mut Session,
-        upstream: &mut ResponseHeader,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<()> {
-        let status = upstream.status.as_u16();
-        ctx.upstream_status = Some(status);
-        if let (Some(route), Some(addr)) = (ctx.route.as_ref(), ctx.endpoint()) {
-            let cluster = self.cluster(route);
-            if matches!(status, 502..=504) {
-                cluster.record_failure(addr);
-            } else {
-                cluster.record_success(addr);
-            }
-        }
-        Ok(())
-    }
-
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        upstream: &mut ResponseHeader,
-        ctx: &mut RequestCtx,
-    ) -> pingora::Result<()> {
-        self.decorate(upstream, ctx)?;
-        if upstream.status.as_u16() == 101 && !ctx.tunnel_open {
-            ctx.tunnel_open = true;
-            metrics::gauge!("gateway_websocket_tunnels_open").increment(1.0);
-        }
-        Ok(())
-    }
-
-    fn fail_to_connect(
-        &self,
-        session: &mut Session,
-        _peer: &HttpPeer,
-        ctx: &mut RequestCtx,
-        mut e: Box<Error>,
-    ) -> Box<Error> {
-        let Some(route) = ctx.route.clone() else {
-            return e;
-        };
-        if let Some(addr) = ctx.endpoint() {
-            self.cluster(&route).record_failure(addr);
-        }
-        e.set_retry(retry_allowed(session, ctx, &route));
-        e
-    }
-
-    fn error_while_proxy(
-        &self,
-        peer: &HttpPeer,
-        session: &mut Session,
-        e: Box<Error>,
-        ctx: &mut RequestCtx,
-        client_reused: bool,
-    ) -> Box<Error> {
-        let mut e = e.more_context(format!("Peer: {peer}"));
-        let Some(route) = ctx.route.clone() else {
-            return e;
-        };
-        if e.esource() == &ErrorSource::Upstream
-            && let Some(addr) = ctx.endpoint()
-        {
-            self.cluster(&route).record_failure(addr);
-        }
-        // A timed-out request may have been done; trying it again would double the wait.
-        let timed_out = matches!(
-            e.etype(),
-            ErrorType::ReadTimedout | ErrorType::WriteTimedout
-        );
-        if !timed_out
-            && retry_allowed(session, ctx, &route)
-            && !session.as_ref().retry_buffer_truncated()
-        {
-            e.retry.decide_reuse(client_reused);
-        } else {
-            e.set_retry(false);
-        }
-        e
-    }
-
-    async fn fail_to_proxy(
-        &self,
-        session: &mut Session,
-        e: &Error,
-        ctx: &mut RequestCtx,
-    ) -> FailToProxy {
-        let problem = problem_for(e, ctx);
-        let code = match &problem {
-            Some(problem) => {
-                if let Err(err) = self.refuse(session, ctx, problem).await {
-                    tracing::debug!(error = %err, "could not send the error answer");
-                }
-                problem.status()
-            }
-            None => 0,
-        };
-        FailToProxy {
-            error_code: code,
-            can_reuse_downstream: false,
-        }
-    }
-
-    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, _error: &Error) -> bool {
-        // Every failure is in the access log line with its status; Pingora's own line would
-        // say it twice.
-        true
-    }
-
-    async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut RequestCtx) {
-        if ctx.tunnel_open {
-            metrics::gauge!("gateway_websocket_tunnels_open").decrement(1.0);
-        }
-        let status = session
-            .response_written()
-            .map(|response| response.status.as_u16())
-            .or(ctx.local_status)
-            .unwrap_or(0);
+impl Exchange<'_> {
+    fn finish(&mut self, status: u16) {
+        self.ctx.logged = true;
+        let ctx = &self.ctx;
         let cluster = ctx
             .route
             .as_ref()
-            .map(|route| self.cluster(route).spec.name.as_str());
-        telemetry::record(session, error, &finished(ctx, status, cluster));
+            .map(|route| self.gateway.cluster(route).spec.name.as_str());
+        telemetry::record(&Finished {
+            started: ctx.started,
+            method: &ctx.method,
+            path: ctx.uri.path(),
+            user_agent: ctx
+                .user_agent
+                .as_ref()
+                .and_then(|value| value.to_str().ok()),
+            status,
+            request_id: &ctx.request_id,
+            client_ip: ctx.client_ip,
+            route: ctx.route.as_ref().map(|route| route.name.as_str()),
+            own: ctx.own,
+            cluster,
+            endpoint: ctx.endpoint(),
+            upstream_status: ctx.upstream_status,
+            user: ctx.claims.as_ref().map(|claims| claims.sub),
+            attempts: ctx.tried.len(),
+            error: ctx.error,
+        });
+    }
+}
+
+impl Drop for Exchange<'_> {
+    fn drop(&mut self) {
+        if !self.ctx.logged {
+            self.ctx.error.get_or_insert("ClientClosed");
+            self.finish(CLIENT_CLOSED);
+        }
     }
 }
 
 /// What the access log and metrics need from a finished request.
 pub struct Finished<'a> {
     pub started: Instant,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub user_agent: Option<&'a str>,
     pub status: u16,
     pub request_id: &'a str,
     pub client_ip: IpAddr,
@@ -548,28 +581,78 @@ pub struct Finished<'a> {
     pub upstream_status: Option<u16>,
     pub user: Option<uuid::Uuid>,
     pub attempts: usize,
+    pub error: Option<&'static str>,
 }
 
-fn finished<'a>(ctx: &'a RequestCtx, status: u16, cluster: Option<&'a str>) -> Finished<'a> {
-    Finished {
-        started: ctx.started,
-        status,
-        request_id: &ctx.request_id,
-        client_ip: ctx.client_ip,
-        route: ctx.route.as_ref().map(|route| route.name.as_str()),
-        own: ctx.own,
-        cluster,
-        endpoint: ctx.endpoint(),
-        upstream_status: ctx.upstream_status,
-        user: ctx.claims.as_ref().map(|claims| claims.sub),
-        attempts: ctx.tried.len(),
+/// The head of a request without a body, to send it again after a failed attempt.
+struct Replay {
+    method: Method,
+    uri: Uri,
+    version: Version,
+    headers: HeaderMap,
+}
+
+impl Replay {
+    fn of(parts: &Parts) -> Self {
+        Self {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            version: parts.version,
+            headers: parts.headers.clone(),
+        }
+    }
+
+    fn request(&self) -> Request<RequestBody> {
+        let mut request = Request::new(RequestBody::Empty);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers.clone();
+        request
     }
 }
 
-/// Whether the route lets this request go to another attempt: idempotent methods only, and
-/// no more than its `retries`.
-fn retry_allowed(session: &Session, ctx: &RequestCtx, route: &Route) -> bool {
-    session.req_header().method.is_idempotent() && ctx.tried.len() <= usize::from(route.retries)
+fn refusal(problem: &Problem) -> Response<ResponseBody> {
+    Local::problem(problem).into_response()
+}
+
+/// The answer to a CORS preflight: the methods and headers a browser may use.
+fn preflight(request: &HeaderMap) -> Response<ResponseBody> {
+    let allow_headers = Cors::allow_headers(request.get(header::ACCESS_CONTROL_REQUEST_HEADERS));
+    Local::bytes(204, "text/plain", Bytes::new())
+        .with_header(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(cors::ALLOW_METHODS),
+        )
+        .with_header(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static(cors::MAX_AGE_SECS),
+        )
+        .with_header(header::ACCESS_CONTROL_ALLOW_HEADERS, allow_headers)
+        .into_response()
+}
+
+/// Whether the client asks to switch protocols (`Connection: upgrade` with `Upgrade`).
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// Whether sending failed because the client's own body broke off.
+fn client_body_failed(error: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(error) = source {
+        if let Some(RequestBodyError::Read(_)) = error.downcast_ref() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 fn too_large(limit: u64) -> Problem {
@@ -579,62 +662,77 @@ fn too_large(limit: u64) -> Problem {
 }
 
 /// `X-Forwarded-Proto` as a trusted proxy (the TLS-terminating ingress) said, else `http`.
-fn forwarded_proto(session: &Session, trusted: &TrustedProxies) -> &'static str {
-    let peer_trusted = session
-        .client_addr()
-        .and_then(|addr| addr.as_inet())
-        .is_some_and(|addr| trusted.trusts(addr.ip()));
-    let said_https = session
-        .req_header()
-        .headers
+fn forwarded_proto(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> &'static str {
+    let said_https = headers
         .get("x-forwarded-proto")
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"https"));
-    if peer_trusted && said_https {
+    if said_https && trusted.trusts(peer) {
         "https"
     } else {
         "http"
     }
 }
 
-/// The answer for a request that could not be proxied; `None` when the client is gone.
-fn problem_for(e: &Error, ctx: &RequestCtx) -> Option<Problem> {
-    let cluster = ctx
-        .route
-        .as_ref()
-        .map_or("the service", |route| route.name.as_str());
-    let unavailable = || {
-        Problem::new(Code::ServiceUnavailable)
+/// The answer for a request that could not be proxied.
+fn problem_for(error: &ProxyError, route: &Route) -> Problem {
+    match error {
+        ProxyError::NoEndpoint | ProxyError::Connect(_) => Problem::new(Code::ServiceUnavailable)
             .with_detail(format!(
-                "No upstream is available for {cluster}; please try again shortly."
+                "No upstream is available for {}; please try again shortly.",
+                route.name
             ))
-            .with_retry_after(1)
-    };
-    if e.etype() == &NO_ENDPOINT {
-        return Some(unavailable());
-    }
-    let problem = match e.etype() {
-        ErrorType::HTTPStatus(413) => {
-            too_large(ctx.route.as_ref().map_or(0, |route| route.max_body_bytes))
-        }
-        ErrorType::ConnectTimedout
-        | ErrorType::ConnectRefused
-        | ErrorType::ConnectNoRoute
-        | ErrorType::ConnectError
-        | ErrorType::SocketError => unavailable(),
-        ErrorType::ReadTimedout | ErrorType::WriteTimedout => {
+            .with_retry_after(1),
+        ProxyError::TimedOut => {
             Problem::new(Code::UpstreamTimeout).with_detail("The service did not answer in time.")
         }
-        _ => match e.esource() {
-            ErrorSource::Downstream => match e.etype() {
-                ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => {
-                    return None;
-                }
-                _ => Problem::bad_request("The request could not be read."),
-            },
-            ErrorSource::Upstream => Problem::new(Code::BadGateway)
-                .with_detail("The service gave an invalid answer or closed the connection."),
-            _ => Problem::internal(e),
-        },
-    };
-    Some(problem)
+        ProxyError::TooLarge => too_large(route.max_body_bytes),
+        ProxyError::ClientBody => Problem::bad_request("The request body could not be read."),
+        ProxyError::Upstream(_) => Problem::new(Code::BadGateway)
+            .with_detail("The service gave an invalid answer or closed the connection."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn upgrades_need_both_headers() {
+        assert!(is_upgrade(&headers(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ])));
+        assert!(!is_upgrade(&headers(&[("upgrade", "websocket")])));
+        assert!(!is_upgrade(&headers(&[("connection", "upgrade")])));
+    }
+
+    #[test]
+    fn https_is_believed_from_trusted_proxies_only() {
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let said = headers(&[("x-forwarded-proto", "HTTPS")]);
+        assert_eq!(
+            forwarded_proto("10.1.2.3".parse().unwrap(), &said, &trusted),
+            "https"
+        );
+        assert_eq!(
+            forwarded_proto("203.0.113.9".parse().unwrap(), &said, &trusted),
+            "http"
+        );
+        assert_eq!(
+            forwarded_proto("10.1.2.3".parse().unwrap(), &HeaderMap::new(), &trusted),
+            "http"
+        );
+    }
 }

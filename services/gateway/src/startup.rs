@@ -1,5 +1,5 @@
 //! Builds the Pingora server: one background service per cluster (discovery and health
-//! checks) and the proxy service on the gateway's port.
+//! checks) and the HTTP service on the gateway's port.
 
 use crate::client_ip::TrustedProxies;
 use crate::cluster::Cluster;
@@ -11,11 +11,14 @@ use crate::own_endpoints::OwnEndpoints;
 use crate::proxy::Gateway;
 use crate::rate_limit::Limiter;
 use crate::route_table::{RouteFileError, RouteTable};
+use crate::server::HttpApp;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
+use pingora::services::listening::Service;
 use platform::CommonConfig;
 use platform::health::{Health, RedisCheck};
+use std::sync::Arc;
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +52,8 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         // SIGTERM: stop accepting, then give requests in flight this long to finish.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
-        // An upper bound only: each route's `retries` decides (see `proxy`).
-        max_retries: 4,
+        // One single-threaded runtime per thread: a request, its upstream connection and the
+        // pool that connection returns to stay on one thread (see `upstream`).
         work_stealing: false,
         ..ServerConf::default()
     };
@@ -69,7 +72,7 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         spec: MergedSpec::new(&common.app_version, config.openapi_cache()),
         docs: Docs::default(),
     };
-    let gateway = Gateway {
+    let gateway = Arc::new(Gateway {
         table,
         clusters,
         auth: EdgeAuth::new(verifier, config.gateway_token_cache_size),
@@ -81,10 +84,14 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         trusted,
         cors,
         own,
+        pool: config.upstream_pool(),
+    });
+    let app = HttpApp {
+        gateway,
+        keepalive: config.keepalive(),
     };
-    let mut proxy =
-        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, SERVICE);
-    proxy.add_tcp(&format!("{}:{}", common.host, common.port));
-    server.add_service(proxy);
+    let mut http = Service::new(SERVICE.to_owned(), app);
+    http.add_tcp(&format!("{}:{}", common.host, common.port));
+    server.add_service(http);
     Ok(server)
 }

@@ -2,7 +2,6 @@
 
 use crate::proxy::Finished;
 use http::HeaderValue;
-use pingora::proxy::Session;
 
 /// The client's `X-Request-Id` if it is a sane token, else a new UUID (the rule every
 /// service applies, from `platform`).
@@ -45,18 +44,16 @@ fn new_traceparent() -> String {
 
 /// One JSON access-log line and the request metrics. The query string is left out of the log:
 /// it may carry a WebSocket `access_token`.
-pub fn record(session: &Session, error: Option<&pingora::Error>, done: &Finished<'_>) {
-    let request = session.req_header();
+pub fn record(done: &Finished<'_>) {
     let elapsed = done.started.elapsed();
     let route = done.route.or(done.own).unwrap_or("unmatched");
     let cluster = done.cluster.unwrap_or("gateway");
-    let status = done.status.to_string();
     metrics::counter!(
         "gateway_requests_total",
         "route" => route.to_owned(),
         "cluster" => cluster.to_owned(),
-        "method" => request.method.as_str().to_owned(),
-        "status" => status,
+        "method" => done.method.as_str().to_owned(),
+        "status" => done.status.to_string(),
     )
     .increment(1);
     metrics::histogram!(
@@ -70,8 +67,8 @@ pub fn record(session: &Session, error: Option<&pingora::Error>, done: &Finished
     }
     tracing::info!(
         target: "access",
-        method = %request.method,
-        path = request.uri.path(),
+        method = %done.method,
+        path = done.path,
         status = done.status,
         duration_ms = elapsed.as_secs_f64() * 1000.0,
         route,
@@ -82,8 +79,8 @@ pub fn record(session: &Session, error: Option<&pingora::Error>, done: &Finished
         request_id = done.request_id,
         client_ip = %done.client_ip,
         user_id = done.user.map(|user| user.to_string()),
-        user_agent = request.headers.get("user-agent").and_then(|v| v.to_str().ok()),
-        error = error.map(|e| e.etype().as_str()),
+        user_agent = done.user_agent,
+        error = done.error,
         "request"
     );
 }
