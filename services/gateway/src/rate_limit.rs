@@ -11,12 +11,12 @@
 use auth_token::Claims;
 use auth_token::revocation::{denylist_key, revoked_before_key};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::OnceCell;
 
 /// One named limit from the routes file.
 #[derive(Debug, Clone)]
@@ -122,10 +122,9 @@ return out
 const REDIS_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct Limiter {
+    /// Tells this limiter's connections apart from another's in the per-thread map.
+    id: usize,
     client: redis::Client,
-    /// One multiplexed connection for the process, opened on first use (inside the runtime
-    /// it needs): concurrent requests' scripts share its socket and are pipelined.
-    connection: OnceCell<ConnectionManager>,
     script: redis::Script,
     prefix: String,
     timeout: Duration,
@@ -134,17 +133,42 @@ pub struct Limiter {
     local: LocalCounts,
 }
 
+static NEXT_LIMITER: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// One multiplexed connection per limiter and worker thread, opened on first use: the
+    /// thread's concurrent requests pipeline their scripts on its socket, and its task runs on
+    /// the thread whose requests use it, so no reply has to wake another thread.
+    static CONNECTIONS: RefCell<HashMap<usize, ConnectionManager>> = RefCell::new(HashMap::new());
+}
+
 impl Limiter {
     pub fn new(client: redis::Client, prefix: impl Into<String>, timeout: Duration) -> Self {
         Self {
+            id: NEXT_LIMITER.fetch_add(1, Ordering::Relaxed),
             client,
-            connection: OnceCell::new(),
             script: redis::Script::new(SCRIPT),
             prefix: prefix.into(),
             timeout,
             paused_until: AtomicU64::new(0),
             local: LocalCounts::default(),
         }
+    }
+
+    /// This thread's connection, created (lazily: it connects on first use) if there is none.
+    fn connection(&self) -> Result<ConnectionManager, redis::RedisError> {
+        CONNECTIONS.with_borrow_mut(|connections| {
+            if let Some(connection) = connections.get(&self.id) {
+                return Ok(connection.clone());
+            }
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(self.timeout))
+                .set_response_timeout(Some(self.timeout))
+                .set_number_of_retries(1);
+            let connection = ConnectionManager::new_lazy_with_config(self.client.clone(), config)?;
+            connections.insert(self.id, connection.clone());
+            Ok(connection)
+        })
     }
 
     /// Counts this request against `policies` (index and policy) for `ip` and `claims`, and
@@ -190,17 +214,7 @@ impl Limiter {
         ip: IpAddr,
         claims: Option<&Claims>,
     ) -> Result<Verdict, Box<dyn std::error::Error + Send + Sync>> {
-        let manager = self
-            .connection
-            .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    .set_number_of_retries(1);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
-            })
-            .await?;
-        let mut conn = manager.clone();
+        let mut conn = self.connection()?;
         let mut invocation = self.script.prepare_invoke();
         match claims {
             Some(claims) => {

@@ -33,7 +33,8 @@ pub enum StartError {
     Setting(String),
 }
 
-/// Pooled Redis connections, for `/health` only: rate limits use one multiplexed connection.
+/// Pooled Redis connections, for `/health` only: rate limits use one multiplexed connection
+/// per worker thread.
 const REDIS_POOL_SIZE: usize = 2;
 
 pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, StartError> {
@@ -52,8 +53,8 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         // SIGTERM: stop accepting, then give requests in flight this long to finish.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
-        // One single-threaded runtime per thread: a request, its upstream connection and the
-        // pool that connection returns to stay on one thread (see `upstream`).
+        // Single-threaded runtimes: a request, its upstream connection and the pool that
+        // connection returns to stay on one thread (see `upstream`).
         work_stealing: false,
         ..ServerConf::default()
     };
@@ -86,12 +87,21 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         own,
         pool: config.upstream_pool(),
     });
-    let app = HttpApp {
-        gateway,
-        keepalive: config.keepalive(),
-    };
-    let mut http = Service::new(SERVICE.to_owned(), app);
-    http.add_tcp(&format!("{}:{}", common.host, common.port));
-    server.add_service(http);
+    // One listening service per worker thread, each with a runtime of one thread, all on the
+    // same socket (Pingora shares a listening socket between services of one address). A
+    // connection is then accepted, registered with the reactor and served on one thread;
+    // with one service of N threads, Pingora accepts on one thread and serves on a random
+    // one, so every read on half the connections wakes a second thread.
+    let listen = format!("{}:{}", common.host, common.port);
+    for worker in 0..config.threads() {
+        let app = HttpApp {
+            gateway: Arc::clone(&gateway),
+            keepalive: config.keepalive(),
+        };
+        let mut http = Service::new(format!("{SERVICE} worker {worker}"), app);
+        http.threads = Some(1);
+        http.add_tcp(&listen);
+        server.add_service(http);
+    }
     Ok(server)
 }
