@@ -317,6 +317,7 @@ rate_limits:
   auth: {{ requests: 5, window_secs: 900, per: ip }}
   api: {{ requests: 1000, window_secs: 900, per: user_or_ip }}
   tight: {{ requests: 3, window_secs: 900, per: user_or_ip }}
+  burst: {{ requests: 20, window_secs: 900, per: user_or_ip }}
 clusters:
   stub:
     endpoints: ["127.0.0.1:{stub}"]
@@ -353,6 +354,9 @@ routes:
   - prefix: /tight
     cluster: stub
     rate_limits: [tight]
+  - prefix: /burst
+    cluster: stub
+    rate_limits: [burst]
   - path: /slow
     cluster: stub
     timeout_secs: 1

@@ -165,3 +165,38 @@ async fn with_redis_unreachable_requests_flow_and_limits_hold_per_replica() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_across_replicas_is_counted_exactly() {
+    let setup = Setup::new().await;
+    let replica = Gateway::spawn(&setup.env).await;
+    replica.wait_cluster("stub", "up").await;
+    let (_, token) = setup.tokens.token(Role::Customer);
+
+    // 60 requests at once, half on each replica: each replica counts those that arrive together
+    // in one script call, and the limit of 20 still holds to the request.
+    let requests = (0..60).map(|i| {
+        let gateway = if i % 2 == 0 { &setup.gateway } else { &replica };
+        gateway.get("/burst/x").bearer_auth(&token).send()
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let mut remaining = Vec::new();
+    let mut refused = 0;
+    for response in responses {
+        let response = response.unwrap();
+        match response.status().as_u16() {
+            200 => remaining.push(
+                response.headers()["ratelimit-remaining"]
+                    .to_str()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+            ),
+            429 => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    remaining.sort_unstable();
+    assert_eq!(remaining, (0..20).collect::<Vec<u64>>(), "one count each");
+    assert_eq!(refused, 40);
+}
