@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use auth_token::revocation::{self, Notice};
 pub use auth_token::revocation::{denylist_key, revoked_before_key};
 
 /// What a successful login, registration or refresh answers.
@@ -126,29 +127,51 @@ pub async fn revoke(
     Ok(())
 }
 
-/// Puts the access token on the deny-list until it would have expired anyway.
+/// Puts the access token on the deny-list until it would have expired anyway, and announces it.
 pub async fn deny(state: &AppState, claims: &Claims) -> Result<(), Problem> {
     let ttl = claims.remaining_secs().max(1);
-    let mut redis = state.redis().await?;
-    redis::cmd("SET")
-        .arg(denylist_key(claims.jti))
-        .arg(1)
-        .arg("EX")
-        .arg(ttl)
-        .query_async::<()>(&mut redis)
-        .await
-        .map_err(|err| Problem::unavailable(&err))
+    let notice = Notice::Token {
+        jti: claims.jti,
+        until: claims.exp,
+    };
+    record_revocation(state, &denylist_key(claims.jti), 1, ttl, &notice).await
 }
 
 /// Voids every access token of `user_id` issued until now (their refresh families are
-/// revoked in the database by the caller).
+/// revoked in the database by the caller), and announces it.
 pub async fn void_access_tokens(state: &AppState, user_id: Uuid) -> Result<(), Problem> {
+    let now = Utc::now().timestamp();
+    let ttl = state.config.access_token_ttl_secs.max(1);
+    let notice = Notice::User {
+        user: user_id,
+        before: now,
+        until: now.saturating_add_unsigned(ttl),
+    };
+    record_revocation(state, &revoked_before_key(user_id), now, ttl, &notice).await
+}
+
+/// Writes the revocation and publishes its notice in one transaction: whoever reads the key
+/// before it is written is still subscribed when the notice goes out (see the gateway README).
+async fn record_revocation(
+    state: &AppState,
+    key: &str,
+    value: i64,
+    ttl_secs: u64,
+    notice: &Notice,
+) -> Result<(), Problem> {
     let mut redis = state.redis().await?;
-    redis::cmd("SET")
-        .arg(revoked_before_key(user_id))
-        .arg(Utc::now().timestamp())
+    redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(key)
+        .arg(value)
         .arg("EX")
-        .arg(state.config.access_token_ttl_secs.max(1))
+        .arg(ttl_secs)
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(revocation::CHANNEL)
+        .arg(notice.to_message())
+        .ignore()
         .query_async::<()>(&mut redis)
         .await
         .map_err(|err| Problem::unavailable(&err))

@@ -1,16 +1,17 @@
 //! Token verification at the edge, with `crates/auth-token` and auth's JWKS. A verified token
 //! is remembered (bounded, keyed by the token itself) until it expires, so a client's every
-//! request does not pay for an Ed25519 check; revocation is not cached: the deny-list is read
-//! on every request together with the rate limits (see `rate_limit`).
+//! request does not pay for an Ed25519 check. Whether it has been revoked since is told by
+//! `revocation`.
 
-use auth_token::{Claims, TokenError, Verifier};
+use crate::revocation::Verified;
+use auth_token::{TokenError, Verifier};
 use domain::Role;
 use quick_cache::sync::Cache;
 use std::sync::Arc;
 
 pub struct EdgeAuth {
     verifier: Verifier,
-    verified: Cache<String, Arc<Claims>>,
+    verified: Cache<String, Arc<Verified>>,
 }
 
 impl EdgeAuth {
@@ -21,18 +22,19 @@ impl EdgeAuth {
         }
     }
 
-    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<Verified>, TokenError> {
         let now = chrono::Utc::now().timestamp();
-        if let Some(claims) = self.verified.get(token) {
-            if claims.exp > now {
-                return Ok(claims);
+        if let Some(verified) = self.verified.get(token) {
+            if verified.claims.exp > now {
+                return Ok(verified);
             }
             self.verified.remove(token);
             return Err(TokenError::Expired);
         }
-        let claims = Arc::new(self.verifier.verify(token).await?);
-        self.verified.insert(token.to_owned(), Arc::clone(&claims));
-        Ok(claims)
+        let verified = Arc::new(Verified::new(self.verifier.verify(token).await?));
+        self.verified
+            .insert(token.to_owned(), Arc::clone(&verified));
+        Ok(verified)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod own_endpoints;
 pub mod proxy;
 pub mod rate_limit;
 pub mod respond;
+pub mod revocation;
 pub mod route_table;
 pub mod server;
 pub mod startup;

@@ -86,6 +86,13 @@ impl OwnEndpoints {
                 json!(if degraded { "degraded" } else { "healthy" }),
             );
             map.insert("clusters".into(), Value::Object(clusters));
+            // Not a degradation: without notices every token is checked in Redis.
+            let notices = if gateway.revocations.session().is_some() {
+                "subscribed"
+            } else {
+                "unsubscribed"
+            };
+            map.insert("revocationNotices".into(), json!(notices));
         }
         Local::json(200, &body)
     }

@@ -18,10 +18,11 @@ use crate::edge_auth::{self, EdgeAuth};
 use crate::own_endpoints::OwnEndpoints;
 use crate::rate_limit::{Count, Limiter, Policy};
 use crate::respond::Local;
+use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
 use crate::upstream::{ConnectError, Connection, PoolSettings, Release};
 use crate::{client_ip::TrustedProxies, telemetry, tunnel};
-use auth_token::{Claims, TokenError};
+use auth_token::TokenError;
 use bytes::Bytes;
 use domain::{Code, Problem};
 use http::header::{self, HeaderMap, HeaderName};
@@ -68,6 +69,8 @@ pub struct Gateway {
     pub cors: Cors,
     pub own: OwnEndpoints,
     pub pool: PoolSettings,
+    /// For `/health`; the limiter asks it about tokens.
+    pub revocations: Arc<Revocations>,
 }
 
 /// What one request carries from step to step, and what its log line says.
@@ -81,7 +84,7 @@ pub struct RequestCtx {
     peer: IpAddr,
     client_ip: IpAddr,
     route: Option<Arc<Route>>,
-    claims: Option<Arc<Claims>>,
+    token: Option<Arc<Verified>>,
     rate: Option<Count>,
     cors_origin: Option<HeaderValue>,
     /// Endpoints already tried for this request, the last being the current one.
@@ -166,7 +169,7 @@ impl Gateway {
             peer,
             client_ip: self.trusted.client_ip(peer, forwarded),
             route: None,
-            claims: None,
+            token: None,
             rate: None,
             cors_origin: self.cors.allow(headers.get(header::ORIGIN)),
             tried: Vec::new(),
@@ -225,8 +228,8 @@ impl Gateway {
             return refusal(&too_large(route.max_body_bytes));
         }
 
-        let claims = match self.authenticate(&parts, &route).await {
-            Ok(claims) => claims,
+        let token = match self.authenticate(&parts, &route).await {
+            Ok(token) => token,
             Err(problem) => {
                 metrics::counter!(
                     "gateway_auth_rejected_total",
@@ -240,7 +243,7 @@ impl Gateway {
 
         let verdict = self
             .limiter
-            .check(&self.policies(&route), ctx.client_ip, claims.as_deref())
+            .check(&self.policies(&route), ctx.client_ip, token.as_deref())
             .await;
         if verdict.revoked == Some(true) {
             metrics::counter!(
@@ -253,7 +256,7 @@ impl Gateway {
                 &Problem::new(Code::InvalidToken).with_detail("The token has been revoked."),
             );
         }
-        ctx.claims = claims;
+        ctx.token = token;
         ctx.rate = verdict.tightest();
         if let Some((policy, count)) = verdict.exceeded() {
             ctx.rate = Some(count);
@@ -470,7 +473,7 @@ impl Gateway {
         &self,
         request: &Parts,
         route: &Route,
-    ) -> Result<Option<Arc<Claims>>, Problem> {
+    ) -> Result<Option<Arc<Verified>>, Problem> {
         if route.auth == AuthMode::None {
             return Ok(None);
         }
@@ -492,14 +495,13 @@ impl Gateway {
                 _ => Ok(None),
             };
         };
-        let claims = self.auth.verify(token).await?;
-        if !edge_auth::role_allowed(&route.roles, claims.role) {
-            return Err(Problem::forbidden().with_detail(format!(
-                "This route is not open to the {} role.",
-                claims.role
-            )));
+        let verified = self.auth.verify(token).await?;
+        let role = verified.claims.role;
+        if !edge_auth::role_allowed(&route.roles, role) {
+            return Err(Problem::forbidden()
+                .with_detail(format!("This route is not open to the {role} role.")));
         }
-        Ok(Some(claims))
+        Ok(Some(verified))
     }
 
     fn cluster(&self, route: &Route) -> &Cluster {
@@ -549,7 +551,7 @@ impl Exchange<'_> {
             cluster,
             endpoint: ctx.endpoint(),
             upstream_status: ctx.upstream_status,
-            user: ctx.claims.as_ref().map(|claims| claims.sub),
+            user: ctx.token.as_ref().map(|token| token.claims.sub),
             attempts: ctx.tried.len(),
             error: ctx.error,
         });

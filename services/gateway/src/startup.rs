@@ -10,11 +10,13 @@ use crate::openapi::{Docs, MergedSpec};
 use crate::own_endpoints::OwnEndpoints;
 use crate::proxy::Gateway;
 use crate::rate_limit::Limiter;
+use crate::revocation::{self, Revocations};
 use crate::route_table::{RouteFileError, RouteTable};
 use crate::server::HttpApp;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
+use pingora::services::background::background_service;
 use pingora::services::listening::Service;
 use platform::CommonConfig;
 use platform::health::{Health, RedisCheck};
@@ -73,19 +75,32 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         spec: MergedSpec::new(&common.app_version, config.openapi_cache()),
         docs: Docs::default(),
     };
+    let redis_client = redis::Client::open(common.redis_url.as_str())?;
+    let revocations = Arc::new(Revocations::default());
+    server.add_service(background_service(
+        "revocation notices",
+        revocation::Listener {
+            revocations: Arc::clone(&revocations),
+            client: redis_client.clone(),
+        },
+    ));
+    let limiter = Limiter::new(
+        redis_client,
+        &config.gateway_redis_prefix,
+        config.redis_timeout(),
+        Arc::clone(&revocations),
+    );
+    server.add_service(background_service("batched counts", limiter.sender()));
     let gateway = Arc::new(Gateway {
         table,
         clusters,
         auth: EdgeAuth::new(verifier, config.gateway_token_cache_size),
-        limiter: Limiter::new(
-            redis::Client::open(common.redis_url.as_str())?,
-            &config.gateway_redis_prefix,
-            config.redis_timeout(),
-        ),
+        limiter,
         trusted,
         cors,
         own,
         pool: config.upstream_pool(),
+        revocations,
     });
     // One listening service per worker thread, each with a runtime of one thread, all on the
     // same socket (Pingora shares a listening socket between services of one address). A

@@ -19,9 +19,10 @@ use tokio::sync::oneshot;
 use super::{REDIS_PAUSE, unix_millis};
 
 /// ARGV[1] is the number of checks; then, for each, the token's issue time (`''` without a
-/// token), the number of counters and each counter's window in milliseconds. KEYS hold, for
-/// each check, the two deny-list keys and the counters' keys. The answer holds, for each check,
-/// whether the token is revoked, then the count and the time left for each counter.
+/// token), the number of counters and, for each counter, the amount to add and its window in
+/// milliseconds. KEYS hold, for each check, the two deny-list keys and the counters' keys. The
+/// answer holds, for each check, whether the token is revoked, then the count and the time
+/// left for each counter.
 const SCRIPT: &str = r"
 local out = {}
 local k, a = 1, 2
@@ -38,16 +39,16 @@ for _ = 1, tonumber(ARGV[1]) do
   k = k + 2
   out[#out + 1] = revoked
   for _ = 1, counters do
-    local used = redis.call('INCR', KEYS[k])
+    local used = redis.call('INCRBY', KEYS[k], ARGV[a])
     local ttl = redis.call('PTTL', KEYS[k])
     if ttl < 0 then
-      ttl = tonumber(ARGV[a])
+      ttl = tonumber(ARGV[a + 1])
       redis.call('PEXPIRE', KEYS[k], ttl)
     end
     out[#out + 1] = used
     out[#out + 1] = ttl
     k = k + 1
-    a = a + 1
+    a = a + 2
   end
 end
 return out
@@ -71,6 +72,8 @@ pub struct Token {
 
 pub struct Counter {
     pub key: String,
+    /// Requests to add: 1 for a request counted as it comes, more for a batch of counts.
+    pub by: u64,
     pub window_ms: u64,
 }
 
@@ -214,7 +217,10 @@ impl Batcher {
             }
             invocation.arg(check.counters.len());
             for counter in &check.counters {
-                invocation.key(&counter.key).arg(counter.window_ms);
+                invocation
+                    .key(&counter.key)
+                    .arg(counter.by)
+                    .arg(counter.window_ms);
             }
         }
         let values: Vec<i64> = invocation.invoke_async(&mut connection).await?;
@@ -293,6 +299,7 @@ mod tests {
             counters: (0..counters)
                 .map(|i| Counter {
                     key: format!("k{i}"),
+                    by: 1,
                     window_ms: 1000,
                 })
                 .collect(),

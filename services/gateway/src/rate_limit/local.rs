@@ -40,7 +40,7 @@ impl LocalCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rate_limit::PolicyKey;
+    use crate::rate_limit::{Counting, PolicyKey};
     use std::time::Duration;
 
     fn policy(requests: u64) -> Policy {
@@ -49,6 +49,7 @@ mod tests {
             requests,
             window: Duration::from_secs(900),
             key: PolicyKey::Ip,
+            counting: Counting::Exact,
         }
     }
 

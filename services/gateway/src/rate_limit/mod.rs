@@ -1,8 +1,16 @@
 //! Rate limits (DESIGN §6) and the token revocation check, counted in Redis so that all
 //! gateway replicas share one count: a Lua script counts every policy a request's route has and
 //! reads the deny-list entries, atomically. Windows are fixed: the first request of a window
-//! starts it, and it resets `window` later. Requests that arrive together are counted by one
-//! script call (`batch`).
+//! starts it, and it resets `window` later.
+//!
+//! A policy is counted in one of two ways (`counting` in the routes file):
+//! - `exact` (the default; logins, orders): each request is counted in Redis before it passes,
+//!   so replicas together never let more through than the limit. Requests that arrive together
+//!   share one script call (`batch`).
+//! - `batched` (the API policy, on nearly every request): the request is counted on this
+//!   replica's view of the shared count, which is sent to Redis in the background within
+//!   milliseconds (`shared`). A request whose policies are all batched, and whose token is
+//!   known to stand (`revocation`), passes without waiting for Redis.
 //!
 //! When Redis does not answer within the configured time, a per-process limiter takes over so
 //! requests keep flowing (each replica then counts on its own) and the deny-list is not
@@ -11,15 +19,19 @@
 
 mod batch;
 mod local;
+mod shared;
 
+use crate::revocation::{Revocations, Verified};
 use auth_token::Claims;
 use auth_token::revocation::{denylist_key, revoked_before_key};
 use batch::{Batcher, Check, Counter, Token};
 use local::LocalCounts;
+pub use shared::Sender;
+use shared::SharedCounts;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One named limit from the routes file.
 #[derive(Debug, Clone)]
@@ -28,6 +40,16 @@ pub struct Policy {
     pub requests: u64,
     pub window: Duration,
     pub key: PolicyKey,
+    pub counting: Counting,
+}
+
+/// How a policy's requests are counted (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// In Redis, before the request passes.
+    Exact,
+    /// On this replica's view, sent to Redis in the background.
+    Batched,
 }
 
 /// What a policy counts by.
@@ -105,6 +127,8 @@ const REDIS_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct Limiter {
     redis: Arc<Batcher>,
+    shared: Arc<SharedCounts>,
+    revocations: Arc<Revocations>,
     prefix: String,
     /// Unix milliseconds before which Redis is not tried.
     paused_until: Arc<AtomicU64>,
@@ -112,25 +136,41 @@ pub struct Limiter {
 }
 
 impl Limiter {
-    pub fn new(client: redis::Client, prefix: impl Into<String>, timeout: Duration) -> Self {
+    pub fn new(
+        client: redis::Client,
+        prefix: impl Into<String>,
+        timeout: Duration,
+        revocations: Arc<Revocations>,
+    ) -> Self {
         let paused_until = Arc::new(AtomicU64::new(0));
         Self {
             redis: Arc::new(Batcher::new(client, timeout, Arc::clone(&paused_until))),
+            shared: Arc::default(),
+            revocations,
             prefix: prefix.into(),
             paused_until,
             local: LocalCounts::default(),
         }
     }
 
-    /// Counts this request against `policies` (index and policy) for `ip` and `claims`, and
-    /// reads whether the token was revoked.
+    /// The background service that sends batched counts to Redis; the server must run it.
+    pub fn sender(&self) -> Sender {
+        Sender {
+            counts: Arc::clone(&self.shared),
+            redis: Arc::clone(&self.redis),
+        }
+    }
+
+    /// Counts this request against `policies` (index and policy) for `ip` and `token`, and
+    /// tells whether the token was revoked.
     pub async fn check(
         &self,
         policies: &[(usize, &Policy)],
         ip: IpAddr,
-        claims: Option<&Claims>,
+        token: Option<&Verified>,
     ) -> Verdict {
-        if policies.is_empty() && claims.is_none() {
+        let claims = token.map(|token| &token.claims);
+        if policies.is_empty() && token.is_none() {
             return Verdict {
                 counts: Vec::new(),
                 revoked: None,
@@ -140,41 +180,13 @@ impl Limiter {
             .iter()
             .map(|(_, policy)| self.counter_key(policy, ip, claims))
             .collect();
-        if unix_millis() >= self.paused_until.load(Ordering::Relaxed) {
-            let check = Check {
-                token: claims.map(|claims| Token {
-                    denylist_key: denylist_key(claims.jti),
-                    revoked_before_key: revoked_before_key(claims.sub),
-                    issued_at: claims.iat,
-                }),
-                counters: keys
-                    .iter()
-                    .zip(policies)
-                    .map(|(key, (_, policy))| Counter {
-                        key: key.clone(),
-                        window_ms: u64::try_from(policy.window.as_millis()).unwrap_or(u64::MAX),
-                    })
-                    .collect(),
-            };
-            if let Ok(reply) = Batcher::check(&self.redis, check).await {
-                return Verdict {
-                    counts: policies
-                        .iter()
-                        .zip(reply.counts)
-                        .map(|((index, policy), (used, ttl_ms))| {
-                            (
-                                *index,
-                                Count {
-                                    limit: policy.requests,
-                                    used,
-                                    reset: Duration::from_millis(ttl_ms),
-                                },
-                            )
-                        })
-                        .collect(),
-                    revoked: claims.map(|_| reply.revoked),
-                };
-            }
+        if let Some(verdict) = self.check_here(policies, &keys, token) {
+            return verdict;
+        }
+        if unix_millis() >= self.paused_until.load(Ordering::Relaxed)
+            && let Some(verdict) = self.check_in_redis(policies, &keys, token).await
+        {
+            return verdict;
         }
         Verdict {
             counts: policies
@@ -184,6 +196,106 @@ impl Limiter {
                 .collect(),
             revoked: None,
         }
+    }
+
+    /// The verdict without Redis, when every policy is batched with a view of its count and
+    /// the token (if any) is known to stand or to be revoked.
+    fn check_here(
+        &self,
+        policies: &[(usize, &Policy)],
+        keys: &[String],
+        token: Option<&Verified>,
+    ) -> Option<Verdict> {
+        if policies
+            .iter()
+            .any(|(_, policy)| policy.counting != Counting::Batched)
+        {
+            return None;
+        }
+        let stands = match token {
+            Some(token) => self.revocations.stands(token)?,
+            None => true,
+        };
+        let revoked = token.map(|_| !stands);
+        if !stands {
+            return Some(Verdict {
+                counts: Vec::new(),
+                revoked,
+            });
+        }
+        let limits: Vec<(&str, u64)> = keys
+            .iter()
+            .zip(policies)
+            .map(|(key, (_, policy))| (key.as_str(), policy.requests))
+            .collect();
+        let counts = self.shared.count(&limits, Instant::now())?;
+        Some(Verdict {
+            counts: policies
+                .iter()
+                .map(|(index, _)| *index)
+                .zip(counts)
+                .collect(),
+            revoked,
+        })
+    }
+
+    /// Counts the request in Redis and reads the token's deny-list entries; `None` when Redis
+    /// did not answer.
+    async fn check_in_redis(
+        &self,
+        policies: &[(usize, &Policy)],
+        keys: &[String],
+        token: Option<&Verified>,
+    ) -> Option<Verdict> {
+        // Taken before Redis is asked: a revocation Redis does not show yet is announced
+        // after this, to a subscription that is already listening.
+        let session = self.revocations.session();
+        let check = Check {
+            token: token.map(|token| Token {
+                denylist_key: denylist_key(token.claims.jti),
+                revoked_before_key: revoked_before_key(token.claims.sub),
+                issued_at: token.claims.iat,
+            }),
+            counters: keys
+                .iter()
+                .zip(policies)
+                .map(|(key, (_, policy))| Counter {
+                    key: key.clone(),
+                    by: 1,
+                    window_ms: u64::try_from(policy.window.as_millis()).unwrap_or(u64::MAX),
+                })
+                .collect(),
+        };
+        let reply = Batcher::check(&self.redis, check).await.ok()?;
+        let now = Instant::now();
+        let counts = policies
+            .iter()
+            .zip(keys)
+            .zip(reply.counts)
+            .map(|(((index, policy), key), (used, ttl_ms))| {
+                let reset = Duration::from_millis(ttl_ms);
+                let count = match policy.counting {
+                    Counting::Exact => Count {
+                        limit: policy.requests,
+                        used,
+                        reset,
+                    },
+                    Counting::Batched => {
+                        self.shared
+                            .learn(key, policy.requests, (used, reset), policy.window, now)
+                    }
+                };
+                (*index, count)
+            })
+            .collect();
+        let revoked = token.map(|token| {
+            let revoked = reply.revoked || self.revocations.voided(&token.claims);
+            if let (false, Some(session)) = (revoked, session) {
+                self.revocations.confirm(token, session);
+            }
+            revoked
+        });
+        Some(Verdict { counts, revoked })
     }
 
     fn counter_key(&self, policy: &Policy, ip: IpAddr, claims: Option<&Claims>) -> String {
@@ -213,6 +325,7 @@ mod tests {
             requests,
             window: Duration::from_secs(900),
             key: PolicyKey::Ip,
+            counting: Counting::Exact,
         }
     }
 

@@ -50,6 +50,9 @@ pub struct PolicyFile {
     pub window_secs: u64,
     /// `ip` or `user_or_ip`.
     pub per: String,
+    /// `exact` (counted in Redis before the request passes) or `batched` (see `rate_limit`).
+    #[serde(default = "defaults::counting")]
+    pub counting: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,5 +164,8 @@ mod defaults {
     }
     pub fn max_ejection_secs() -> f64 {
         300.0
+    }
+    pub fn counting() -> String {
+        "exact".into()
     }
 }

@@ -5,7 +5,7 @@
 mod file;
 mod matcher;
 
-use crate::rate_limit::{Policy, PolicyKey};
+use crate::rate_limit::{Counting, Policy, PolicyKey};
 use domain::Role;
 use file::{RouteFile, RoutesFile};
 use http::Method;
@@ -156,12 +156,25 @@ impl RouteTable {
                     ));
                 }
             };
+            let counting = match policy.counting.as_str() {
+                "exact" => Counting::Exact,
+                "batched" => Counting::Batched,
+                other => {
+                    return Err(error(
+                        line,
+                        format!(
+                            "rate limit `{name}`: counting is `exact` or `batched`, not `{other}`"
+                        ),
+                    ));
+                }
+            };
             policy_index.insert(name.clone(), policies.len());
             policies.push(Policy {
                 name: name.clone(),
                 requests,
                 window: Duration::from_secs(window_secs),
                 key,
+                counting,
             });
         }
 

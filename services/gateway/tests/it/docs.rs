@@ -1,5 +1,6 @@
-//! Through the real auth service: its login behind the guide's limit, and its operations in
-//! the merged document and in the docs page as a real browser renders it.
+//! Through the real auth service: its login behind the guide's limit, logout taking effect at
+//! the edge, and its operations in the merged document and in the docs page as a real browser
+//! renders it.
 
 use crate::helpers::{Gateway, GatewayEnv, Stub, free_port, problem};
 use auth::config::{AuthConfig, DEFAULT_PORT, SERVICE};
@@ -133,6 +134,64 @@ async fn logins_through_the_gateway_reach_auth_until_the_guides_limit() {
     )
     .await;
     assert_eq!(body["code"], "SERVICE_UNAVAILABLE");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_logout_through_the_gateway_voids_the_access_token_at_the_edge() {
+    let auth = spawn_auth().await;
+    let gateway = Gateway::spawn(&shipped_env(auth.port, free_port())).await;
+    gateway.wait_cluster("auth", "up").await;
+    gateway.wait_revocation_notices("subscribed").await;
+    let registered: Value = gateway
+        .post("/api/auth/register")
+        .header("x-forwarded-for", "198.51.100.30")
+        .json(&json!({
+            "fullName": "Edge Case",
+            "email": format!("edge-{}@fadedskies.test", uuid::Uuid::new_v4().simple()),
+            "password": "Str0ng!Password",
+            "phone": "(512) 555-0134",
+            "dateOfBirth": "1990-04-20",
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = registered["accessToken"].as_str().unwrap().to_owned();
+    let refresh = registered["refreshToken"].as_str().unwrap().to_owned();
+    let profile = || {
+        gateway
+            .get("/api/users/profile")
+            .bearer_auth(&access)
+            .send()
+    };
+    // Twice: the second time the gateway already knows the token stands.
+    for _ in 0..2 {
+        assert_eq!(profile().await.unwrap().status(), 200);
+    }
+
+    let logout = gateway
+        .post("/api/auth/logout")
+        .bearer_auth(&access)
+        .json(&json!({ "refreshToken": refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    // Auth does not look at the deny-list for its own routes: only the edge refuses the token.
+    testkit::wait_for(
+        "the logged-out token to be refused",
+        Duration::from_secs(3),
+        || async {
+            let response = profile().await.unwrap();
+            if response.status() != 401 {
+                return false;
+            }
+            problem(response, 401).await["detail"] == "The token has been revoked."
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

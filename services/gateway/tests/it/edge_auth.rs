@@ -1,8 +1,10 @@
-use crate::helpers::{Setup, problem};
+use crate::helpers::{Gateway, PrivateRedis, Setup, problem};
+use auth_token::revocation::{self, Notice};
 use auth_token::{Claims, Signer};
 use deadpool_redis::redis;
 use domain::{Role, UserId};
 use serde_json::Value;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn required_optional_and_none_routes_treat_tokens_accordingly() {
@@ -155,85 +157,152 @@ async fn forged_and_expired_tokens_are_refused_at_the_edge() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_token_on_the_deny_list_is_refused_even_after_it_was_accepted() {
-    let setup = Setup::new().await;
-    let claims: Claims = setup.tokens.claims(UserId::new(), Role::Customer, true);
-    let token = setup.tokens.sign(&claims);
-    let gateway = &setup.gateway;
-    assert_eq!(
-        gateway
-            .get("/private/x")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-
-    // What auth's logout writes.
+/// Records a revocation as auth does: the key and its notice, in one transaction.
+async fn revoke(key: &str, value: i64, notice: Notice) {
     let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
     let mut conn = redis.get().await.unwrap();
-    let key = auth_token::revocation::denylist_key(claims.jti);
+    redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("EX")
+        .arg(60)
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(revocation::CHANNEL)
+        .arg(notice.to_message())
+        .ignore()
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Waits until `path` with `token` is refused as revoked (a notice takes moments to arrive).
+async fn wait_refused(gateway: &Gateway, path: &str, token: &str) {
+    let what = format!("{path} to refuse a revoked token");
+    testkit::wait_for(&what, Duration::from_secs(3), || async {
+        let response = gateway.get(path).bearer_auth(token).send().await.unwrap();
+        if response.status() != 401 {
+            return false;
+        }
+        let body = problem(response, 401).await;
+        assert_eq!(body["code"], "INVALID_TOKEN");
+        body["detail"] == "The token has been revoked."
+    })
+    .await;
+}
+
+async fn status(gateway: &Gateway, path: &str, token: &str) -> u16 {
+    let response = gateway.get(path).bearer_auth(token).send().await.unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_token_is_refused_even_after_it_was_accepted() {
+    let setup = Setup::new().await;
+    let gateway = &setup.gateway;
+    gateway.wait_revocation_notices("subscribed").await;
+
+    // Logout: one token on the deny-list. Accepted twice first, so that the gateway knows it
+    // stands and no longer asks Redis about it.
+    let claims: Claims = setup.tokens.claims(UserId::new(), Role::Customer, true);
+    let token = setup.tokens.sign(&claims);
+    for _ in 0..2 {
+        assert_eq!(status(gateway, "/private/x", &token).await, 200);
+    }
+    let notice = Notice::Token {
+        jti: claims.jti,
+        until: claims.exp,
+    };
+    revoke(&revocation::denylist_key(claims.jti), 1, notice).await;
+    wait_refused(gateway, "/private/x", &token).await;
+
+    // Password reset or suspension: every token issued until now is void.
+    let other = setup.tokens.claims(UserId::new(), Role::Customer, true);
+    let other_token = setup.tokens.sign(&other);
+    for _ in 0..2 {
+        assert_eq!(status(gateway, "/optional/x", &other_token).await, 200);
+    }
+    let notice = Notice::User {
+        user: other.sub,
+        before: other.iat,
+        until: other.exp,
+    };
+    revoke(
+        &revocation::revoked_before_key(other.sub),
+        other.iat,
+        notice,
+    )
+    .await;
+    wait_refused(gateway, "/optional/x", &other_token).await;
+
+    // A token the gateway sees for the first time is asked about in Redis.
+    let late = setup.tokens.sign(&claims);
+    wait_refused(gateway, "/private/x", &late).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notice_alone_revokes_a_token_the_gateway_knows_stands() {
+    let setup = Setup::new().await;
+    let gateway = &setup.gateway;
+    gateway.wait_revocation_notices("subscribed").await;
+    let claims: Claims = setup.tokens.claims(UserId::new(), Role::Customer, true);
+    let token = setup.tokens.sign(&claims);
+    for _ in 0..2 {
+        assert_eq!(status(gateway, "/private/x", &token).await, 200);
+    }
+    // Only the notice, no deny-list key: what refuses the token is the notice.
+    let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
+    let mut conn = redis.get().await.unwrap();
+    let notice = Notice::Token {
+        jti: claims.jti,
+        until: claims.exp,
+    };
+    redis::cmd("PUBLISH")
+        .arg(revocation::CHANNEL)
+        .arg(notice.to_message())
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    wait_refused(gateway, "/private/x", &token).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_revocation_notices_every_token_is_asked_about_in_redis() {
+    // A Redis of this test's own, so that closing its connections disturbs no other test.
+    let redis_server = PrivateRedis::start().await;
+    let setup = Setup::with(|env| env.with("REDIS_URL", &redis_server.url)).await;
+    let gateway = &setup.gateway;
+    gateway.wait_revocation_notices("subscribed").await;
+    let claims: Claims = setup.tokens.claims(UserId::new(), Role::Customer, true);
+    let token = setup.tokens.sign(&claims);
+    for _ in 0..2 {
+        assert_eq!(status(gateway, "/private/x", &token).await, 200);
+    }
+
+    let redis = platform::redis::pool(&redis_server.url, 1).unwrap();
+    let mut conn = redis.get().await.unwrap();
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    // A deny-list key with no notice (one sent while the gateway was not listening would be
+    // lost): the confirmation from the ended subscription no longer counts, so Redis is asked.
     redis::cmd("SET")
-        .arg(&key)
+        .arg(revocation::denylist_key(claims.jti))
         .arg(1)
         .arg("EX")
         .arg(60)
         .query_async::<()>(&mut conn)
         .await
         .unwrap();
-    let body = problem(
-        gateway
-            .get("/private/x")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
-    assert_eq!(body["code"], "INVALID_TOKEN");
-    assert_eq!(body["detail"], "The token has been revoked.");
-
-    // What a password reset or suspension writes: every token issued until now is void.
-    let other = setup.tokens.claims(UserId::new(), Role::Customer, true);
-    let other_token = setup.tokens.sign(&other);
-    assert_eq!(
-        gateway
-            .get("/optional/x")
-            .bearer_auth(&other_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    let key = auth_token::revocation::revoked_before_key(other.sub);
-    redis::cmd("SET")
-        .arg(&key)
-        .arg(other.iat)
-        .arg("EX")
-        .arg(60)
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
-    problem(
-        gateway
-            .get("/optional/x")
-            .bearer_auth(&other_token)
-            .send()
-            .await
-            .unwrap(),
-        401,
-    )
-    .await;
-    redis::cmd("DEL")
-        .arg(&key)
-        .query_async::<()>(&mut conn)
-        .await
-        .unwrap();
+    wait_refused(gateway, "/private/x", &token).await;
+    // And the gateway listens again.
+    gateway.wait_revocation_notices("subscribed").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -267,6 +267,26 @@ impl Gateway {
         self.client.post(self.url(path))
     }
 
+    /// Waits until the gateway's health report shows its revocation notices as `status`
+    /// (`subscribed`/`unsubscribed`).
+    pub async fn wait_revocation_notices(&self, status: &str) {
+        let client = self.client.clone();
+        let url = self.url("/health");
+        let what = format!("revocation notices to be {status}");
+        testkit::wait_for(&what, Duration::from_secs(15), || {
+            let client = client.clone();
+            let url = url.clone();
+            async move {
+                let Ok(response) = client.get(&url).send().await else {
+                    return false;
+                };
+                let body: Value = response.json().await.unwrap_or_default();
+                body["revocationNotices"] == status
+            }
+        })
+        .await;
+    }
+
     /// Waits until the gateway's health report shows `cluster` as `status` (`up`/`down`).
     pub async fn wait_cluster(&self, cluster: &str, status: &str) {
         let client = self.client.clone();
@@ -284,6 +304,49 @@ impl Gateway {
             }
         })
         .await;
+    }
+}
+
+/// A Redis server of one test's own, on a free port, for tests that disturb it.
+pub struct PrivateRedis {
+    pub url: String,
+    child: Child,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("redis-server (installed by scripts/ensure-stack.sh) starts");
+        let url = format!("redis://127.0.0.1:{port}");
+        let client = redis::Client::open(url.as_str()).unwrap();
+        testkit::wait_for("the private Redis", Duration::from_secs(10), || {
+            let client = client.clone();
+            async move {
+                let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+                    return false;
+                };
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        Self { url, child }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -315,9 +378,10 @@ defaults:
   timeout_secs: 10
 rate_limits:
   auth: {{ requests: 5, window_secs: 900, per: ip }}
-  api: {{ requests: 1000, window_secs: 900, per: user_or_ip }}
+  api: {{ requests: 1000, window_secs: 900, per: user_or_ip, counting: batched }}
   tight: {{ requests: 3, window_secs: 900, per: user_or_ip }}
   burst: {{ requests: 20, window_secs: 900, per: user_or_ip }}
+  shared: {{ requests: 10, window_secs: 900, per: user_or_ip, counting: batched }}
 clusters:
   stub:
     endpoints: ["127.0.0.1:{stub}"]
@@ -357,6 +421,9 @@ routes:
   - prefix: /burst
     cluster: stub
     rate_limits: [burst]
+  - prefix: /shared
+    cluster: stub
+    rate_limits: [shared]
   - path: /slow
     cluster: stub
     timeout_secs: 1

@@ -1,5 +1,7 @@
 use crate::helpers::{Gateway, Setup, problem};
+use deadpool_redis::redis;
 use domain::Role;
+use std::time::Duration;
 
 async fn login(gateway: &Gateway, ip: &str) -> reqwest::Response {
     gateway
@@ -179,7 +181,13 @@ async fn a_burst_across_replicas_is_counted_exactly() {
         let gateway = if i % 2 == 0 { &setup.gateway } else { &replica };
         gateway.get("/burst/x").bearer_auth(&token).send()
     });
-    let responses = futures_util::future::join_all(requests).await;
+    let (remaining, refused) = outcomes(futures_util::future::join_all(requests).await).await;
+    assert_eq!(remaining, (0..20).collect::<Vec<u64>>(), "one count each");
+    assert_eq!(refused, 40);
+}
+
+/// Statuses and `RateLimit-Remaining` values of `responses`.
+async fn outcomes(responses: Vec<reqwest::Result<reqwest::Response>>) -> (Vec<u64>, usize) {
     let mut remaining = Vec::new();
     let mut refused = 0;
     for response in responses {
@@ -197,6 +205,82 @@ async fn a_burst_across_replicas_is_counted_exactly() {
         }
     }
     remaining.sort_unstable();
-    assert_eq!(remaining, (0..20).collect::<Vec<u64>>(), "one count each");
-    assert_eq!(refused, 40);
+    (remaining, refused)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batched_limit_holds_on_a_replica_and_its_counts_reach_redis() {
+    let setup = Setup::new().await;
+    let (user, token) = setup.tokens.token(Role::Customer);
+    let first = setup
+        .gateway
+        .get("/shared/x")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["ratelimit-remaining"], "9");
+
+    // Counted on the replica's view, which holds its own counts: the limit holds exactly.
+    let burst = (0..30).map(|_| setup.gateway.get("/shared/x").bearer_auth(&token).send());
+    let (remaining, refused) = outcomes(futures_util::future::join_all(burst).await).await;
+    assert_eq!(remaining, (0..9).collect::<Vec<u64>>());
+    assert_eq!(refused, 21);
+
+    // Every request, refused ones too, reaches the shared count in the background.
+    let key = format!("{}rl:shared:user:{user}", setup.env.redis_prefix);
+    let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
+    testkit::wait_for("the counts to reach Redis", Duration::from_secs(3), || {
+        let redis = redis.clone();
+        let key = key.clone();
+        async move {
+            let mut conn = redis.get().await.unwrap();
+            let count: Option<u64> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            count == Some(31)
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batched_limit_is_shared_by_replicas() {
+    let setup = Setup::new().await;
+    let replica = Gateway::spawn(&setup.env).await;
+    replica.wait_cluster("stub", "up").await;
+    let (_, token) = setup.tokens.token(Role::Customer);
+    let gateways = [&setup.gateway, &replica];
+
+    // A request now and then (not a steady stream) is counted in Redis: each replica sees the
+    // other's counts.
+    for (i, expected) in (0..10u64).rev().enumerate() {
+        let response = gateways[i % 2]
+            .get("/shared/x")
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["ratelimit-remaining"],
+            expected.to_string()
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    for gateway in gateways {
+        problem(
+            gateway
+                .get("/shared/x")
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap(),
+            429,
+        )
+        .await;
+    }
 }
