@@ -27,12 +27,16 @@ impl RequestId {
     /// header types are not actix's).
     pub fn from_text(value: Option<&str>) -> Self {
         value
-            .filter(|v| (1..=128).contains(&v.len()))
-            .filter(|v| {
-                v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
-            })
+            .filter(|v| Self::acceptable(v))
             .map_or_else(Self::generate, |v| Self(v.to_owned()))
+    }
+
+    /// Whether a caller's id is kept: a short token of letters, digits and `-_.:`.
+    pub fn acceptable(value: &str) -> bool {
+        (1..=128).contains(&value.len())
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
     }
 
     /// A new id.

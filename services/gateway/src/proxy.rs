@@ -20,8 +20,9 @@ use crate::rate_limit::{Count, Limiter, Policy};
 use crate::respond::Local;
 use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
+use crate::telemetry::{self, Meters};
 use crate::upstream::{ConnectError, Connection, PoolSettings, Release};
-use crate::{client_ip::TrustedProxies, telemetry, tunnel};
+use crate::{client_ip::TrustedProxies, tunnel};
 use auth_token::TokenError;
 use bytes::Bytes;
 use domain::{Code, Problem};
@@ -36,16 +37,19 @@ use std::time::Instant;
 
 /// Headers only the gateway may set: a client sending them could pose as someone else or
 /// spoof its address. Any `x-forwarded-*` is dropped as well.
-const STRIPPED: [&str; 8] = [
-    "x-user-id",
-    "x-user-role",
-    "x-user-email",
-    "x-real-ip",
-    "x-client-ip",
-    "forwarded",
-    "x-gateway-client-ip",
-    "x-original-forwarded-for",
+const STRIPPED: [HeaderName; 8] = [
+    HeaderName::from_static("x-user-id"),
+    HeaderName::from_static("x-user-role"),
+    HeaderName::from_static("x-user-email"),
+    HeaderName::from_static("x-real-ip"),
+    HeaderName::from_static("x-client-ip"),
+    header::FORWARDED,
+    HeaderName::from_static("x-gateway-client-ip"),
+    HeaderName::from_static("x-original-forwarded-for"),
 ];
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, not the message, so a
 /// proxy does not pass them on. `expect` is answered here (hyper sends the `100 Continue`).
@@ -71,6 +75,7 @@ pub struct Gateway {
     pub pool: PoolSettings,
     /// For `/health`; the limiter asks it about tokens.
     pub revocations: Arc<Revocations>,
+    pub meters: Meters,
 }
 
 /// What one request carries from step to step, and what its log line says.
@@ -79,8 +84,8 @@ pub struct RequestCtx {
     method: Method,
     uri: Uri,
     user_agent: Option<HeaderValue>,
-    request_id: String,
-    traceparent: String,
+    request_id: HeaderValue,
+    traceparent: HeaderValue,
     peer: IpAddr,
     client_ip: IpAddr,
     route: Option<Arc<Route>>,
@@ -164,8 +169,8 @@ impl Gateway {
             method: request.method().clone(),
             uri: request.uri().clone(),
             user_agent: headers.get(header::USER_AGENT).cloned(),
-            request_id: telemetry::request_id(headers.get("x-request-id")),
-            traceparent: telemetry::traceparent(headers.get("traceparent")),
+            request_id: telemetry::request_id(headers.get(REQUEST_ID)),
+            traceparent: telemetry::traceparent(headers.get(TRACEPARENT)),
             peer,
             client_ip: self.trusted.client_ip(peer, forwarded),
             route: None,
@@ -418,7 +423,7 @@ impl Gateway {
         for name in forwarded.iter().chain(&connection_listed) {
             headers.remove(name);
         }
-        for name in STRIPPED {
+        for name in &STRIPPED {
             headers.remove(name);
         }
         for name in &HOP_BY_HOP {
@@ -436,19 +441,13 @@ impl Gateway {
         if let Some(host) = headers.get(header::HOST).cloned() {
             headers.insert("x-forwarded-host", host);
         }
-        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
-            headers.insert("x-request-id", id);
-        }
-        if let Ok(trace) = HeaderValue::from_str(&ctx.traceparent) {
-            headers.insert("traceparent", trace);
-        }
+        headers.insert(REQUEST_ID, ctx.request_id.clone());
+        headers.insert(TRACEPARENT, ctx.traceparent.clone());
     }
 
     /// Request id, CORS and rate-limit headers, on proxied and local answers alike.
     fn decorate(&self, headers: &mut HeaderMap, ctx: &RequestCtx) {
-        if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
-            headers.insert("x-request-id", id);
-        }
+        headers.insert(REQUEST_ID, ctx.request_id.clone());
         if let Some(origin) = &ctx.cors_origin {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             headers.insert(
@@ -535,26 +534,29 @@ impl Exchange<'_> {
             .route
             .as_ref()
             .map(|route| self.gateway.cluster(route).spec.name.as_str());
-        telemetry::record(&Finished {
-            started: ctx.started,
-            method: &ctx.method,
-            path: ctx.uri.path(),
-            user_agent: ctx
-                .user_agent
-                .as_ref()
-                .and_then(|value| value.to_str().ok()),
-            status,
-            request_id: &ctx.request_id,
-            client_ip: ctx.client_ip,
-            route: ctx.route.as_ref().map(|route| route.name.as_str()),
-            own: ctx.own,
-            cluster,
-            endpoint: ctx.endpoint(),
-            upstream_status: ctx.upstream_status,
-            user: ctx.token.as_ref().map(|token| token.claims.sub),
-            attempts: ctx.tried.len(),
-            error: ctx.error,
-        });
+        telemetry::record(
+            &self.gateway.meters,
+            &Finished {
+                started: ctx.started,
+                method: &ctx.method,
+                path: ctx.uri.path(),
+                user_agent: ctx
+                    .user_agent
+                    .as_ref()
+                    .and_then(|value| value.to_str().ok()),
+                status,
+                request_id: ctx.request_id.to_str().unwrap_or_default(),
+                client_ip: ctx.client_ip,
+                route: ctx.route.as_ref().map(|route| route.name.as_str()),
+                own: ctx.own,
+                cluster,
+                endpoint: ctx.endpoint(),
+                upstream_status: ctx.upstream_status,
+                user: ctx.token.as_ref().map(|token| token.claims.sub),
+                attempts: ctx.tried.len(),
+                error: ctx.error,
+            },
+        );
     }
 }
 

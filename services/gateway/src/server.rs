@@ -33,6 +33,7 @@ impl ServerApp for HttpApp {
         stream: Stream,
         shutdown: &ShutdownWatch,
     ) -> Option<Stream> {
+        keep_timers_near();
         let peer = stream
             .get_socket_digest()
             .and_then(|digest| digest.peer_addr().and_then(|addr| addr.as_inet()).copied())
@@ -67,4 +68,29 @@ impl ServerApp for HttpApp {
 async fn shutting_down(mut shutdown: ShutdownWatch) {
     // An error means the server is gone, which is a shutdown as well.
     let _ = shutdown.wait_for(|shutting_down| *shutting_down).await;
+}
+
+/// How often each worker's tick fires (see `keep_timers_near`).
+const TICK: Duration = Duration::from_millis(250);
+
+thread_local! {
+    static TICKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Starts this worker's tick, once. Tokio wakes a thread's reactor (an eventfd write and one
+/// more round of `epoll_wait`) whenever a timer is set earlier than the earliest one the thread
+/// sleeps towards; on a quiet worker that was every request's upstream timeout. A timer that
+/// fires every quarter of a second keeps the earliest one near, so that timeouts of a quarter
+/// of a second or more are set without waking anything.
+fn keep_timers_near() {
+    if TICKING.replace(true) {
+        return;
+    }
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+        }
+    });
 }

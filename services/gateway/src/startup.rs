@@ -13,6 +13,7 @@ use crate::rate_limit::Limiter;
 use crate::revocation::{self, Revocations};
 use crate::route_table::{RouteFileError, RouteTable};
 use crate::server::HttpApp;
+use crate::telemetry::Meters;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
@@ -101,6 +102,7 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         own,
         pool: config.upstream_pool(),
         revocations,
+        meters: Meters::default(),
     });
     // One listening service per worker thread, each with a runtime of one thread, all on the
     // same socket (Pingora shares a listening socket between services of one address). A

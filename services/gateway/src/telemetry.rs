@@ -1,67 +1,126 @@
 //! Request ids, W3C trace context, the access log and request metrics.
 
 use crate::proxy::Finished;
-use http::HeaderValue;
+use http::{HeaderValue, Method};
+use metrics::{Counter, Histogram};
+use platform::request_id::RequestId;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The client's `X-Request-Id` if it is a sane token, else a new UUID (the rule every
 /// service applies, from `platform`).
-pub fn request_id(header: Option<&HeaderValue>) -> String {
-    let text = header.and_then(|value| value.to_str().ok());
-    platform::request_id::RequestId::from_text(text).to_string()
+pub fn request_id(header: Option<&HeaderValue>) -> HeaderValue {
+    header
+        .filter(|value| value.to_str().is_ok_and(RequestId::acceptable))
+        .cloned()
+        .unwrap_or_else(|| owned_value(RequestId::generate().to_string()))
 }
 
 /// The caller's `traceparent` if well formed (W3C Trace Context §3.2), else a new trace, so
 /// that every service's log lines for one request share a trace id.
-pub fn traceparent(header: Option<&HeaderValue>) -> String {
+pub fn traceparent(header: Option<&HeaderValue>) -> HeaderValue {
     header
-        .and_then(|value| value.to_str().ok())
-        .filter(|value| valid_traceparent(value))
-        .map_or_else(new_traceparent, str::to_owned)
+        .filter(|value| value.to_str().is_ok_and(valid_traceparent))
+        .cloned()
+        .unwrap_or_else(new_traceparent)
 }
 
 fn valid_traceparent(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('-').collect();
-    let hex = |part: &str, len: usize| {
-        part.len() == len && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    let hex = |part: Option<&str>, len: usize| {
+        part.is_some_and(|part| {
+            part.len() == len && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        })
     };
-    let nonzero = |part: &str| part.bytes().any(|b| b != b'0');
-    parts.len() >= 4
-        && hex(parts[0], 2)
-        && parts[0] != "ff"
-        && hex(parts[1], 32)
-        && nonzero(parts[1])
-        && hex(parts[2], 16)
-        && nonzero(parts[2])
-        && hex(parts[3], 2)
-        && (parts[0] != "00" || parts.len() == 4)
+    let nonzero = |part: Option<&str>| part.is_some_and(|part| part.bytes().any(|b| b != b'0'));
+    let mut parts = value.split('-');
+    let (version, trace, span, flags) = (parts.next(), parts.next(), parts.next(), parts.next());
+    let more = parts.next().is_some();
+    hex(version, 2)
+        && version != Some("ff")
+        && hex(trace, 32)
+        && nonzero(trace)
+        && hex(span, 16)
+        && nonzero(span)
+        && hex(flags, 2)
+        && (version != Some("00") || !more)
 }
 
-fn new_traceparent() -> String {
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-    format!("00-{trace}-{span}-01")
+fn new_traceparent() -> HeaderValue {
+    // Zero ids are invalid; one in 2^64 draws, so mapping it to 1 costs nothing.
+    let trace = rand::random::<u128>().max(1);
+    let span = rand::random::<u64>().max(1);
+    owned_value(format!("00-{trace:032x}-{span:016x}-01"))
+}
+
+/// A header value from text this module built (ASCII, no control characters), without a copy.
+fn owned_value(text: String) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Request metric handles by route, method and status: a request looks its handles up rather
+/// than building and hashing its labels' strings for the recorder on every request.
+#[derive(Default)]
+pub struct Meters(Mutex<HashMap<String, RouteMeters>>);
+
+struct RouteMeters {
+    duration: Histogram,
+    requests: HashMap<(Method, u16), Counter>,
+}
+
+impl Meters {
+    fn record(&self, route: &str, cluster: &str, method: &Method, status: u16, elapsed: f64) {
+        let mut routes = match self.0.lock() {
+            Ok(routes) => routes,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !routes.contains_key(route) {
+            let duration = metrics::histogram!(
+                "gateway_request_duration_seconds",
+                "route" => route.to_owned(),
+                "cluster" => cluster.to_owned(),
+            );
+            routes.insert(
+                route.to_owned(),
+                RouteMeters {
+                    duration,
+                    requests: HashMap::new(),
+                },
+            );
+        }
+        let Some(meters) = routes.get_mut(route) else {
+            return;
+        };
+        meters.duration.record(elapsed);
+        meters
+            .requests
+            .entry((method.clone(), status))
+            .or_insert_with(|| {
+                metrics::counter!(
+                    "gateway_requests_total",
+                    "route" => route.to_owned(),
+                    "cluster" => cluster.to_owned(),
+                    "method" => method.as_str().to_owned(),
+                    "status" => status.to_string(),
+                )
+            })
+            .increment(1);
+    }
 }
 
 /// One JSON access-log line and the request metrics. The query string is left out of the log:
 /// it may carry a WebSocket `access_token`.
-pub fn record(done: &Finished<'_>) {
+pub fn record(meters: &Meters, done: &Finished<'_>) {
     let elapsed = done.started.elapsed();
     let route = done.route.or(done.own).unwrap_or("unmatched");
+    // A route always goes to the same cluster, so the route names the label set.
     let cluster = done.cluster.unwrap_or("gateway");
-    metrics::counter!(
-        "gateway_requests_total",
-        "route" => route.to_owned(),
-        "cluster" => cluster.to_owned(),
-        "method" => done.method.as_str().to_owned(),
-        "status" => done.status.to_string(),
-    )
-    .increment(1);
-    metrics::histogram!(
-        "gateway_request_duration_seconds",
-        "route" => route.to_owned(),
-        "cluster" => cluster.to_owned(),
-    )
-    .record(elapsed.as_secs_f64());
+    meters.record(
+        route,
+        cluster,
+        done.method,
+        done.status,
+        elapsed.as_secs_f64(),
+    );
     if done.own == Some("metrics") || done.own == Some("health") {
         return;
     }
@@ -105,10 +164,20 @@ mod tests {
         let zero = "00-00000000000000000000000000000000-00f067aa0ba902b7-01";
         let fresh = traceparent(Some(&HeaderValue::from_static(zero)));
         assert_ne!(fresh, zero);
-        assert!(valid_traceparent(&fresh));
-        assert!(valid_traceparent(&traceparent(None)));
-        assert!(!valid_traceparent(
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"
+        assert!(valid_traceparent(fresh.to_str().unwrap()));
+        assert!(valid_traceparent(traceparent(None).to_str().unwrap()));
+        for invalid in [
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        ] {
+            assert!(!valid_traceparent(invalid), "{invalid}");
+        }
+        // A later version may carry more fields.
+        assert!(valid_traceparent(
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"
         ));
     }
 }
