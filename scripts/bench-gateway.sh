@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Gateway overhead: the same two auth endpoints measured straight to auth, through Debian's
 # nginx (a plain proxy_pass, the floor any proxy hop pays here) and through the gateway with
-# edge auth and rate limiting on. Release builds; wrk at 64 connections.
+# edge auth and rate limiting on. Release builds; wrk at 64 connections, twice per path:
+# - saturation: as fast as the connections go (throughput, and latency under full load);
+# - paced: each connection waits PACE_MS between requests (latency of the hop itself).
+# Everything shares one machine, whose speed drifts between runs: the paths are measured in
+# turn, in a different order each round, and the tables give the medians of the rounds.
 #
 #   scripts/bench-gateway.sh            (make bench runs it; installs nginx and wrk if missing)
-#   BENCH_SECONDS=30 scripts/bench-gateway.sh
+#   BENCH_SECONDS=10 BENCH_ROUNDS=7 PACE_MS=20 scripts/bench-gateway.sh
 #
-# Prints a Markdown table for docs/benchmarks.md.
+# Prints Markdown tables for docs/benchmarks.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER_RUN=${BENCH_SECONDS:-15}
+SECONDS_PER_RUN=${BENCH_SECONDS:-8}
+ROUNDS=${BENCH_ROUNDS:-5}
+export PACE_MS=${PACE_MS:-20}
 CONNECTIONS=64
 AUTH_PORT=18081
 NGINX_PORT=18090
@@ -82,23 +88,68 @@ PORT=$GATEWAY_PORT GATEWAY_CLUSTER_AUTH=127.0.0.1:$AUTH_PORT \
     JWKS_URL="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json" \
     GATEWAY_RATE_LIMIT_API=1000000000/900 GATEWAY_REDIS_PREFIX=bench: \
     "$target_dir/release/gateway" >"$work/gateway.log" 2>&1 &
-pids+=($!)
+gateway_pid=$!
+pids+=("$gateway_pid")
 bash scripts/wait-for-http.sh "http://127.0.0.1:$GATEWAY_PORT/health/live" 60
 
 token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: application/json' \
     -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
 
-# shellcheck source=scripts/lib/wrk.sh
-source scripts/lib/wrk.sh
+results=$work/results.jsonl
+declare -A port=([direct]=$AUTH_PORT [nginx]=$NGINX_PORT [gateway]=$GATEWAY_PORT)
+declare -A proxy_pids=(
+    [direct]=""
+    [nginx]="$(pgrep -d ' ' -P "$(cat "$work/nginx.pid")")"
+    [gateway]="$gateway_pid"
+)
 
-echo "| endpoint | path | req/s | p50 ms | p99 ms | non-2xx |"
-echo "|---|---|---|---|---|---|"
-for target in "direct:$AUTH_PORT" "nginx:$NGINX_PORT" "gateway:$GATEWAY_PORT"; do
-    name=${target%%:*}; port=${target##*:}
-    echo "| GET /.well-known/jwks.json | $name | $(wrk_row "http://127.0.0.1:$port/.well-known/jwks.json") |"
+# CPU time (clock ticks) of the processes given.
+ticks() {
+    local total=0 pid utime stime
+    for pid in "$@"; do
+        read -r utime stime < <(awk '{print $14, $15}' "/proc/$pid/stat")
+        total=$((total + utime + stime))
+    done
+    echo "$total"
+}
+
+# run ENDPOINT MODE PATH URL [wrk args...]: one wrk run, appended to the results.
+run() {
+    local endpoint=$1 mode=$2 path=$3 url=$4
+    shift 4
+    local -a proxy
+    read -r -a proxy <<<"${proxy_pids[$path]}"
+    local before=0 after=0 report
+    if ((${#proxy[@]})); then before=$(ticks "${proxy[@]}"); fi
+    report=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url")
+    if ((${#proxy[@]})); then after=$(ticks "${proxy[@]}"); fi
+    python3 scripts/lib/wrk_stats.py parse "$endpoint" "$mode" "$path" "$((after - before))" \
+        <<<"$report" >>"$results"
+}
+
+jwks=/.well-known/jwks.json
+profile=/api/users/profile
+auth_header="Authorization: Bearer $token"
+paths=(direct nginx gateway)
+
+# Warm-up: connections, pools, caches and the verified-token cache.
+for path in "${paths[@]}"; do
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" "http://127.0.0.1:${port[$path]}$jwks" >/dev/null
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H "$auth_header" \
+        "http://127.0.0.1:${port[$path]}$profile" >/dev/null
 done
-for target in "direct:$AUTH_PORT" "nginx:$NGINX_PORT" "gateway:$GATEWAY_PORT"; do
-    name=${target%%:*}; port=${target##*:}
-    echo "| GET /api/users/profile (token) | $name | $(wrk_row "http://127.0.0.1:$port/api/users/profile" -H "Authorization: Bearer $token") |"
+
+for ((round = 0; round < ROUNDS; round++)); do
+    for ((turn = 0; turn < ${#paths[@]}; turn++)); do
+        path=${paths[$(((round + turn) % ${#paths[@]}))]}
+        base="http://127.0.0.1:${port[$path]}"
+        run "GET $jwks" saturation "$path" "$base$jwks"
+        run "GET $profile (token)" saturation "$path" "$base$profile" -H "$auth_header"
+        run "GET $jwks" paced "$path" "$base$jwks" -s scripts/lib/paced.lua
+        run "GET $profile (token)" paced "$path" "$base$profile" -H "$auth_header" \
+            -s scripts/lib/paced.lua
+    done
 done
+
+python3 scripts/lib/wrk_stats.py gateway-table "$results"

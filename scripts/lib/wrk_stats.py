@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Turns wrk runs into the tables of docs/benchmarks.md.
+
+  wrk_stats.py parse ENDPOINT MODE PATH CPU_TICKS < wrk-output   >> results.jsonl
+  wrk_stats.py gateway-table results.jsonl
+
+`parse` reads one `wrk --latency` report and prints one JSON line; CPU_TICKS is the proxy's
+CPU time over the run in clock ticks (0 when there is no proxy). `gateway-table` prints the
+medians over all rounds of each (endpoint, mode, path).
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+PATHS = ["direct", "nginx", "gateway"]
+
+
+def ms(text, label):
+    match = re.search(r"^\s*" + label + r"\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def parse(endpoint, mode, path, ticks):
+    text = sys.stdin.read()
+    requests = int(re.search(r"(\d+) requests in", text).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    cpu_us = None
+    if int(ticks) > 0 and requests:
+        cpu_us = int(ticks) * 1e6 / os.sysconf("SC_CLK_TCK") / requests
+    print(json.dumps({
+        "endpoint": endpoint,
+        "mode": mode,
+        "path": path,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50": ms(text, "50%"),
+        "p99": ms(text, "99%"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "cpu_us": cpu_us,
+    }))
+
+
+def gateway_table(results_file):
+    with open(results_file) as results:
+        runs = [json.loads(line) for line in results if line.strip()]
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["endpoint"], run["mode"], run["path"]), []).append(run)
+    endpoints = list(dict.fromkeys(run["endpoint"] for run in runs))
+    rounds = max(len(group) for group in groups.values())
+
+    def median(key, group):
+        values = [run[key] for run in group if run[key] is not None]
+        return statistics.median(values) if values else None
+
+    print(f"Saturation (64 connections, as fast as they go), medians of {rounds} rounds:\n")
+    print("| endpoint | path | req/s | req/s range | p50 ms | p99 ms | proxy CPU µs/req | non-2xx |")
+    print("|---|---|---|---|---|---|---|---|")
+    for endpoint in endpoints:
+        for path in PATHS:
+            group = groups.get((endpoint, "saturation", path), [])
+            if not group:
+                continue
+            cpu = median("cpu_us", group)
+            low, high = min(r["rps"] for r in group), max(r["rps"] for r in group)
+            print(f"| {endpoint} | {path} | {median('rps', group):.0f} | {low:.0f}–{high:.0f} "
+                  f"| {median('p50', group):.2f} | {median('p99', group):.2f} "
+                  f"| {'–' if cpu is None else f'{cpu:.1f}'} "
+                  f"| {sum(r['non2xx'] for r in group)} |")
+    print()
+    for endpoint in endpoints:
+        nginx = groups.get((endpoint, "saturation", "nginx"))
+        gateway = groups.get((endpoint, "saturation", "gateway"))
+        if nginx and gateway:
+            share = median("rps", gateway) / median("rps", nginx) * 100
+            print(f"- {endpoint}: the gateway at {share:.0f} % of nginx's throughput")
+
+    print(f"\nPaced (64 connections, each waiting {os.environ.get('PACE_MS', '20')} ms "
+          f"between requests), medians of {rounds} rounds:\n")
+    print("| endpoint | path | req/s | p50 ms | p99 ms | p50 over direct ms |")
+    print("|---|---|---|---|---|---|")
+    for endpoint in endpoints:
+        direct = groups.get((endpoint, "paced", "direct"))
+        for path in PATHS:
+            group = groups.get((endpoint, "paced", path), [])
+            if not group:
+                continue
+            over = "–" if path == "direct" or not direct else \
+                f"{median('p50', group) - median('p50', direct):+.2f}"
+            print(f"| {endpoint} | {path} | {median('rps', group):.0f} "
+                  f"| {median('p50', group):.2f} | {median('p99', group):.2f} | {over} |")
+
+
+if __name__ == "__main__":
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "parse":
+        parse(*args)
+    elif command == "gateway-table":
+        gateway_table(*args)
+    else:
+        sys.exit(f"unknown command {command}")
