@@ -40,8 +40,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("unknown command `{other}`\n{USAGE}").into()),
     }
     let _telemetry = platform::telemetry::init(&common)?;
-    let server = gateway::startup::build(&common, &config)?;
+    let built = gateway::startup::build(&common, &config)?;
     tracing::info!(port = common.port, routes = %config.gateway_routes_file, "gateway listening");
-    server.run(pingora::server::RunArgs::default());
+    built.server.run(built.run_args);
     Ok(())
 }

@@ -327,6 +327,8 @@ impl Gateway {
                     return Err(ProxyError::Connect(error));
                 }
             };
+            // The request goes out once; it is taken again only from `replay`, and without one
+            // a failure once sent has already returned.
             let Some(attempt) = request
                 .take()
                 .or_else(|| replay.as_ref().map(Replay::request))

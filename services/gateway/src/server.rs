@@ -1,9 +1,22 @@
-//! Client connections: Pingora accepts them (listeners, graceful restarts, shutdown) and hands
-//! each to hyper's HTTP/1.1 server, which parses requests and writes answers; `proxy` decides
-//! what each answer is.
+//! Client connections: each worker thread accepts on the gateway's listening socket and hands
+//! its connections to hyper's HTTP/1.1 server, which parses requests and writes answers;
+//! `proxy` decides what each answer is. Pingora runs the workers (one single-threaded runtime
+//! each) and the background services, and handles the signals.
+//!
+//! A connection is accepted, registered with the reactor and served on one thread. With one
+//! Pingora listening service of N threads, Pingora accepts on one thread and serves on a random
+//! one, so every read on half the connections wakes a second thread; with N listening services
+//! of one thread each on the same address, Pingora hands every service the same descriptor
+//! and each closes it at shutdown, which aborts the process. So the socket is bound here, once,
+//! and each worker accepts on its own duplicate of it.
+//!
+//! On SIGTERM the connections are drained before Pingora is told to stop: each finishes the
+//! request it is serving and closes, and the process exits once none is left (or after
+//! `SHUTDOWN_TIMEOUT_SECS`). Pingora's own graceful stop waits a fixed grace period and then
+//! drops whatever is still running.
 //!
 //! Pingora's own HTTP proxy engine was measured at three quarters of nginx's throughput on this
-//! path before any gateway logic ran; hyper inside Pingora's per-thread runtimes beats nginx
+//! path before any gateway logic ran; hyper on per-thread runtimes beats nginx
 //! (docs/benchmarks.md, "Gateway overhead").
 
 use crate::proxy::Gateway;
@@ -11,56 +24,238 @@ use async_trait::async_trait;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use pingora::apps::ServerApp;
-use pingora::protocols::Stream;
-use pingora::server::ShutdownWatch;
+use pingora::server::{ShutdownSignal, ShutdownSignalWatch, ShutdownWatch};
+use pingora::services::background::BackgroundService;
+use socket2::{Domain, Socket, Type};
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::signal::unix::SignalKind;
+use tokio::sync::watch;
 
+/// Connections the kernel holds for the workers to accept; bursts of new clients wait here
+/// rather than being refused.
+const BACKLOG: i32 = 4096;
+
+/// How long a worker waits after a failed accept (out of file descriptors, most likely) before
+/// it tries again, so that it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Binds the gateway's listening socket (`host:port`; the first address the host resolves to).
+pub fn bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{host} resolves to no address"),
+        )
+    })?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    // A restarted gateway binds again at once, whatever connections of the old one linger.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// What each worker serves a connection with.
 pub struct HttpApp {
     pub gateway: Arc<Gateway>,
     /// How long a client connection may sit between requests (and take to send a request's
     /// head) before it is closed.
     pub keepalive: Duration,
+    pub connections: Arc<Connections>,
+}
+
+/// One worker thread: accepts connections on its duplicate of the listening socket and serves
+/// them, until the server shuts down.
+pub struct Worker {
+    pub app: Arc<HttpApp>,
+    pub listener: std::net::TcpListener,
 }
 
 #[async_trait]
-impl ServerApp for HttpApp {
-    async fn process_new(
-        self: &Arc<Self>,
-        stream: Stream,
-        shutdown: &ShutdownWatch,
-    ) -> Option<Stream> {
+impl BackgroundService for Worker {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        let listener = match self.listener.try_clone().and_then(TcpListener::from_std) {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%error, "worker cannot listen");
+                return;
+            }
+        };
         keep_timers_near();
-        let peer = stream
-            .get_socket_digest()
-            .and_then(|digest| digest.peer_addr().and_then(|addr| addr.as_inet()).copied())
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+        let stopped = shutting_down(shutdown.clone());
+        tokio::pin!(stopped);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let app = Arc::clone(&self.app);
+                        let shutdown = shutdown.clone();
+                        tokio::spawn(async move { app.serve(stream, peer, shutdown).await });
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                },
+                () = &mut stopped => return,
+            }
+        }
+    }
+}
+
+impl HttpApp {
+    async fn serve(&self, stream: TcpStream, peer: SocketAddr, shutdown: ShutdownWatch) {
+        let _open = self.connections.open();
+        // Answers go out as soon as they are written; hyper already writes each in one piece.
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY not set");
+        }
+        let peer: IpAddr = peer.ip();
         let gateway = Arc::clone(&self.gateway);
         let service = service_fn(move |request| {
             let gateway = Arc::clone(&gateway);
             async move { Ok::<_, Infallible>(gateway.handle(request, peer).await) }
         });
-        let connection = http1::Builder::new()
+        let mut builder = http1::Builder::new();
+        builder
             .timer(TokioTimer::new())
-            .header_read_timeout(self.keepalive)
+            .header_read_timeout(self.keepalive);
+        let draining = self.connections.draining();
+        if draining {
+            // Accepted while draining: one request, then close.
+            builder.keep_alive(false);
+        }
+        let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .with_upgrades();
         tokio::pin!(connection);
-        let result = tokio::select! {
-            result = connection.as_mut() => result,
-            () = shutting_down(shutdown.clone()) => {
-                // Finish the request in flight, then close instead of waiting for another.
-                connection.as_mut().graceful_shutdown();
-                connection.await
+        let result = if draining {
+            connection.await
+        } else {
+            tokio::select! {
+                result = connection.as_mut() => result,
+                () = self.connections.closing(shutdown) => {
+                    // Finish the request in flight, then close instead of waiting for another.
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
             }
         };
         if let Err(error) = result {
             tracing::debug!(%peer, %error, "client connection ended with an error");
         }
-        None
+    }
+}
+
+/// The client connections open, and whether they are being drained.
+pub struct Connections {
+    open: AtomicUsize,
+    draining: watch::Sender<bool>,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Self {
+            open: AtomicUsize::new(0),
+            draining: watch::Sender::new(false),
+        }
+    }
+}
+
+impl Connections {
+    fn open(self: &Arc<Self>) -> OpenConnection {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        OpenConnection(Arc::clone(self))
+    }
+
+    fn draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Resolves when the connections are to close: draining, or Pingora shutting down.
+    async fn closing(&self, shutdown: ShutdownWatch) {
+        let mut draining = self.draining.subscribe();
+        tokio::select! {
+            () = shutting_down(shutdown) => {}
+            // An error means the sender is gone with the server: closing as well.
+            _ = draining.wait_for(|draining| *draining) => {}
+        }
+    }
+
+    /// Asks every connection to finish its request and close.
+    fn start_draining(&self) {
+        self.draining.send_replace(true);
+    }
+
+    /// [`Self::start_draining`], then waits until no connection is open or `timeout` has
+    /// passed.
+    pub async fn drain(&self, timeout: Duration) {
+        self.start_draining();
+        let started = tokio::time::Instant::now();
+        while self.open.load(Ordering::Acquire) > 0 && started.elapsed() < timeout {
+            tokio::time::sleep(DRAIN_POLL).await;
+        }
+        let left = self.open.load(Ordering::Acquire);
+        if left > 0 {
+            tracing::warn!(
+                left,
+                ?timeout,
+                "connections still open at the end of the drain"
+            );
+        }
+    }
+}
+
+/// How often a drain looks whether connections are left.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
+
+/// Counts a connection as open for as long as it lives.
+struct OpenConnection(Arc<Connections>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The Unix signals: `SIGTERM` (and `SIGQUIT`) drain the client connections, then stop the
+/// server gracefully; `SIGINT` stops it at once. Pingora's `SIGQUIT` upgrade, which hands the
+/// listening sockets to a new process, does not apply: the socket is the gateway's own, and a
+/// new version is a new pod, not a new process beside the old one.
+pub struct DrainingSignals {
+    pub connections: Arc<Connections>,
+    pub timeout: Duration,
+}
+
+#[async_trait]
+impl ShutdownSignalWatch for DrainingSignals {
+    async fn recv(&self) -> ShutdownSignal {
+        tokio::select! {
+            () = signal(SignalKind::terminate()) => tracing::info!("SIGTERM: draining connections"),
+            () = signal(SignalKind::quit()) => tracing::info!("SIGQUIT: draining connections"),
+            () = signal(SignalKind::interrupt()) => return ShutdownSignal::FastShutdown,
+        }
+        self.connections.drain(self.timeout).await;
+        ShutdownSignal::GracefulTerminate
+    }
+}
+
+/// Resolves when `kind` is received (never, if it cannot be listened for).
+async fn signal(kind: SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        Err(error) => {
+            tracing::error!(%error, ?kind, "cannot listen for the signal");
+            std::future::pending::<()>().await;
+        }
     }
 }
 

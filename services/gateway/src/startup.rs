@@ -1,5 +1,6 @@
 //! Builds the Pingora server: one background service per cluster (discovery and health
-//! checks) and the HTTP service on the gateway's port.
+//! checks), the revocation listener, the batched rate-limit sender, and one HTTP worker per
+//! thread on the gateway's port.
 
 use crate::client_ip::TrustedProxies;
 use crate::cluster::Cluster;
@@ -12,16 +13,16 @@ use crate::proxy::Gateway;
 use crate::rate_limit::Limiter;
 use crate::revocation::{self, Revocations};
 use crate::route_table::{RouteFileError, RouteTable};
-use crate::server::HttpApp;
+use crate::server::{self, Connections, DrainingSignals, HttpApp, Worker};
 use crate::telemetry::Meters;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
-use pingora::server::Server;
 use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
-use pingora::services::listening::Service;
 use platform::CommonConfig;
 use platform::health::{Health, RedisCheck};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Why the gateway cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -34,13 +35,24 @@ pub enum StartError {
     RedisUrl(#[from] redis::RedisError),
     #[error("{0}")]
     Setting(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// Pooled Redis connections, for `/health` only: rate limits use one multiplexed connection
 /// per worker thread.
 const REDIS_POOL_SIZE: usize = 2;
 
-pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, StartError> {
+/// The server, and the signal handling to run it with.
+pub struct Built {
+    pub server: Server,
+    pub run_args: RunArgs,
+}
+
+pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Built, StartError> {
     let table = RouteTable::load(&config.gateway_routes_file, std::env::vars())?;
     let trusted =
         TrustedProxies::parse(&config.gateway_trusted_proxies).map_err(StartError::Setting)?;
@@ -53,7 +65,8 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
 
     let conf = ServerConf {
         threads: config.threads(),
-        // SIGTERM: stop accepting, then give requests in flight this long to finish.
+        // SIGTERM drains the connections before Pingora stops (see `server`); nothing is
+        // left for a fixed grace period to wait for.
         grace_period_seconds: Some(0),
         graceful_shutdown_timeout_seconds: Some(common.shutdown_timeout_secs),
         // Single-threaded runtimes: a request, its upstream connection and the pool that
@@ -104,21 +117,36 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Server, St
         revocations,
         meters: Meters::default(),
     });
-    // One listening service per worker thread, each with a runtime of one thread, all on the
-    // same socket (Pingora shares a listening socket between services of one address). A
-    // connection is then accepted, registered with the reactor and served on one thread;
-    // with one service of N threads, Pingora accepts on one thread and serves on a random
-    // one, so every read on half the connections wakes a second thread.
-    let listen = format!("{}:{}", common.host, common.port);
+    let listen_error = |source| StartError::Listen {
+        addr: format!("{}:{}", common.host, common.port),
+        source,
+    };
+    let listener = server::bind(&common.host, common.port).map_err(listen_error)?;
+    let connections = Arc::new(Connections::default());
+    let app = Arc::new(HttpApp {
+        gateway,
+        keepalive: config.keepalive(),
+        connections: Arc::clone(&connections),
+    });
+    // One worker per thread, each a runtime of one thread (see `server`).
     for worker in 0..config.threads() {
-        let app = HttpApp {
-            gateway: Arc::clone(&gateway),
-            keepalive: config.keepalive(),
-        };
-        let mut http = Service::new(format!("{SERVICE} worker {worker}"), app);
-        http.threads = Some(1);
-        http.add_tcp(&listen);
-        server.add_service(http);
+        let listener = listener.try_clone().map_err(listen_error)?;
+        server.add_service(background_service(
+            &format!("{SERVICE} worker {worker}"),
+            Worker {
+                app: Arc::clone(&app),
+                listener,
+            },
+        ));
     }
-    Ok(server)
+    let signals = DrainingSignals {
+        connections,
+        timeout: Duration::from_secs(common.shutdown_timeout_secs),
+    };
+    Ok(Built {
+        server,
+        run_args: RunArgs {
+            shutdown_signal: Box::new(signals),
+        },
+    })
 }

@@ -168,10 +168,6 @@ impl Connection {
             });
         Ok((response, release))
     }
-
-    pub fn reused(&self) -> bool {
-        self.reused
-    }
 }
 
 fn take_idle(addr: SocketAddr) -> Option<Idle> {

@@ -71,6 +71,13 @@ impl Stub {
                         HttpResponse::Ok().finish()
                     }),
                 )
+                .route(
+                    "/linger",
+                    web::get().to(|| async {
+                        tokio::time::sleep(Duration::from_millis(700)).await;
+                        HttpResponse::Ok().body("lingered")
+                    }),
+                )
                 .default_service(web::to(
                     move |req: HttpRequest, body: web::Bytes, state: web::Data<StubState>| {
                         let name = name.clone();
@@ -259,6 +266,31 @@ impl Gateway {
         format!("{}{path}", self.base)
     }
 
+    /// Sends the process a signal (`TERM`, `QUIT`, ...).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to exit, and how it did.
+    pub async fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the gateway did not exit within {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(self.url(path))
     }
@@ -428,6 +460,8 @@ routes:
     cluster: stub
     timeout_secs: 1
     retries: 0
+  - path: /linger
+    cluster: stub
   - prefix: /small
     cluster: stub
     max_body_bytes: 1024

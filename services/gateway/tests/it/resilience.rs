@@ -123,3 +123,21 @@ routes:
     assert!(servers.contains(&"a".to_owned()), "{servers:?}");
     drop(b);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_the_request_in_flight_finish_then_the_gateway_exits() {
+    let mut setup = Setup::new().await;
+    let in_flight = tokio::spawn(setup.gateway.get("/linger").send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    setup.gateway.signal("TERM");
+
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "lingered");
+    let status = setup.gateway.wait_exit(Duration::from_secs(10)).await;
+    assert!(status.success(), "{status}");
+    assert!(
+        setup.gateway.get("/health/live").send().await.is_err(),
+        "no longer listening"
+    );
+}
