@@ -289,3 +289,38 @@ fn keep_timers_near() {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_another_gateway_listens_on_is_refused() {
+        let first = bind("127.0.0.1", 0).unwrap();
+        let port = first.local_addr().unwrap().port();
+
+        let second = bind("127.0.0.1", port).unwrap_err();
+
+        assert_eq!(second.kind(), std::io::ErrorKind::AddrInUse);
+    }
+
+    #[test]
+    fn workers_accept_on_duplicates_of_one_socket() {
+        let listener = bind("localhost", 0).unwrap();
+        let duplicate = listener.try_clone().unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        // Non-blocking, as tokio needs it; the connection may take a moment to be queued.
+        let accepted = (0..100).find_map(|_| match duplicate.accept() {
+            Ok(accepted) => Some(accepted),
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10));
+                None
+            }
+            Err(error) => panic!("{error}"),
+        });
+        assert!(accepted.is_some(), "the duplicate accepted nothing");
+    }
+}

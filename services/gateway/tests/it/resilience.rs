@@ -130,6 +130,16 @@ async fn sigterm_lets_the_request_in_flight_finish_then_the_gateway_exits() {
     let in_flight = tokio::spawn(setup.gateway.get("/linger").send());
     tokio::time::sleep(Duration::from_millis(300)).await;
     setup.gateway.signal("TERM");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // A client that connects during the drain is answered once, and told to go elsewhere.
+    let newcomer = reqwest::Client::new()
+        .get(setup.gateway.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(newcomer.status(), 200);
+    assert_eq!(newcomer.headers()["connection"], "close");
 
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.status(), 200);
