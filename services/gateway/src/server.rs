@@ -83,8 +83,9 @@ impl BackgroundService for Worker {
         let listener = match self.listener.try_clone().and_then(TcpListener::from_std) {
             Ok(listener) => listener,
             Err(error) => {
-                tracing::error!(%error, "worker cannot listen");
-                return;
+                // Start-up, in effect: a gateway short of a worker must not look healthy.
+                tracing::error!(%error, "a worker cannot listen; exiting");
+                std::process::exit(1);
             }
         };
         keep_timers_near();
