@@ -3,10 +3,12 @@
 
   wrk_stats.py parse ENDPOINT MODE PATH CPU_TICKS < wrk-output   >> results.jsonl
   wrk_stats.py gateway-table results.jsonl
+  wrk_stats.py row < wrk-output
 
 `parse` reads one `wrk --latency` report and prints one JSON line; CPU_TICKS is the proxy's
 CPU time over the run in clock ticks (0 when there is no proxy). `gateway-table` prints the
-medians over all rounds of each (endpoint, mode, path).
+medians over all rounds of each (endpoint, mode, path). `row` prints one report as the
+Markdown cells "req/s | p50 ms | p99 ms | non-2xx".
 """
 
 import json
@@ -24,10 +26,20 @@ def ms(text, label):
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def report(text):
+    """Throughput, median and 99th percentile latency (ms), and non-2xx count of one run."""
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50": ms(text, "50%"),
+        "p99": ms(text, "99%"),
+        "non2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
 def parse(endpoint, mode, path, ticks):
     text = sys.stdin.read()
     requests = int(re.search(r"(\d+) requests in", text).group(1))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     cpu_us = None
     if int(ticks) > 0 and requests:
         cpu_us = int(ticks) * 1e6 / os.sysconf("SC_CLK_TCK") / requests
@@ -35,12 +47,14 @@ def parse(endpoint, mode, path, ticks):
         "endpoint": endpoint,
         "mode": mode,
         "path": path,
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
-        "p50": ms(text, "50%"),
-        "p99": ms(text, "99%"),
-        "non2xx": int(errors.group(1)) if errors else 0,
+        **report(text),
         "cpu_us": cpu_us,
     }))
+
+
+def row():
+    run = report(sys.stdin.read())
+    print(f"{run['rps']:.0f} | {run['p50']:.2f} | {run['p99']:.2f} | {run['non2xx']}")
 
 
 def gateway_table(results_file):
@@ -100,5 +114,7 @@ if __name__ == "__main__":
         parse(*args)
     elif command == "gateway-table":
         gateway_table(*args)
+    elif command == "row":
+        row()
     else:
         sys.exit(f"unknown command {command}")

@@ -61,13 +61,6 @@ impl Notice {
         };
         parts.next().is_none().then_some(notice)
     }
-
-    /// Unix seconds after which the notice voids nothing that could still be used.
-    pub fn until(&self) -> i64 {
-        match self {
-            Self::Token { until, .. } | Self::User { until, .. } => *until,
-        }
-    }
 }
 
 /// Whether `claims` are void given what Redis holds: the deny-list entry's presence and the
@@ -113,7 +106,6 @@ mod tests {
         for notice in [token, user] {
             assert_eq!(Notice::parse(&notice.to_message()), Some(notice));
         }
-        assert_eq!(user.until(), 1_800_000_900);
         for garbage in [
             "",
             "token",

@@ -88,11 +88,14 @@ impl BackgroundService for Worker {
                 std::process::exit(1);
             }
         };
-        keep_timers_near();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let stopped = shutting_down(shutdown.clone());
         tokio::pin!(stopped);
         loop {
             tokio::select! {
+                // Only there to keep the earliest timer near (see `TICK`).
+                _ = tick.tick() => {}
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let app = Arc::clone(&self.app);
@@ -266,30 +269,12 @@ async fn shutting_down(mut shutdown: ShutdownWatch) {
     let _ = shutdown.wait_for(|shutting_down| *shutting_down).await;
 }
 
-/// How often each worker's tick fires (see `keep_timers_near`).
+/// How often each worker's tick fires. Tokio wakes a thread's reactor (an eventfd write and
+/// one more round of `epoll_wait`) whenever a timer is set earlier than the earliest one the
+/// thread sleeps towards; on a quiet worker that was every request's upstream timeout. A timer
+/// that fires every quarter of a second keeps the earliest one near, so that timeouts of a
+/// quarter of a second or more are set without waking anything.
 const TICK: Duration = Duration::from_millis(250);
-
-thread_local! {
-    static TICKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Starts this worker's tick, once. Tokio wakes a thread's reactor (an eventfd write and one
-/// more round of `epoll_wait`) whenever a timer is set earlier than the earliest one the thread
-/// sleeps towards; on a quiet worker that was every request's upstream timeout. A timer that
-/// fires every quarter of a second keeps the earliest one near, so that timeouts of a quarter
-/// of a second or more are set without waking anything.
-fn keep_timers_near() {
-    if TICKING.replace(true) {
-        return;
-    }
-    tokio::spawn(async {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-        }
-    });
-}
 
 #[cfg(test)]
 mod tests {

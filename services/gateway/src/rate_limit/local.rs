@@ -40,18 +40,8 @@ impl LocalCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rate_limit::{Counting, PolicyKey};
+    use crate::rate_limit::test_policy as policy;
     use std::time::Duration;
-
-    fn policy(requests: u64) -> Policy {
-        Policy {
-            name: "auth".into(),
-            requests,
-            window: Duration::from_secs(900),
-            key: PolicyKey::Ip,
-            counting: Counting::Exact,
-        }
-    }
 
     #[test]
     fn the_local_fallback_counts_per_key_and_window() {

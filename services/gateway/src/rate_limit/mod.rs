@@ -71,6 +71,18 @@ impl Policy {
     }
 }
 
+/// An exact per-IP policy of `requests` in 15 minutes, for the module's tests.
+#[cfg(test)]
+fn test_policy(requests: u64) -> Policy {
+    Policy {
+        name: "auth".into(),
+        requests,
+        window: Duration::from_secs(900),
+        key: PolicyKey::Ip,
+        counting: Counting::Exact,
+    }
+}
+
 /// One policy's count after this request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count {
@@ -318,16 +330,7 @@ fn unix_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn policy(requests: u64) -> Policy {
-        Policy {
-            name: "auth".into(),
-            requests,
-            window: Duration::from_secs(900),
-            key: PolicyKey::Ip,
-            counting: Counting::Exact,
-        }
-    }
+    use test_policy as policy;
 
     #[test]
     fn the_tightest_count_is_reported() {

@@ -133,6 +133,11 @@ fn bad_values_are_refused_with_their_line() {
             "routes.yaml:6: rate limit `auth`: per is `ip` or `user_or_ip`, not `planet`",
         ),
         (
+            "per: user_or_ip }",
+            "per: user_or_ip, counting: lazily }",
+            "routes.yaml:7: rate limit `api`: counting is `exact` or `batched`, not `lazily`",
+        ),
+        (
             "[\"127.0.0.1:8083\"]",
             "[\"localhost\"]",
             "routes.yaml:13: cluster `orders`: endpoint `localhost` is not host:port",

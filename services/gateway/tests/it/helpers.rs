@@ -302,37 +302,33 @@ impl Gateway {
     /// Waits until the gateway's health report shows its revocation notices as `status`
     /// (`subscribed`/`unsubscribed`).
     pub async fn wait_revocation_notices(&self, status: &str) {
-        let client = self.client.clone();
-        let url = self.url("/health");
-        let what = format!("revocation notices to be {status}");
-        testkit::wait_for(&what, Duration::from_secs(15), || {
-            let client = client.clone();
-            let url = url.clone();
-            async move {
-                let Ok(response) = client.get(&url).send().await else {
-                    return false;
-                };
-                let body: Value = response.json().await.unwrap_or_default();
-                body["revocationNotices"] == status
-            }
+        self.wait_health(&format!("revocation notices to be {status}"), |health| {
+            health["revocationNotices"] == status
         })
         .await;
     }
 
     /// Waits until the gateway's health report shows `cluster` as `status` (`up`/`down`).
     pub async fn wait_cluster(&self, cluster: &str, status: &str) {
-        let client = self.client.clone();
+        self.wait_health(&format!("cluster {cluster} to be {status}"), |health| {
+            health["clusters"][cluster]["status"] == status
+        })
+        .await;
+    }
+
+    /// Waits until the gateway's health report satisfies `done`.
+    async fn wait_health(&self, what: &str, done: impl Fn(&Value) -> bool) {
         let url = self.url("/health");
-        let what = format!("cluster {cluster} to be {status}");
-        testkit::wait_for(&what, Duration::from_secs(15), || {
-            let client = client.clone();
+        let done = &done;
+        testkit::wait_for(what, Duration::from_secs(15), || {
+            let client = self.client.clone();
             let url = url.clone();
             async move {
                 let Ok(response) = client.get(&url).send().await else {
                     return false;
                 };
                 let body: Value = response.json().await.unwrap_or_default();
-                body["clusters"][cluster]["status"] == status
+                done(&body)
             }
         })
         .await;
