@@ -41,11 +41,24 @@ impl RequestId {
 
     /// A new id.
     pub fn generate() -> Self {
-        Self(uuid::Uuid::now_v7().to_string())
+        // Encoded straight into its buffer: the gateway makes one per request.
+        let mut text = uuid::Uuid::encode_buffer();
+        Self(
+            uuid::Uuid::now_v7()
+                .hyphenated()
+                .encode_lower(&mut text)
+                .to_owned(),
+        )
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<RequestId> for String {
+    fn from(id: RequestId) -> Self {
+        id.0
     }
 }
 

@@ -31,7 +31,9 @@ impl EdgeAuth {
             self.verified.remove(token);
             return Err(TokenError::Expired);
         }
-        let verified = Arc::new(Verified::new(self.verifier.verify(token).await?));
+        // Boxed: the verification may fetch the JWKS, a large future that every request's would
+        // otherwise carry (and copy) though nearly all are answered from the cache.
+        let verified = Arc::new(Verified::new(Box::pin(self.verifier.verify(token)).await?));
         self.verified
             .insert(token.to_owned(), Arc::clone(&verified));
         Ok(verified)

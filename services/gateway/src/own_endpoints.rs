@@ -29,16 +29,18 @@ impl OwnEndpoints {
         if method != Method::GET && method != Method::HEAD {
             return None;
         }
+        // The answers that wait are boxed: every proxied request's future passes through here,
+        // and would otherwise be as large (and as costly to move) as theirs.
         let answer = match path {
             "/health/live" => ("health", Local::json(200, &json!({ "status": "alive" }))),
-            "/health" => ("health", self.health(gateway).await),
+            "/health" => ("health", Box::pin(self.health(gateway)).await),
             "/metrics" => ("metrics", self.metrics(gateway)),
             "/openapi.json" => (
                 "openapi",
                 Local::bytes(
                     200,
                     "application/json",
-                    self.spec.get(spec_sources(gateway)).await,
+                    Box::pin(self.spec.get(spec_sources(gateway))).await,
                 ),
             ),
             "/docs" => (

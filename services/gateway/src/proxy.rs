@@ -50,6 +50,14 @@ const STRIPPED: [HeaderName; 8] = [
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+// Names looked up or set on every request, as constants: a name given as text is parsed each
+// time.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, not the message, so a
 /// proxy does not pass them on. `expect` is answered here (hyper sends the `100 Continue`).
@@ -161,7 +169,7 @@ impl Gateway {
     fn start(&self, request: &Request<Incoming>, peer: IpAddr) -> RequestCtx {
         let headers = request.headers();
         let forwarded = headers
-            .get_all("x-forwarded-for")
+            .get_all(X_FORWARDED_FOR)
             .iter()
             .filter_map(|value| value.to_str().ok());
         RequestCtx {
@@ -437,11 +445,11 @@ impl Gateway {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         }
         if let Ok(client_ip) = HeaderValue::from_str(&ctx.client_ip.to_string()) {
-            headers.insert("x-forwarded-for", client_ip);
+            headers.insert(X_FORWARDED_FOR, client_ip);
         }
-        headers.insert("x-forwarded-proto", HeaderValue::from_static(proto));
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
         if let Some(host) = headers.get(header::HOST).cloned() {
-            headers.insert("x-forwarded-host", host);
+            headers.insert(X_FORWARDED_HOST, host);
         }
         headers.insert(REQUEST_ID, ctx.request_id.clone());
         headers.insert(TRACEPARENT, ctx.traceparent.clone());
@@ -463,9 +471,9 @@ impl Gateway {
             headers.append(header::VARY, HeaderValue::from_static("Origin"));
         }
         if let Some(count) = ctx.rate {
-            headers.insert("ratelimit-limit", HeaderValue::from(count.limit));
-            headers.insert("ratelimit-remaining", HeaderValue::from(count.remaining()));
-            headers.insert("ratelimit-reset", HeaderValue::from(count.reset_secs()));
+            headers.insert(RATELIMIT_LIMIT, HeaderValue::from(count.limit));
+            headers.insert(RATELIMIT_REMAINING, HeaderValue::from(count.remaining()));
+            headers.insert(RATELIMIT_RESET, HeaderValue::from(count.reset_secs()));
         }
     }
 
@@ -670,7 +678,7 @@ fn too_large(limit: u64) -> Problem {
 /// `X-Forwarded-Proto` as a trusted proxy (the TLS-terminating ingress) said, else `http`.
 fn forwarded_proto(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> &'static str {
     let said_https = headers
-        .get("x-forwarded-proto")
+        .get(X_FORWARDED_PROTO)
         .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"https"));
     if said_https && trusted.trusts(peer) {
         "https"

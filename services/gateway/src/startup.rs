@@ -13,7 +13,7 @@ use crate::proxy::Gateway;
 use crate::rate_limit::Limiter;
 use crate::revocation::{self, Revocations};
 use crate::route_table::{RouteFileError, RouteTable};
-use crate::server::{self, Connections, DrainingSignals, HttpApp, Worker};
+use crate::server::{self, Connections, DrainingSignals, HttpApp};
 use crate::telemetry::Meters;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use pingora::server::configuration::ServerConf;
@@ -122,21 +122,19 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Built, Sta
         source,
     };
     let listener = server::bind(&common.host, common.port).map_err(listen_error)?;
-    let connections = Arc::new(Connections::default());
+    let threads = config.threads();
+    let connections = Arc::new(Connections::new(threads));
     let app = Arc::new(HttpApp {
         gateway,
         keepalive: config.keepalive(),
         connections: Arc::clone(&connections),
     });
     // One worker per thread, each a runtime of one thread (see `server`).
-    for worker in 0..config.threads() {
-        let listener = listener.try_clone().map_err(listen_error)?;
+    let workers = server::workers(&app, &listener, threads).map_err(listen_error)?;
+    for (index, worker) in workers.into_iter().enumerate() {
         server.add_service(background_service(
-            &format!("{SERVICE} worker {worker}"),
-            Worker {
-                app: Arc::clone(&app),
-                listener,
-            },
+            &format!("{SERVICE} worker {index}"),
+            worker,
         ));
     }
     let signals = DrainingSignals {

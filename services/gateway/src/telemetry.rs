@@ -13,7 +13,7 @@ pub fn request_id(header: Option<&HeaderValue>) -> HeaderValue {
     header
         .filter(|value| value.to_str().is_ok_and(RequestId::acceptable))
         .cloned()
-        .unwrap_or_else(|| owned_value(RequestId::generate().to_string()))
+        .unwrap_or_else(|| owned_value(RequestId::generate().into()))
 }
 
 /// The caller's `traceparent` if well formed (W3C Trace Context §3.2), else a new trace, so
@@ -49,7 +49,20 @@ fn new_traceparent() -> HeaderValue {
     // Zero ids are invalid; one in 2^64 draws, so mapping it to 1 costs nothing.
     let trace = rand::random::<u128>().max(1);
     let span = rand::random::<u64>().max(1);
-    owned_value(format!("00-{trace:032x}-{span:016x}-01"))
+    // `00-{trace:032x}-{span:016x}-01`, without the formatting machinery (once per request).
+    let mut text = *b"00-________________________________-________________-01";
+    hex_into(&trace.to_be_bytes(), &mut text[3..35]);
+    hex_into(&span.to_be_bytes(), &mut text[36..52]);
+    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// Lower-case hex of `bytes` into `into` (twice as long).
+fn hex_into(bytes: &[u8], into: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (byte, pair) in bytes.iter().zip(into.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
 }
 
 /// A header value from text this module built (ASCII, no control characters), without a copy.

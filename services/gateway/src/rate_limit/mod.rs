@@ -195,8 +195,10 @@ impl Limiter {
         if let Some(verdict) = self.check_here(policies, &keys, token) {
             return verdict;
         }
+        // Boxed: most requests are answered above, and should not carry the Redis round
+        // trip's future.
         if unix_millis() >= self.paused_until.load(Ordering::Relaxed)
-            && let Some(verdict) = self.check_in_redis(policies, &keys, token).await
+            && let Some(verdict) = Box::pin(self.check_in_redis(policies, &keys, token)).await
         {
             return verdict;
         }
