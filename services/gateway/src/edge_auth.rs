@@ -25,11 +25,14 @@ impl EdgeAuth {
     pub async fn verify(&self, token: &str) -> Result<Arc<Verified>, TokenError> {
         let now = chrono::Utc::now().timestamp();
         if let Some(verified) = self.verified.get(token) {
-            if verified.claims.exp > now {
-                return Ok(verified);
-            }
-            self.verified.remove(token);
-            return Err(TokenError::Expired);
+            // An expired token stays in the cache (it is bounded, and evicts what goes unused)
+            // so that a client retrying with a stale token is refused without another Ed25519
+            // check on every attempt.
+            return if verified.claims.exp > now {
+                Ok(verified)
+            } else {
+                Err(TokenError::Expired)
+            };
         }
         // Boxed: the verification may fetch the JWKS, a large future that every request's would
         // otherwise carry (and copy) though nearly all are answered from the cache.
@@ -70,6 +73,31 @@ pub fn role_allowed(allowed: &[Role], role: Role) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::UserId;
+    use testkit::TestTokens;
+
+    #[tokio::test]
+    async fn a_token_that_expires_while_cached_stays_refused_from_the_cache() {
+        let tokens = TestTokens::new();
+        let auth = EdgeAuth::new(tokens.verifier(), 16);
+        let mut claims = tokens.claims(UserId::new(), Role::Customer, true);
+        // Past its expiry but within the verifier's leeway: accepted once, then cached.
+        claims.exp = chrono::Utc::now().timestamp() - 2;
+        let token = tokens.sign(&claims);
+
+        assert!(auth.verify(&token).await.is_ok());
+        for _ in 0..3 {
+            assert!(matches!(
+                auth.verify(&token).await,
+                Err(TokenError::Expired)
+            ));
+        }
+        assert_eq!(
+            auth.verified.len(),
+            1,
+            "the expired token is still remembered"
+        );
+    }
 
     #[test]
     fn bearer_tokens_are_read_case_insensitively() {
