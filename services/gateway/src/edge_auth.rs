@@ -1,7 +1,7 @@
 //! Token verification at the edge, with `crates/auth-token` and auth's JWKS. A verified token
-//! is remembered (bounded, keyed by the token itself) until it expires, so a client's every
-//! request does not pay for an Ed25519 check. Whether it has been revoked since is told by
-//! `revocation`.
+//! is remembered (bounded, keyed by the token itself), so a client's every request does not
+//! pay for an Ed25519 check; once expired it is refused from there. Whether it has been
+//! revoked since is told by `revocation`.
 
 use crate::revocation::Verified;
 use auth_token::{TokenError, Verifier};
