@@ -9,6 +9,9 @@
 #
 #   scripts/bench-gateway.sh            (make bench runs it; installs nginx and wrk if missing)
 #   BENCH_SECONDS=10 BENCH_ROUNDS=7 PACE_MS=20 scripts/bench-gateway.sh
+#   BENCH_BARE=1 scripts/bench-gateway.sh   (adds two bare proxies: hyper's and Pingora's HTTP/1
+#                                           cores with none of the gateway's work; see
+#                                           services/gateway/examples/bare_proxy.rs)
 #
 # Prints Markdown tables for docs/benchmarks.md.
 set -euo pipefail
@@ -21,6 +24,7 @@ CONNECTIONS=64
 AUTH_PORT=18081
 NGINX_PORT=18090
 GATEWAY_PORT=18080
+declare -A BARE_PORT=([hyper]=18086 [pingora]=18085)
 DB_NAME=faded_skies_bench
 ADMIN_EMAIL=bench-admin@fadedskies.local
 ADMIN_PASSWORD='Bench!Passw0rd1'
@@ -48,6 +52,7 @@ fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 cargo build --release -q -p auth -p gateway
+if [[ ${BENCH_BARE:-0} == 1 ]]; then cargo build --release -q -p gateway --example bare_proxy; fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 
 psql -h 127.0.0.1 -U postgres -qtc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
@@ -92,10 +97,17 @@ gateway_pid=$!
 pids+=("$gateway_pid")
 bash scripts/wait-for-http.sh "http://127.0.0.1:$GATEWAY_PORT/health/live" 60
 
-token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: application/json' \
-    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+# A fresh access token (they live 15 minutes, less than a long run): sets auth_header.
+login() {
+    local token
+    token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: application/json' \
+        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
+        | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+    auth_header="Authorization: Bearer $token"
+}
 
+jwks=/.well-known/jwks.json
+profile=/api/users/profile
 results=$work/results.jsonl
 declare -A port=([direct]=$AUTH_PORT [nginx]=$NGINX_PORT [gateway]=$GATEWAY_PORT)
 declare -A proxy_pids=(
@@ -103,6 +115,20 @@ declare -A proxy_pids=(
     [nginx]="$(pgrep -d ' ' -P "$(cat "$work/nginx.pid")")"
     [gateway]="$gateway_pid"
 )
+paths=(direct nginx gateway)
+
+if [[ ${BENCH_BARE:-0} == 1 ]]; then
+    for core in hyper pingora; do
+        core_port=${BARE_PORT[$core]}
+        "$target_dir/release/examples/bare_proxy" "$core" "127.0.0.1:$core_port" \
+            "127.0.0.1:$AUTH_PORT" >"$work/bare-$core.log" 2>&1 &
+        pids+=($!)
+        port[bare-$core]=$core_port
+        proxy_pids[bare-$core]=$!
+        paths+=("bare-$core")
+        bash scripts/wait-for-http.sh "http://127.0.0.1:$core_port$jwks" 60
+    done
+fi
 
 # CPU time (clock ticks) of the processes given.
 ticks() {
@@ -128,10 +154,7 @@ run() {
         <<<"$report" >>"$results"
 }
 
-jwks=/.well-known/jwks.json
-profile=/api/users/profile
-auth_header="Authorization: Bearer $token"
-paths=(direct nginx gateway)
+login
 
 # Warm-up: connections, pools, caches and the verified-token cache.
 for path in "${paths[@]}"; do
@@ -141,6 +164,7 @@ for path in "${paths[@]}"; do
 done
 
 for ((round = 0; round < ROUNDS; round++)); do
+    login
     for ((turn = 0; turn < ${#paths[@]}; turn++)); do
         path=${paths[$(((round + turn) % ${#paths[@]}))]}
         base="http://127.0.0.1:${port[$path]}"

@@ -17,7 +17,7 @@ import re
 import statistics
 import sys
 
-PATHS = ["direct", "nginx", "gateway"]
+PATHS = ["direct", "nginx", "gateway", "bare-hyper", "bare-pingora"]
 
 
 def ms(text, label):
