@@ -405,9 +405,7 @@ impl Gateway {
             *response.version_mut() = Version::HTTP_11;
             return response;
         }
-        for name in &HOP_BY_HOP {
-            parts.headers.remove(name);
-        }
+        remove_where(&mut parts.headers, |name| HOP_BY_HOP.contains(name));
         Response::from_parts(
             parts,
             ResponseBody::Upstream(UpstreamBody::new(body, route.timeout, release)),
@@ -425,22 +423,9 @@ impl Gateway {
             .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
             .filter(|name| !upgrade || name != header::UPGRADE)
             .collect();
-        let forwarded: Vec<HeaderName> = headers
-            .keys()
-            .filter(|name| name.as_str().starts_with("x-forwarded-"))
-            .cloned()
-            .collect();
-        for name in forwarded.iter().chain(&connection_listed) {
-            headers.remove(name);
-        }
-        for name in &STRIPPED {
-            headers.remove(name);
-        }
-        for name in &HOP_BY_HOP {
-            if !(upgrade && (name == header::UPGRADE || name == header::CONNECTION)) {
-                headers.remove(name);
-            }
-        }
+        remove_where(headers, |name| {
+            connection_listed.contains(name) || stripped_upstream(name, upgrade)
+        });
         if upgrade {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         }
@@ -675,6 +660,31 @@ fn too_large(limit: u64) -> Problem {
     ))
 }
 
+/// Whether a header of the client's request is dropped before the request goes upstream:
+/// identity and address headers only the gateway may set, and hop-by-hop ones (but those of a
+/// WebSocket upgrade).
+fn stripped_upstream(name: &HeaderName, upgrade: bool) -> bool {
+    if upgrade && (name == header::UPGRADE || name == header::CONNECTION) {
+        return false;
+    }
+    name.as_str().starts_with("x-forwarded-")
+        || STRIPPED.contains(name)
+        || HOP_BY_HOP.contains(name)
+}
+
+/// Removes the headers `doomed` picks, in one pass over the names present: nearly every message
+/// carries none of them, and a lookup per name that might be there hashes each of those names.
+fn remove_where(headers: &mut HeaderMap, doomed: impl Fn(&HeaderName) -> bool) {
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| doomed(name))
+        .cloned()
+        .collect();
+    for name in &names {
+        headers.remove(name);
+    }
+}
+
 /// `X-Forwarded-Proto` as a trusted proxy (the TLS-terminating ingress) said, else `http`.
 fn forwarded_proto(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> &'static str {
     let said_https = headers
@@ -747,6 +757,32 @@ mod tests {
         assert_eq!(
             forwarded_proto("10.1.2.3".parse().unwrap(), &HeaderMap::new(), &trusted),
             "http"
+        );
+    }
+
+    #[test]
+    fn identity_and_hop_by_hop_headers_are_stripped_and_the_rest_kept() {
+        let mut sent = headers(&[
+            ("x-user-id", "someone-else"),
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-anything", "x"),
+            ("forwarded", "for=1.2.3.4"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("connection", "upgrade"),
+            ("content-type", "application/json"),
+            ("authorization", "Bearer t"),
+        ]);
+        let mut upgrade = sent.clone();
+        remove_where(&mut sent, |name| stripped_upstream(name, false));
+        let kept: Vec<&str> = sent.keys().map(HeaderName::as_str).collect();
+        assert_eq!(kept, ["content-type", "authorization"]);
+
+        remove_where(&mut upgrade, |name| stripped_upstream(name, true));
+        let kept: Vec<&str> = upgrade.keys().map(HeaderName::as_str).collect();
+        assert_eq!(
+            kept,
+            ["upgrade", "connection", "content-type", "authorization"]
         );
     }
 }

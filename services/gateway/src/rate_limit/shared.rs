@@ -5,7 +5,7 @@
 //! subject's count that Redis brought up to date within the last 100 ms, as it does for any
 //! subject sending requests steadily: then it is counted on the view (the count Redis last
 //! returned, plus what this replica counted since), and the view's counts are sent to Redis in
-//! the background within a few milliseconds, each answer bringing in the other replicas'
+//! the background within 20 ms, each answer bringing in the other replicas'
 //! counts. A single replica therefore never lets more through than the limit; several replicas
 //! together may let through, beyond it, what the others counted in the last tenth of a second.
 
@@ -21,8 +21,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// How long counts gather before they are sent: the longest another replica goes without
-/// hearing of them (plus one round trip to Redis).
-const SEND_AFTER: Duration = Duration::from_millis(5);
+/// hearing of them (plus one round trip to Redis). Well within `FRESH_FOR`, so a steady
+/// subject's view stays usable. Each send wakes the sender's thread and runs the script in
+/// Redis; at 5 ms, under steady traffic, that cost the gateway about 4 µs of CPU per request
+/// (docs/benchmarks.md, "Gateway overhead").
+const SEND_AFTER: Duration = Duration::from_millis(20);
 
 /// How recently Redis must have brought a view up to date for requests to be counted on it.
 const FRESH_FOR: Duration = Duration::from_millis(100);
