@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Gateway overhead: the same two auth endpoints measured straight to auth, through Debian's
 # nginx (a plain proxy_pass, the floor any proxy hop pays here) and through the gateway with
-# edge auth and rate limiting on. Release builds; wrk at 64 connections, twice per path:
+# edge auth and rate limiting on. Release builds; wrk at 64 connections, per path and round:
 # - saturation: as fast as the connections go (throughput, and latency under full load);
-# - paced: each connection waits PACE_MS between requests (latency of the hop itself).
+# - paced: each connection waits PACE_MS between requests (latency of the hop itself). A paced
+#   run's p50 moves by 0.1–0.2 ms from one run to the next here (where the scheduler puts
+#   wrk's, the proxy's and the service's threads), so each round has several shorter ones.
 # Everything shares one machine, whose speed drifts between runs: the paths are measured in
-# turn, in a different order each round, and the tables give the medians of the rounds.
+# turn, in a different order each round, and the tables give the medians of the runs.
 #
 #   scripts/bench-gateway.sh            (make bench runs it; installs nginx and wrk if missing)
 #   BENCH_SECONDS=10 BENCH_ROUNDS=7 PACE_MS=20 scripts/bench-gateway.sh
+#   BENCH_PACED_RUNS=3 BENCH_PACED_SECONDS=4 scripts/bench-gateway.sh   (the defaults)
 #   BENCH_BARE=1 scripts/bench-gateway.sh   (adds two bare proxies: hyper's and Pingora's HTTP/1
 #                                           cores with none of the gateway's work; see
 #                                           services/gateway/examples/bare_proxy.rs)
@@ -19,6 +22,8 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-8}
 ROUNDS=${BENCH_ROUNDS:-5}
+PACED_RUNS=${BENCH_PACED_RUNS:-3}
+PACED_SECONDS=${BENCH_PACED_SECONDS:-4}
 export PACE_MS=${PACE_MS:-20}
 CONNECTIONS=64
 AUTH_PORT=18081
@@ -140,15 +145,15 @@ ticks() {
     echo "$total"
 }
 
-# run ENDPOINT MODE PATH URL [wrk args...]: one wrk run, appended to the results.
+# run SECONDS ENDPOINT MODE PATH URL [wrk args...]: one wrk run, appended to the results.
 run() {
-    local endpoint=$1 mode=$2 path=$3 url=$4
-    shift 4
+    local seconds=$1 endpoint=$2 mode=$3 path=$4 url=$5
+    shift 5
     local -a proxy
     read -r -a proxy <<<"${proxy_pids[$path]}"
     local before=0 after=0 report
     if ((${#proxy[@]})); then before=$(ticks "${proxy[@]}"); fi
-    report=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$@" "$url")
+    report=$(wrk -t2 -c"$CONNECTIONS" -d"${seconds}s" --latency "$@" "$url")
     if ((${#proxy[@]})); then after=$(ticks "${proxy[@]}"); fi
     python3 scripts/lib/wrk_stats.py parse "$endpoint" "$mode" "$path" "$((after - before))" \
         <<<"$report" >>"$results"
@@ -168,11 +173,14 @@ for ((round = 0; round < ROUNDS; round++)); do
     for ((turn = 0; turn < ${#paths[@]}; turn++)); do
         path=${paths[$(((round + turn) % ${#paths[@]}))]}
         base="http://127.0.0.1:${port[$path]}"
-        run "GET $jwks" saturation "$path" "$base$jwks"
-        run "GET $profile (token)" saturation "$path" "$base$profile" -H "$auth_header"
-        run "GET $jwks" paced "$path" "$base$jwks" -s scripts/lib/paced.lua
-        run "GET $profile (token)" paced "$path" "$base$profile" -H "$auth_header" \
-            -s scripts/lib/paced.lua
+        run "$SECONDS_PER_RUN" "GET $jwks" saturation "$path" "$base$jwks"
+        run "$SECONDS_PER_RUN" "GET $profile (token)" saturation "$path" "$base$profile" \
+            -H "$auth_header"
+        for ((paced = 0; paced < PACED_RUNS; paced++)); do
+            run "$PACED_SECONDS" "GET $jwks" paced "$path" "$base$jwks" -s scripts/lib/paced.lua
+            run "$PACED_SECONDS" "GET $profile (token)" paced "$path" "$base$profile" \
+                -H "$auth_header" -s scripts/lib/paced.lua
+        done
     done
 done
 

@@ -7,7 +7,7 @@
 
 `parse` reads one `wrk --latency` report and prints one JSON line; CPU_TICKS is the proxy's
 CPU time over the run in clock ticks (0 when there is no proxy). `gateway-table` prints the
-medians over all rounds of each (endpoint, mode, path). `row` prints one report as the
+medians over all runs of each (endpoint, mode, path). `row` prints one report as the
 Markdown cells "req/s | p50 ms | p99 ms | non-2xx".
 """
 
@@ -64,13 +64,15 @@ def gateway_table(results_file):
     for run in runs:
         groups.setdefault((run["endpoint"], run["mode"], run["path"]), []).append(run)
     endpoints = list(dict.fromkeys(run["endpoint"] for run in runs))
-    rounds = max(len(group) for group in groups.values())
+
+    def runs_of(mode):
+        return max(len(group) for key, group in groups.items() if key[1] == mode)
 
     def median(key, group):
         values = [run[key] for run in group if run[key] is not None]
         return statistics.median(values) if values else None
 
-    print(f"Saturation (64 connections, as fast as they go), medians of {rounds} rounds:\n")
+    print(f"Saturation (64 connections, as fast as they go), medians of {runs_of('saturation')} runs:\n")
     print("| endpoint | path | req/s | req/s range | p50 ms | p99 ms | proxy CPU µs/req | non-2xx |")
     print("|---|---|---|---|---|---|---|---|")
     for endpoint in endpoints:
@@ -93,9 +95,9 @@ def gateway_table(results_file):
             print(f"- {endpoint}: the gateway at {share:.0f} % of nginx's throughput")
 
     print(f"\nPaced (64 connections, each waiting {os.environ.get('PACE_MS', '20')} ms "
-          f"between requests), medians of {rounds} rounds:\n")
-    print("| endpoint | path | req/s | p50 ms | p99 ms | p50 over direct ms |")
-    print("|---|---|---|---|---|---|")
+          f"between requests), medians of {runs_of('paced')} runs:\n")
+    print("| endpoint | path | req/s | p50 ms | p50 range ms | p99 ms | p50 over direct ms |")
+    print("|---|---|---|---|---|---|---|")
     for endpoint in endpoints:
         direct = groups.get((endpoint, "paced", "direct"))
         for path in PATHS:
@@ -104,8 +106,10 @@ def gateway_table(results_file):
                 continue
             over = "–" if path == "direct" or not direct else \
                 f"{median('p50', group) - median('p50', direct):+.2f}"
+            low, high = min(r["p50"] for r in group), max(r["p50"] for r in group)
             print(f"| {endpoint} | {path} | {median('rps', group):.0f} "
-                  f"| {median('p50', group):.2f} | {median('p99', group):.2f} | {over} |")
+                  f"| {median('p50', group):.2f} | {low:.2f}–{high:.2f} "
+                  f"| {median('p99', group):.2f} | {over} |")
 
 
 if __name__ == "__main__":

@@ -775,8 +775,9 @@ mod tests {
         ]);
         let mut upgrade = sent.clone();
         remove_where(&mut sent, |name| stripped_upstream(name, false));
-        let kept: Vec<&str> = sent.keys().map(HeaderName::as_str).collect();
-        assert_eq!(kept, ["content-type", "authorization"]);
+        let mut kept: Vec<&str> = sent.keys().map(HeaderName::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["authorization", "content-type"]);
 
         remove_where(&mut upgrade, |name| stripped_upstream(name, true));
         let kept: Vec<&str> = upgrade.keys().map(HeaderName::as_str).collect();
