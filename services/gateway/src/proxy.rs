@@ -26,6 +26,8 @@ use crate::{client_ip::TrustedProxies, tunnel};
 use auth_token::TokenError;
 use bytes::Bytes;
 use domain::{Code, Problem};
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use http::header::{self, HeaderMap, HeaderName};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
@@ -34,6 +36,7 @@ use hyper::upgrade::OnUpgrade;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::time::error::Elapsed;
 
 /// Headers only the gateway may set: a client sending them could pose as someone else or
 /// spoof its address. Any `x-forwarded-*` is dropped as well.
@@ -343,17 +346,19 @@ impl Gateway {
             else {
                 return Err(ProxyError::ClientBody);
             };
-            let sent = connection.send(attempt, self.pool);
+            // One future either way, built in place: a request's future is moved whole (hyper
+            // moves it into place), so each future it may hold adds to every request's copy.
             let sent = match route.timeout {
-                Some(limit) => match tokio::time::timeout(limit, sent).await {
-                    Ok(sent) => sent,
-                    Err(_) => {
-                        // The request may have been done: it is not sent again.
-                        cluster.record_failure(addr);
-                        return Err(ProxyError::TimedOut);
-                    }
-                },
-                None => sent.await,
+                Some(limit) => Either::Left(tokio::time::timeout(
+                    limit,
+                    connection.send(attempt, self.pool),
+                )),
+                None => Either::Right(connection.send(attempt, self.pool).map(Ok::<_, Elapsed>)),
+            };
+            let Ok(sent) = sent.await else {
+                // The request may have been done: it is not sent again.
+                cluster.record_failure(addr);
+                return Err(ProxyError::TimedOut);
             };
             match sent {
                 Ok((response, release)) => {

@@ -11,6 +11,7 @@
 use crate::body::RequestBody;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use std::cell::RefCell;
@@ -108,9 +109,12 @@ impl Connection {
                 });
             }
         }
+        // Boxed: the connection and handshake futures are large, and a request's future (which
+        // hyper moves into place, copying every byte of it) would carry them though nearly
+        // every request takes an idle connection.
         Ok(Self {
             addr,
-            sender: open(addr, connect_timeout, false).await?,
+            sender: Box::pin(open(addr, connect_timeout, false)).await?,
             reused: false,
             connect_timeout,
         })
@@ -140,25 +144,9 @@ impl Connection {
     ) -> Result<(Response<Incoming>, Option<Release>), SendError> {
         let response = match self.sender.try_send_request(request).await {
             Ok(response) => response,
-            Err(mut failed) => match failed.take_message() {
-                Some(request) if self.reused => {
-                    self.sender =
-                        open(self.addr, self.connect_timeout, false)
-                            .await
-                            .map_err(|_| SendError {
-                                error: failed.into_error(),
-                            })?;
-                    self.sender
-                        .send_request(request)
-                        .await
-                        .map_err(|error| SendError { error })?
-                }
-                _ => {
-                    return Err(SendError {
-                        error: failed.into_error(),
-                    });
-                }
-            },
+            // Boxed: the rare path, whose futures every request's would otherwise carry (and
+            // copy, as hyper moves a request's future into place).
+            Err(failed) => Box::pin(self.resend(failed)).await?,
         };
         let release =
             (response.status() != http::StatusCode::SWITCHING_PROTOCOLS).then(|| Release {
@@ -167,6 +155,30 @@ impl Connection {
                 settings,
             });
         Ok((response, release))
+    }
+
+    /// After `try_send_request` failed: on a new connection if the request was not written to a
+    /// pooled one, else the failure.
+    async fn resend(
+        &mut self,
+        mut failed: TrySendError<Request<RequestBody>>,
+    ) -> Result<Response<Incoming>, SendError> {
+        match failed.take_message() {
+            Some(request) if self.reused => {
+                self.sender = open(self.addr, self.connect_timeout, false)
+                    .await
+                    .map_err(|_| SendError {
+                        error: failed.into_error(),
+                    })?;
+                self.sender
+                    .send_request(request)
+                    .await
+                    .map_err(|error| SendError { error })
+            }
+            _ => Err(SendError {
+                error: failed.into_error(),
+            }),
+        }
     }
 }
 
