@@ -13,6 +13,7 @@ use pingora::protocols::l4::socket::SocketAddr as PingoraAddr;
 use pingora::services::background::{GenBackgroundService, background_service};
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,8 @@ pub struct Cluster {
     pub spec: ClusterSpec,
     pub balancer: Arc<LoadBalancer<RoundRobin>>,
     outliers: Outliers,
+    /// Where the next round-robin turn starts.
+    next: AtomicUsize,
 }
 
 impl Cluster {
@@ -50,29 +53,42 @@ impl Cluster {
         let cluster = Self {
             outliers: Outliers::new(spec.ejection),
             balancer: service.task(),
+            next: AtomicUsize::new(0),
             spec,
         };
         (cluster, service)
     }
 
-    /// An endpoint to send a request to: healthy, not ejected and not already tried for this
-    /// request. If every healthy endpoint is ejected, ejection is ignored (Envoy's panic
-    /// threshold): sending to a flaky endpoint beats refusing everything.
-    pub fn select(&self, key: &[u8], tried: &[SocketAddr]) -> Option<(SocketAddr, Backend)> {
+    /// An endpoint to send a request to, in turn: healthy, not ejected and not already tried
+    /// for this request. If every healthy endpoint is ejected, ejection is ignored (Envoy's
+    /// panic threshold): sending to a flaky endpoint beats refusing everything.
+    ///
+    /// Chosen here rather than by Pingora's selector, which builds a set of the endpoints it
+    /// has seen (an allocation per request) and hashes a key it does not use for round robin.
+    pub fn select(&self, tried: &[SocketAddr]) -> Option<SocketAddr> {
+        let backends = self.balancer.backends();
+        let endpoints = backends.get_backend();
+        let count = endpoints.len();
+        if count == 0 {
+            return None;
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
         let now = Instant::now();
         let pick = |respect_ejection: bool| {
-            self.balancer.select_with(key, 64, |backend, healthy| {
-                let Some(addr) = backend.addr.as_inet() else {
-                    return false;
-                };
-                healthy
-                    && !tried.contains(addr)
-                    && (!respect_ejection || !self.outliers.is_ejected(*addr, now))
-            })
+            endpoints
+                .iter()
+                .cycle()
+                .skip(start)
+                .take(count)
+                .filter_map(|backend| Some((backend, *backend.addr.as_inet()?)))
+                .find(|(backend, addr)| {
+                    !tried.contains(addr)
+                        && backends.ready(backend)
+                        && (!respect_ejection || !self.outliers.is_ejected(*addr, now))
+                })
+                .map(|(_, addr)| addr)
         };
-        let backend = pick(true).or_else(|| pick(false))?;
-        let addr = *backend.addr.as_inet()?;
-        Some((addr, backend))
+        pick(true).or_else(|| pick(false))
     }
 
     pub fn record_success(&self, addr: SocketAddr) {
@@ -150,9 +166,12 @@ impl ServiceDiscovery for DnsDiscovery {
 struct Outliers {
     rule: Ejection,
     state: Mutex<HashMap<SocketAddr, OutlierState>>,
+    /// Whether `state` holds any endpoint (one that has failed since it last served well): while
+    /// none has, every request's checks are answered without the lock both workers share.
+    marked: AtomicBool,
 }
 
-#[derive(Default)]
+#[derive(Default, PartialEq, Eq)]
 struct OutlierState {
     consecutive_failures: u32,
     ejections: u32,
@@ -164,6 +183,7 @@ impl Outliers {
         Self {
             rule,
             state: Mutex::new(HashMap::new()),
+            marked: AtomicBool::new(false),
         }
     }
 
@@ -175,13 +195,18 @@ impl Outliers {
     }
 
     fn is_ejected(&self, addr: SocketAddr, now: Instant) -> bool {
-        self.lock()
-            .get(&addr)
-            .and_then(|state| state.ejected_until)
-            .is_some_and(|until| until > now)
+        self.marked.load(Ordering::Acquire)
+            && self
+                .lock()
+                .get(&addr)
+                .and_then(|state| state.ejected_until)
+                .is_some_and(|until| until > now)
     }
 
     fn success(&self, addr: SocketAddr) {
+        if !self.marked.load(Ordering::Acquire) {
+            return;
+        }
         let mut state = self.lock();
         if let Some(entry) = state.get_mut(&addr) {
             entry.consecutive_failures = 0;
@@ -193,12 +218,20 @@ impl Outliers {
                 entry.ejected_until = None;
                 entry.ejections = 0;
             }
+            // Back to a clean slate: as good as no entry.
+            if *entry == OutlierState::default() {
+                state.remove(&addr);
+            }
+        }
+        if state.is_empty() {
+            self.marked.store(false, Ordering::Release);
         }
     }
 
     /// Counts a failure; true when it ejects the endpoint.
     fn failure(&self, addr: SocketAddr, now: Instant) -> bool {
         let mut state = self.lock();
+        self.marked.store(true, Ordering::Release);
         let entry = state.entry(addr).or_default();
         if entry.ejected_until.is_some_and(|until| until > now) {
             return false;
@@ -258,5 +291,20 @@ mod tests {
             assert!(!outliers.is_ejected(addr(), now + Duration::from_secs(expected)));
             now += Duration::from_secs(expected);
         }
+    }
+
+    #[test]
+    fn an_endpoint_that_serves_well_again_is_forgotten() {
+        let outliers = outliers();
+        let now = Instant::now();
+        assert!(!outliers.failure(addr(), now));
+        assert!(outliers.marked.load(Ordering::Acquire));
+        outliers.success(addr());
+        assert!(!outliers.marked.load(Ordering::Acquire));
+        assert!(outliers.lock().is_empty());
+        // Counting starts again from nothing.
+        assert!(!outliers.failure(addr(), now));
+        assert!(!outliers.failure(addr(), now));
+        assert!(outliers.failure(addr(), now));
     }
 }

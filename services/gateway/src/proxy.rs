@@ -318,7 +318,7 @@ impl Gateway {
         let mut request = Some(Request::from_parts(parts, body));
 
         loop {
-            let Some((addr, _)) = cluster.select(ctx.request_id.as_bytes(), &ctx.tried) else {
+            let Some(addr) = cluster.select(&ctx.tried) else {
                 return Err(ProxyError::NoEndpoint);
             };
             ctx.tried.push(addr);
