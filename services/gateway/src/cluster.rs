@@ -91,6 +91,11 @@ impl Cluster {
         pick(true).or_else(|| pick(false))
     }
 
+    /// The endpoints discovered, whatever their health.
+    pub fn endpoint_count(&self) -> usize {
+        self.balancer.backends().get_backend().len()
+    }
+
     pub fn record_success(&self, addr: SocketAddr) {
         self.outliers.success(addr);
     }

@@ -313,7 +313,11 @@ impl Gateway {
         };
         self.upstream_headers(ctx, &mut parts.headers, upgrade);
         let body = RequestBody::new(body, route.max_body_bytes);
-        let replay = (parts.method.is_idempotent() && body.is_empty() && route.retries > 0)
+        // A request is sent again only to another endpoint: with one, no copy is kept.
+        let replay = (parts.method.is_idempotent()
+            && body.is_empty()
+            && route.retries > 0
+            && cluster.endpoint_count() > 1)
             .then(|| Replay::of(&parts));
         let mut request = Some(Request::from_parts(parts, body));
 
