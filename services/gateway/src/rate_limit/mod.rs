@@ -28,6 +28,7 @@ use batch::{Batcher, Check, Counter, Token};
 use local::LocalCounts;
 pub use shared::Sender;
 use shared::SharedCounts;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,9 +65,28 @@ pub enum PolicyKey {
 impl Policy {
     /// The counter's subject for this caller.
     pub fn subject(&self, ip: IpAddr, claims: Option<&Claims>) -> String {
+        let mut subject = String::new();
+        self.push_subject(&mut subject, ip, claims);
+        subject
+    }
+
+    /// [`Self::subject`] onto `key`: a user's id is encoded straight in, without the
+    /// formatting machinery (once per request).
+    fn push_subject(&self, key: &mut String, ip: IpAddr, claims: Option<&Claims>) {
         match (self.key, claims) {
-            (PolicyKey::UserOrIp, Some(claims)) => format!("user:{}", claims.sub),
-            _ => format!("ip:{ip}"),
+            (PolicyKey::UserOrIp, Some(claims)) => {
+                key.push_str("user:");
+                key.push_str(
+                    claims
+                        .sub
+                        .hyphenated()
+                        .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                );
+            }
+            _ => {
+                // Writing to a String cannot fail.
+                let _ = write!(key, "ip:{ip}");
+            }
         }
     }
 }
@@ -313,12 +333,14 @@ impl Limiter {
     }
 
     fn counter_key(&self, policy: &Policy, ip: IpAddr, claims: Option<&Claims>) -> String {
-        format!(
-            "{}rl:{}:{}",
-            self.prefix,
-            policy.name,
-            policy.subject(ip, claims)
-        )
+        // `{prefix}rl:{policy}:{subject}`, in one allocation (a subject is at most 42 bytes).
+        let mut key = String::with_capacity(self.prefix.len() + policy.name.len() + 48);
+        key.push_str(&self.prefix);
+        key.push_str("rl:");
+        key.push_str(&policy.name);
+        key.push(':');
+        policy.push_subject(&mut key, ip, claims);
+        key
     }
 }
 
