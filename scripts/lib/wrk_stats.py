@@ -72,7 +72,8 @@ def gateway_table(results_file):
         values = [run[key] for run in group if run[key] is not None]
         return statistics.median(values) if values else None
 
-    print(f"Saturation (64 connections, as fast as they go), medians of {runs_of('saturation')} runs:\n")
+    print(f"Saturation (64 connections, as fast as they go), "
+          f"medians of {runs_of('saturation')} runs:\n")
     print("| endpoint | path | req/s | req/s range | p50 ms | p99 ms | proxy CPU µs/req | non-2xx |")
     print("|---|---|---|---|---|---|---|---|")
     for endpoint in endpoints:
