@@ -63,15 +63,16 @@ pub enum PolicyKey {
 }
 
 impl Policy {
-    /// The counter's subject for this caller.
-    pub fn subject(&self, ip: IpAddr, claims: Option<&Claims>) -> String {
+    /// The counter's subject for this caller (the keys build it in place: `push_subject`).
+    #[cfg(test)]
+    fn subject(&self, ip: IpAddr, claims: Option<&Claims>) -> String {
         let mut subject = String::new();
         self.push_subject(&mut subject, ip, claims);
         subject
     }
 
-    /// [`Self::subject`] onto `key`: a user's id is encoded straight in, without the
-    /// formatting machinery (once per request).
+    /// The counter's subject for this caller, onto `key`: a user's id is encoded straight in,
+    /// without the formatting machinery (once per request).
     fn push_subject(&self, key: &mut String, ip: IpAddr, claims: Option<&Claims>) {
         match (self.key, claims) {
             (PolicyKey::UserOrIp, Some(claims)) => {
