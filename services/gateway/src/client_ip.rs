@@ -3,8 +3,9 @@
 //! a trusted proxy. Entries to the left of that one were written by the client and prove
 //! nothing.
 
+use http::HeaderValue;
 use ipnet::IpNet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<IpNet>);
@@ -74,6 +75,41 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
     None
 }
 
+/// The address as a header value (`X-Forwarded-For`, set on every request): IPv4 is written
+/// digit by digit into a stack buffer, as the formatting machinery cost more here than the rest
+/// of the request's headers together (docs/benchmarks.md, "Gateway overhead").
+pub fn header_value(ip: IpAddr) -> HeaderValue {
+    let IpAddr::V4(v4) = ip else {
+        return HeaderValue::try_from(ip.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    };
+    let mut text = [0u8; 15];
+    let len = write_ipv4(v4, &mut text);
+    HeaderValue::from_bytes(&text[..len]).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// Dotted-decimal `ip` into `text`; the length written.
+fn write_ipv4(ip: Ipv4Addr, text: &mut [u8; 15]) -> usize {
+    let mut len = 0;
+    for (index, octet) in ip.octets().into_iter().enumerate() {
+        if index > 0 {
+            text[len] = b'.';
+            len += 1;
+        }
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + octet / 10 % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
+    }
+    len
+}
+
 /// IPv4-mapped IPv6 addresses (a dual-stack listener's view of IPv4 peers) as IPv4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -130,6 +166,23 @@ mod tests {
     fn mapped_addresses_are_compared_as_ipv4() {
         let client = local().client_ip(ip("::ffff:127.0.0.1"), ["203.0.113.9"].into_iter());
         assert_eq!(client, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn header_values_spell_the_address_as_display_does() {
+        for text in [
+            "0.0.0.0",
+            "9.10.99.100",
+            "203.0.113.9",
+            "255.255.255.255",
+            "2001:db8::1",
+        ] {
+            assert_eq!(header_value(ip(text)), text);
+        }
+        for octet in 0..=255u8 {
+            let v4 = IpAddr::V4(Ipv4Addr::new(octet, 1, octet, 0));
+            assert_eq!(header_value(v4), v4.to_string().as_str());
+        }
     }
 
     #[test]

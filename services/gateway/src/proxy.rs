@@ -12,6 +12,7 @@
 //! 5. one JSON access-log line and the request metrics.
 
 use crate::body::{self, RequestBody, RequestBodyError, ResponseBody, UpstreamBody};
+use crate::client_ip::{self, TrustedProxies};
 use crate::cluster::Cluster;
 use crate::cors::{self, Cors};
 use crate::edge_auth::{self, EdgeAuth};
@@ -21,8 +22,8 @@ use crate::respond::Local;
 use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
 use crate::telemetry::{self, Meters};
+use crate::tunnel;
 use crate::upstream::{ConnectError, Connection, PoolSettings, Release};
-use crate::{client_ip::TrustedProxies, tunnel};
 use auth_token::TokenError;
 use bytes::Bytes;
 use domain::{Code, Problem};
@@ -438,9 +439,7 @@ impl Gateway {
         if upgrade {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
         }
-        if let Ok(client_ip) = HeaderValue::from_str(&ctx.client_ip.to_string()) {
-            headers.insert(X_FORWARDED_FOR, client_ip);
-        }
+        headers.insert(X_FORWARDED_FOR, client_ip::header_value(ctx.client_ip));
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(proto));
         if let Some(host) = headers.get(header::HOST).cloned() {
             headers.insert(X_FORWARDED_HOST, host);
