@@ -93,7 +93,7 @@ def gateway_table(results_file):
         gateway = groups.get((endpoint, "saturation", "gateway"))
         if nginx and gateway:
             share = median("rps", gateway) / median("rps", nginx) * 100
-            print(f"- {endpoint}: the gateway at {share:.0f} % of nginx's throughput")
+            print(f"- {endpoint}: the gateway at {share:.1f} % of nginx's throughput")
 
     print(f"\nPaced (64 connections, each waiting {os.environ.get('PACE_MS', '20')} ms "
           f"between requests), medians of {runs_of('paced')} runs:\n")
