@@ -76,8 +76,8 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
 }
 
 /// The address as a header value (`X-Forwarded-For`, set on every request): IPv4 is written
-/// digit by digit into a stack buffer, as the formatting machinery cost more here than the rest
-/// of the request's headers together (docs/benchmarks.md, "Gateway overhead").
+/// digit by digit into a stack buffer, as the formatting machinery was the largest single item
+/// of the gateway's own work in a profile (docs/benchmarks.md, "Gateway overhead").
 pub fn header_value(ip: IpAddr) -> HeaderValue {
     let IpAddr::V4(v4) = ip else {
         return HeaderValue::try_from(ip.to_string())
