@@ -3,6 +3,7 @@
 use crate::proxy::Finished;
 use http::{HeaderValue, Method};
 use metrics::{Counter, Histogram};
+use platform::metrics::method_label;
 use platform::request_id::RequestId;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -77,7 +78,8 @@ pub struct Meters(Mutex<HashMap<String, RouteMeters>>);
 
 struct RouteMeters {
     duration: Histogram,
-    requests: HashMap<(Method, u16), Counter>,
+    /// By method label (`platform::metrics::method_label`) and status.
+    requests: HashMap<(&'static str, u16), Counter>,
 }
 
 impl Meters {
@@ -104,15 +106,16 @@ impl Meters {
             return;
         };
         meters.duration.record(elapsed);
+        let method = method_label(method.as_str());
         meters
             .requests
-            .entry((method.clone(), status))
+            .entry((method, status))
             .or_insert_with(|| {
                 metrics::counter!(
                     "gateway_requests_total",
                     "route" => route.to_owned(),
                     "cluster" => cluster.to_owned(),
-                    "method" => method.as_str().to_owned(),
+                    "method" => method,
                     "status" => status.to_string(),
                 )
             })
@@ -168,6 +171,20 @@ mod tests {
         let odd = HeaderValue::from_static("<script>");
         assert_ne!(request_id(Some(&odd)), "<script>");
         assert_eq!(request_id(None).len(), 36);
+    }
+
+    #[test]
+    fn invented_methods_share_one_counter_per_route_and_status() {
+        let meters = Meters::default();
+        for method in ["GET", "BREW", "SPAM1", "SPAM2"] {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            meters.record("unmatched", "gateway", &method, 404, 0.001);
+        }
+
+        let routes = meters.0.lock().unwrap();
+        let mut labels: Vec<_> = routes["unmatched"].requests.keys().copied().collect();
+        labels.sort_unstable();
+        assert_eq!(labels, [("GET", 404), ("OTHER", 404)]);
     }
 
     #[test]

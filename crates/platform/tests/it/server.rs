@@ -163,6 +163,41 @@ async fn requests_are_counted_by_route_template_and_carry_a_request_id() {
 }
 
 #[tokio::test]
+async fn invented_methods_are_counted_under_one_label() {
+    let shutdown = Shutdown::new();
+    let (base, _server) = start(Health::new("1", "test"), &shutdown);
+    let client = reqwest::Client::new();
+    for method in ["BREW", "SPAM1", "SPAM2"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = client
+            .request(method, format!("{base}/api/things/42"))
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total") && l.contains("method=\"OTHER\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(counted, 3, "{metrics}");
+    for invented in ["BREW", "SPAM"] {
+        assert!(!metrics.contains(invented), "{invented} became a label:\n{metrics}");
+    }
+    shutdown.trigger();
+}
+
+#[tokio::test]
 async fn bad_input_and_unknown_routes_answer_problem_json() {
     let shutdown = Shutdown::new();
     let (base, _server) = start(Health::new("1", "test"), &shutdown);
