@@ -50,6 +50,12 @@ fn start(
     (format!("http://{addr}"), tokio::spawn(server))
 }
 
+/// The server's `/metrics` page.
+async fn scrape(client: &reqwest::Client, base: &str) -> String {
+    let res = client.get(format!("{base}/metrics")).send().await.unwrap();
+    res.text().await.unwrap()
+}
+
 fn healthy_checks() -> Health {
     let db = platform::db::pool(&database_url(), "public", 2).unwrap();
     let redis = platform::redis::pool(&redis_url(), 2).unwrap();
@@ -133,14 +139,7 @@ async fn requests_are_counted_by_route_template_and_carry_a_request_id() {
     let generated = res.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert!(uuid::Uuid::parse_str(&generated).is_ok());
 
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&client, &base).await;
     let line = metrics
         .lines()
         .find(|l| {
@@ -177,14 +176,7 @@ async fn invented_methods_are_counted_under_one_label() {
         assert!(res.status().is_client_error(), "{}", res.status());
     }
 
-    let metrics = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&client, &base).await;
     let counted: u64 = metrics
         .lines()
         .filter(|l| l.starts_with("http_requests_total") && l.contains("method=\"OTHER\""))
@@ -192,7 +184,10 @@ async fn invented_methods_are_counted_under_one_label() {
         .sum();
     assert_eq!(counted, 3, "{metrics}");
     for invented in ["BREW", "SPAM"] {
-        assert!(!metrics.contains(invented), "{invented} became a label:\n{metrics}");
+        assert!(
+            !metrics.contains(invented),
+            "{invented} became a label:\n{metrics}"
+        );
     }
     shutdown.trigger();
 }
