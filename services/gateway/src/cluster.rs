@@ -72,7 +72,12 @@ impl Cluster {
         if count == 0 {
             return None;
         }
-        let start = self.next.fetch_add(1, Ordering::Relaxed) % count;
+        // One endpoint has no turns to take: the counter both workers share is left alone.
+        let start = if count == 1 {
+            0
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed) % count
+        };
         let now = Instant::now();
         let pick = |respect_ejection: bool| {
             endpoints

@@ -17,7 +17,7 @@ use crate::cluster::Cluster;
 use crate::cors::{self, Cors};
 use crate::edge_auth::{self, EdgeAuth};
 use crate::own_endpoints::OwnEndpoints;
-use crate::rate_limit::{Count, Limiter, Policy};
+use crate::rate_limit::{Count, Limiter, PerPolicy, Policy};
 use crate::respond::Local;
 use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
@@ -34,6 +34,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
+use smallvec::SmallVec;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -104,8 +105,9 @@ pub struct RequestCtx {
     token: Option<Arc<Verified>>,
     rate: Option<Count>,
     cors_origin: Option<HeaderValue>,
-    /// Endpoints already tried for this request, the last being the current one.
-    tried: Vec<SocketAddr>,
+    /// Endpoints already tried for this request, the last being the current one (inline: one
+    /// or two for nearly every request).
+    tried: SmallVec<[SocketAddr; 2]>,
     /// Label of the gateway's own endpoint that answered.
     own: Option<&'static str>,
     upstream_status: Option<u16>,
@@ -189,7 +191,7 @@ impl Gateway {
             token: None,
             rate: None,
             cors_origin: self.cors.allow(headers.get(header::ORIGIN)),
-            tried: Vec::new(),
+            tried: SmallVec::new(),
             own: None,
             upstream_status: None,
             error: None,
@@ -510,7 +512,7 @@ impl Gateway {
         &self.clusters[route.cluster]
     }
 
-    fn policies<'a>(&'a self, route: &Route) -> Vec<(usize, &'a Policy)> {
+    fn policies<'a>(&'a self, route: &Route) -> PerPolicy<(usize, &'a Policy)> {
         route
             .rate_limits
             .iter()

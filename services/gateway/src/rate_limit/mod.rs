@@ -28,6 +28,7 @@ use batch::{Batcher, Check, Counter, Token};
 use local::LocalCounts;
 pub use shared::Sender;
 use shared::SharedCounts;
+use smallvec::SmallVec;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -128,11 +129,14 @@ impl Count {
     }
 }
 
+/// A route's policies hold one or two items: kept inline, without an allocation per request.
+pub type PerPolicy<T> = SmallVec<[T; 2]>;
+
 /// What the edge learnt about a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     /// One per policy, in the route's order.
-    pub counts: Vec<(usize, Count)>,
+    pub counts: PerPolicy<(usize, Count)>,
     /// `None` when the deny-list could not be read (Redis down) or there was no token.
     pub revoked: Option<bool>,
 }
@@ -205,11 +209,11 @@ impl Limiter {
         let claims = token.map(|token| &token.claims);
         if policies.is_empty() && token.is_none() {
             return Verdict {
-                counts: Vec::new(),
+                counts: PerPolicy::new(),
                 revoked: None,
             };
         }
-        let keys: Vec<String> = policies
+        let keys: PerPolicy<String> = policies
             .iter()
             .map(|(_, policy)| self.counter_key(policy, ip, claims))
             .collect();
@@ -254,11 +258,11 @@ impl Limiter {
         let revoked = token.map(|_| !stands);
         if !stands {
             return Some(Verdict {
-                counts: Vec::new(),
+                counts: PerPolicy::new(),
                 revoked,
             });
         }
-        let limits: Vec<(&str, u64)> = keys
+        let limits: PerPolicy<(&str, u64)> = keys
             .iter()
             .zip(policies)
             .map(|(key, (_, policy))| (key.as_str(), policy.requests))
@@ -360,7 +364,7 @@ mod tests {
     #[test]
     fn the_tightest_count_is_reported() {
         let verdict = Verdict {
-            counts: vec![
+            counts: smallvec::smallvec![
                 (
                     0,
                     Count {

@@ -9,8 +9,8 @@
 //! counts. A single replica therefore never lets more through than the limit; several replicas
 //! together may let through, beyond it, what the others counted in the last tenth of a second.
 
-use super::Count;
 use super::batch::{Batcher, Check, Counter};
+use super::{Count, PerPolicy};
 use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
@@ -76,7 +76,7 @@ pub struct Sending {
 impl SharedCounts {
     /// Counts one request against each `(key, limit)` on the views, if every key has a fresh
     /// one; `None` (nothing counted) if any must be counted in Redis.
-    pub fn count(&self, keys: &[(&str, u64)], now: Instant) -> Option<Vec<Count>> {
+    pub fn count(&self, keys: &[(&str, u64)], now: Instant) -> Option<PerPolicy<Count>> {
         let mut views = self.lock();
         if keys
             .iter()
