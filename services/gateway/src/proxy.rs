@@ -1,8 +1,8 @@
 //! The request path through the gateway:
 //!
 //! 1. request id, trace context, CORS preflight, the gateway's own endpoints, route lookup,
-//!    body size, edge authentication, roles, rate limits and revocation. Refusals are answered
-//!    here as problem+json;
+//!    body size, edge authentication, roles, rate limits and revocation (a request the edge
+//!    refuses counts against its address). Refusals are answered here as problem+json;
 //! 2. identity headers a client could forge are removed and the gateway's own
 //!    (`X-Forwarded-For`, `X-Request-Id`, `traceparent`) are set;
 //! 3. an endpoint of the route's cluster (healthy, not ejected), tried again on another one
@@ -17,7 +17,7 @@ use crate::cluster::Cluster;
 use crate::cors::{self, Cors};
 use crate::edge_auth::{self, EdgeAuth};
 use crate::own_endpoints::OwnEndpoints;
-use crate::rate_limit::{Count, Limiter, PerPolicy, Policy};
+use crate::rate_limit::{Count, Limiter, PerPolicy, Policy, Verdict};
 use crate::respond::Local;
 use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
@@ -250,6 +250,15 @@ impl Gateway {
         let token = match self.authenticate(&parts, &route).await {
             Ok(token) => token,
             Err(problem) => {
+                // No user is proven: the refusal counts against the client's address, so that
+                // refusals (a flood of forged tokens, guessing) cannot be had without limit.
+                let verdict = self
+                    .limiter
+                    .check(&self.policies(&route), ctx.client_ip, None)
+                    .await;
+                if let Some(refused) = self.over_limit(ctx, &route, &verdict) {
+                    return refused;
+                }
                 metrics::counter!(
                     "gateway_auth_rejected_total",
                     "route" => route.name.clone(),
@@ -276,16 +285,8 @@ impl Gateway {
             );
         }
         ctx.token = token;
-        ctx.rate = verdict.tightest();
-        if let Some((policy, count)) = verdict.exceeded() {
-            ctx.rate = Some(count);
-            metrics::counter!(
-                "gateway_rate_limited_total",
-                "route" => route.name.clone(),
-                "policy" => self.table.policies[policy].name.clone(),
-            )
-            .increment(1);
-            return refusal(&Problem::rate_limited(count.reset_secs()));
+        if let Some(refused) = self.over_limit(ctx, &route, &verdict) {
+            return refused;
         }
 
         match self.forward(ctx, &route, parts, body, upgrade).await {
@@ -295,6 +296,26 @@ impl Gateway {
                 refusal(&problem_for(&error, &route))
             }
         }
+    }
+
+    /// Notes the count to report in `RateLimit-*` headers; the 429 if a policy is over its
+    /// limit.
+    fn over_limit(
+        &self,
+        ctx: &mut RequestCtx,
+        route: &Route,
+        verdict: &Verdict,
+    ) -> Option<Response<ResponseBody>> {
+        ctx.rate = verdict.tightest();
+        let (policy, count) = verdict.exceeded()?;
+        ctx.rate = Some(count);
+        metrics::counter!(
+            "gateway_rate_limited_total",
+            "route" => route.name.clone(),
+            "policy" => self.table.policies[policy].name.clone(),
+        )
+        .increment(1);
+        Some(refusal(&Problem::rate_limited(count.reset_secs())))
     }
 
     /// Sends the request to an endpoint of the route's cluster, trying others where allowed:

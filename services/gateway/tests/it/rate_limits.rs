@@ -1,6 +1,7 @@
 use crate::helpers::{Gateway, Setup, problem};
+use auth_token::Signer;
 use deadpool_redis::redis;
-use domain::Role;
+use domain::{Role, UserId};
 use std::time::Duration;
 
 async fn login(gateway: &Gateway, ip: &str) -> reqwest::Response {
@@ -51,6 +52,46 @@ async fn the_sixth_login_from_one_address_within_the_window_is_refused() {
         .await
         .unwrap();
     assert_eq!(refresh.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_refused_at_the_edge_count_against_their_address() {
+    let setup = Setup::new().await;
+    let forger = Signer::generate("test-key").unwrap();
+    let forged = forger
+        .sign(&setup.tokens.claims(UserId::new(), Role::Admin, true))
+        .unwrap();
+    let tight = |ip: &'static str, token: &str| {
+        setup
+            .gateway
+            .get("/tight/x")
+            .header("x-forwarded-for", ip)
+            .bearer_auth(token)
+    };
+
+    for remaining in ["2", "1", "0"] {
+        let refused = tight("203.0.113.20", &forged).send().await.unwrap();
+        assert_eq!(refused.headers()["ratelimit-remaining"], remaining);
+        assert_eq!(problem(refused, 401).await["code"], "INVALID_TOKEN");
+    }
+    let limited = tight("203.0.113.20", &forged).send().await.unwrap();
+    assert_eq!(problem(limited, 429).await["code"], "RATE_LIMITED");
+    // The address's count, whoever claims to be calling from it without a valid token.
+    let anonymous = setup
+        .gateway
+        .get("/tight/x")
+        .header("x-forwarded-for", "203.0.113.20")
+        .send()
+        .await
+        .unwrap();
+    problem(anonymous, 429).await;
+
+    // A verified user there has a count of their own, and another address too.
+    let (_, valid) = setup.tokens.token(Role::Customer);
+    let user = tight("203.0.113.20", &valid).send().await.unwrap();
+    assert_eq!(user.status(), 200);
+    let elsewhere = tight("203.0.113.21", &forged).send().await.unwrap();
+    problem(elsewhere, 401).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
