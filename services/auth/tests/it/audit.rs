@@ -5,6 +5,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use prost::Message;
 use serde_json::Value;
+use std::time::Duration;
 
 async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded) {
     let conn = Connection::connect(&app.broker.url, ConnectionProperties::default())
@@ -17,21 +18,34 @@ async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded)
         ShortString::from("producer"),
         AMQPValue::LongString("orders".into()),
     );
-    channel
-        .basic_publish(
-            app.broker.exchange.as_str().into(),
-            "audit.recorded".into(),
-            BasicPublishOptions::default(),
-            &event.encode_to_vec(),
-            BasicProperties::default()
-                .with_message_id(ShortString::from(id.to_string()))
-                .with_type(ShortString::from("faded_skies.events.v1.AuditRecorded"))
-                .with_headers(headers),
-        )
-        .await
-        .unwrap()
-        .await
-        .unwrap();
+    let payload = event.encode_to_vec();
+    // The app's consumer declares and binds its queue once it runs, a moment after the app is
+    // up: until then the exchange routes the event nowhere. Published as mandatory, an
+    // unroutable event comes back, and is sent again until the queue takes it.
+    testkit::wait_for(
+        "the audit queue to take the event",
+        Duration::from_secs(15),
+        || {
+            let publish = channel.basic_publish(
+                app.broker.exchange.as_str().into(),
+                "audit.recorded".into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                &payload,
+                BasicProperties::default()
+                    .with_message_id(ShortString::from(id.to_string()))
+                    .with_type(ShortString::from("faded_skies.events.v1.AuditRecorded"))
+                    .with_headers(headers.clone()),
+            );
+            async move {
+                let confirmation = publish.await.unwrap().await.unwrap();
+                confirmation.is_ack() && confirmation.take_message().is_none()
+            }
+        },
+    )
+    .await;
     conn.close(200, "done".into()).await.unwrap();
 }
 
@@ -61,15 +75,12 @@ async fn other_services_audit_events_land_once_in_the_log_and_can_be_filtered() 
     publish_audit(&app, event_id, &recorded).await; // redelivered
 
     let path = format!("/api/admin/audit?subjectType=order&subjectId={order}");
-    let list: Value = testkit::wait_for_value(
-        "the audit entry",
-        std::time::Duration::from_secs(15),
-        || async {
+    let list: Value =
+        testkit::wait_for_value("the audit entry", Duration::from_secs(15), || async {
             let list: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
             (list["total"] == 1).then_some(list)
-        },
-    )
-    .await;
+        })
+        .await;
     let entry = &list["entries"][0];
     assert_eq!(entry["service"], "orders");
     assert_eq!(entry["actorRole"], "driver");
@@ -96,7 +107,7 @@ async fn other_services_audit_events_land_once_in_the_log_and_can_be_filtered() 
         .await
         .unwrap();
     assert_eq!(window["total"], 0, "outside the time range");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let again: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
     assert_eq!(again["total"], 1, "the redelivery changed nothing");
 }
