@@ -250,8 +250,9 @@ impl Gateway {
         let token = match self.authenticate(&parts, &route).await {
             Ok(token) => token,
             Err(problem) => {
-                // No user is proven: the refusal counts against the client's address, so that
-                // refusals (a flood of forged tokens, guessing) cannot be had without limit.
+                // The refusal counts against the client's address (a refused token proves no
+                // user; a role refusal is counted the same way), so that refusals (a flood of
+                // forged tokens, guessing) cannot be had without limit.
                 let verdict = self
                     .limiter
                     .check(&self.policies(&route), ctx.client_ip, None)
