@@ -170,6 +170,11 @@ mod tests {
         let second = install("metrics-test");
         metrics::histogram!("upkeep_test_seconds").record(0.002);
 
+        // A new thread names itself once it runs: until then it carries its parent's name.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while threads_named(UPKEEP_THREAD) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         assert_eq!(threads_named(UPKEEP_THREAD), 1);
         // One registry behind both handles.
         assert!(first.render().contains("upkeep_test_seconds_bucket"));
