@@ -41,8 +41,9 @@ use std::time::Instant;
 use tokio::time::error::Elapsed;
 
 /// Headers only the gateway may set: a client sending them could pose as someone else or
-/// spoof its address. Any `x-forwarded-*` is dropped as well.
-const STRIPPED: [HeaderName; 8] = [
+/// spoof its address. Any `x-forwarded-*` is dropped as well. A `static`, as is `HOP_BY_HOP`:
+/// each use of a `const` array builds and drops its eight names, for every header looked at.
+static STRIPPED: [HeaderName; 8] = [
     HeaderName::from_static("x-user-id"),
     HeaderName::from_static("x-user-role"),
     HeaderName::from_static("x-user-email"),
@@ -66,7 +67,7 @@ const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1): they describe one connection, not the message, so a
 /// proxy does not pass them on. `expect` is answered here (hyper sends the `100 Continue`).
-const HOP_BY_HOP: [HeaderName; 8] = [
+static HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     HeaderName::from_static("proxy-connection"),

@@ -13,10 +13,10 @@
 use async_trait::async_trait;
 use auth_token::Claims;
 use auth_token::revocation::{CHANNEL, Notice};
+use foldhash::HashMap;
 use futures_util::StreamExt;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

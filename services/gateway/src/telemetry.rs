@@ -1,11 +1,11 @@
 //! Request ids, W3C trace context, the access log and request metrics.
 
 use crate::proxy::Finished;
+use foldhash::HashMap;
 use http::{HeaderValue, Method};
 use metrics::{Counter, Histogram};
 use platform::metrics::method_label;
 use platform::request_id::RequestId;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// The client's `X-Request-Id` if it is a sane token, else a new UUID (the rule every
@@ -98,7 +98,7 @@ impl Meters {
                 route.to_owned(),
                 RouteMeters {
                     duration,
-                    requests: HashMap::new(),
+                    requests: HashMap::default(),
                 },
             );
         }

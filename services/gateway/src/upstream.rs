@@ -15,7 +15,6 @@ use hyper::client::conn::TrySendError;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -34,7 +33,8 @@ struct Idle {
 }
 
 thread_local! {
-    static IDLE: RefCell<HashMap<SocketAddr, Vec<Idle>>> = RefCell::new(HashMap::new());
+    static IDLE: RefCell<foldhash::HashMap<SocketAddr, Vec<Idle>>> =
+        RefCell::new(foldhash::HashMap::default());
 }
 
 /// A connection lent out for one request; giving it back is `Release::release`.

@@ -2,7 +2,7 @@
 //! grows.
 
 use super::{Count, Policy};
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 

@@ -12,9 +12,9 @@
 use super::batch::{Batcher, Check, Counter};
 use super::{Count, PerPolicy};
 use async_trait::async_trait;
+use foldhash::HashMap;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
