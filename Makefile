@@ -7,7 +7,7 @@ SHELL := /usr/bin/env bash
 CARGO ?= cargo
 NEXTEST_PROFILE ?= $(if $(CI),ci,default)
 
-.PHONY: help stack tools build run test lint lint-infra fmt bench clean
+.PHONY: help stack tools build run test lint lint-infra fmt bench instructions clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p e2e --bench checkout
 	bash scripts/bench-gateway.sh
 	bash scripts/bench-catalog.sh
+
+instructions: stack ## Instructions per gateway request, counted by callgrind (repeatable; docs/benchmarks.md)
+	bash scripts/gateway-instructions.sh
 
 clean: ## Remove build output
 	$(CARGO) clean
