@@ -23,23 +23,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null 2>&1; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-    else
-        echo "install wrk first (Debian: apt-get install wrk)" >&2
-        exit 2
-    fi
-fi
-
-cargo build --release -q -p catalog
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-
-psql -h 127.0.0.1 -U postgres -qtc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
-    || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB_NAME" >/dev/null
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+need_tools wrk:wrk
+release_build -p catalog
+bench_database "$DB_NAME"
 
 export APP_ENV=development LOG_FORMAT=json RUST_LOG=warn HOST=127.0.0.1 PORT
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
 export EVENTS_EXCHANGE=faded_skies.bench OBJECT_STORE_URL="file://$work/objects"
 export CATALOG_CACHE_PREFIX="bench:$$:" CATALOG_SEED_DEMO=true
 

@@ -30,9 +30,6 @@ AUTH_PORT=18081
 NGINX_PORT=18090
 GATEWAY_PORT=18080
 declare -A BARE_PORT=([hyper]=18086 [pingora]=18085)
-DB_NAME=faded_skies_bench
-ADMIN_EMAIL=bench-admin@fadedskies.local
-ADMIN_PASSWORD='Bench!Passw0rd1'
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -43,33 +40,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-need=()
-command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-if ((${#need[@]})); then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
-    else
-        echo "install ${need[*]} first (Debian: apt-get install ${need[*]})" >&2
-        exit 2
-    fi
-fi
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+need_tools nginx:nginx-light wrk:wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-cargo build --release -q -p auth -p gateway
-if [[ ${BENCH_BARE:-0} == 1 ]]; then cargo build --release -q -p gateway --example bare_proxy; fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-
-psql -h 127.0.0.1 -U postgres -qtc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
-    || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB_NAME" >/dev/null
-
-export APP_ENV=development LOG_FORMAT=json RUST_LOG=warn HOST=127.0.0.1
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
-export EVENTS_EXCHANGE=faded_skies.bench
-PORT=$AUTH_PORT FS_ADMIN_EMAIL=$ADMIN_EMAIL FS_ADMIN_PASSWORD=$ADMIN_PASSWORD \
-    OBJECT_STORE_URL="file://$work/objects" "$target_dir/release/auth" >"$work/auth.log" 2>&1 &
-pids+=($!)
-bash scripts/wait-for-http.sh "http://127.0.0.1:$AUTH_PORT/health/live" 60
+release_build -p auth -p gateway
+if [[ ${BENCH_BARE:-0} == 1 ]]; then release_build -p gateway --example bare_proxy; fi
+start_bench_auth "$AUTH_PORT" "$work"
 
 cat >"$work/nginx.conf" <<EOF
 worker_processes auto;
@@ -105,9 +83,7 @@ bash scripts/wait-for-http.sh "http://127.0.0.1:$GATEWAY_PORT/health/live" 60
 # A fresh access token (they live 15 minutes, less than a long run): sets auth_header.
 login() {
     local token
-    token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: application/json' \
-        -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-        | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+    token=$(bench_token "$AUTH_PORT")
     auth_header="Authorization: Bearer $token"
 }
 

@@ -23,9 +23,6 @@ N=${N:-1000}
 AUTH_PORT=18081
 GATEWAY_PORT=18080
 BARE_PORT=18086
-DB_NAME=faded_skies_bench
-ADMIN_EMAIL=bench-admin@fadedskies.local
-ADMIN_PASSWORD='Bench!Passw0rd1'
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
 pids=()
@@ -36,33 +33,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v valgrind >/dev/null 2>&1; then
-    if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
-    else
-        echo "install valgrind first (Debian: apt-get install valgrind)" >&2
-        exit 2
-    fi
-fi
+# shellcheck source=scripts/lib/bench.sh
+source scripts/lib/bench.sh
+need_tools valgrind:valgrind
 
-cargo build --release -q -p auth -p gateway
-if [[ ${BARE:-0} == 1 ]]; then cargo build --release -q -p gateway --example bare_proxy; fi
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-
-psql -h 127.0.0.1 -U postgres -qtc "SELECT 1 FROM pg_database WHERE datname = '$DB_NAME'" | grep -q 1 \
-    || psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $DB_NAME" >/dev/null
-
-export APP_ENV=development LOG_FORMAT=json RUST_LOG=warn HOST=127.0.0.1
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB_NAME"
-export EVENTS_EXCHANGE=faded_skies.bench
-PORT=$AUTH_PORT FS_ADMIN_EMAIL=$ADMIN_EMAIL FS_ADMIN_PASSWORD=$ADMIN_PASSWORD \
-    OBJECT_STORE_URL="file://$work/objects" "$target_dir/release/auth" >"$work/auth.log" 2>&1 &
-pids+=($!)
-bash scripts/wait-for-http.sh "http://127.0.0.1:$AUTH_PORT/health/live" 60
-
-token=$(curl -sf "http://127.0.0.1:$AUTH_PORT/api/auth/login" -H 'content-type: application/json' \
-    -d "{\"email\":\"$ADMIN_EMAIL\",\"password\":\"$ADMIN_PASSWORD\"}" \
-    | python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')
+release_build -p auth -p gateway
+if [[ ${BARE:-0} == 1 ]]; then release_build -p gateway --example bare_proxy; fi
+start_bench_auth "$AUTH_PORT" "$work"
+token=$(bench_token "$AUTH_PORT")
 
 # send PORT PATH COUNT: COUNT GETs over 4 keep-alive connections in turn; fails on any non-2xx.
 send() {
