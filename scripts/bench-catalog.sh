@@ -44,8 +44,8 @@ stop() {
     pid=
 }
 
-# The demo catalog (8 categories) comes with the first start; then enough generated products
-# that every category holds about 1,250.
+# The demo catalog (8 categories) comes with the first start; then generated flower products
+# up to 10,000 in all, so the category page filters and sorts nearly the whole table.
 start true
 psql -h 127.0.0.1 -U postgres -d "$DB_NAME" -v ON_ERROR_STOP=1 -q <<SQL
 SET search_path TO catalog, public;
