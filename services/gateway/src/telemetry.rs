@@ -88,27 +88,33 @@ impl Meters {
             Ok(routes) => routes,
             Err(poisoned) => poisoned.into_inner(),
         };
-        if !routes.contains_key(route) {
-            let duration = metrics::histogram!(
+        // One lookup for every request but a route's first.
+        if let Some(meters) = routes.get_mut(route) {
+            meters.record(route, cluster, method, status, elapsed);
+            return;
+        }
+        let mut meters = RouteMeters::new(route, cluster);
+        meters.record(route, cluster, method, status, elapsed);
+        routes.insert(route.to_owned(), meters);
+    }
+}
+
+impl RouteMeters {
+    fn new(route: &str, cluster: &str) -> Self {
+        Self {
+            duration: metrics::histogram!(
                 "gateway_request_duration_seconds",
                 "route" => route.to_owned(),
                 "cluster" => cluster.to_owned(),
-            );
-            routes.insert(
-                route.to_owned(),
-                RouteMeters {
-                    duration,
-                    requests: HashMap::default(),
-                },
-            );
+            ),
+            requests: HashMap::default(),
         }
-        let Some(meters) = routes.get_mut(route) else {
-            return;
-        };
-        meters.duration.record(elapsed);
+    }
+
+    fn record(&mut self, route: &str, cluster: &str, method: &Method, status: u16, elapsed: f64) {
+        self.duration.record(elapsed);
         let method = method_label(method.as_str());
-        meters
-            .requests
+        self.requests
             .entry((method, status))
             .or_insert_with(|| {
                 metrics::counter!(
