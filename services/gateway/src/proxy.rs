@@ -356,7 +356,7 @@ impl Gateway {
             let connection = if upgrade {
                 Connection::for_upgrade(addr, cluster.spec.connect_timeout).await
             } else {
-                Connection::get(addr, cluster.spec.connect_timeout, self.pool).await
+                Connection::get(addr, cluster.spec.connect_timeout).await
             };
             let connection = match connection {
                 Ok(connection) => connection,

@@ -150,8 +150,9 @@ impl BackgroundService for Worker {
         tokio::pin!(stopped);
         loop {
             tokio::select! {
-                // Only there to keep the earliest timer near (see `TICK`).
-                _ = tick.tick() => {}
+                // Keeps the earliest timer near (see `TICK`), and closes this thread's
+                // connections to the services that have been idle too long.
+                _ = tick.tick() => crate::upstream::close_expired(),
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => self.place(stream, peer),
                     Err(error) => {
@@ -398,7 +399,8 @@ async fn shutting_down(mut shutdown: ShutdownWatch) {
 /// one more round of `epoll_wait`) whenever a timer is set earlier than the earliest one the
 /// thread sleeps towards; on a quiet worker that was every request's upstream timeout. A timer
 /// that fires every quarter of a second keeps the earliest one near, so that timeouts of a
-/// quarter of a second or more are set without waking anything.
+/// quarter of a second or more are set without waking anything. The same tick closes the
+/// worker's idle connections to the services once they outlive the pool's idle timeout.
 const TICK: Duration = Duration::from_millis(250);
 
 #[cfg(test)]

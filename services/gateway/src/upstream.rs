@@ -3,10 +3,10 @@
 //! The gateway runs one single-threaded runtime per core (see `startup`), and a connection's
 //! task lives on the thread that opened it; so each thread keeps its own idle connections and
 //! takes and returns them without a lock or a wake-up of another thread. A connection goes back
-//! once its answer has been read to the end (`body::UpstreamBody`), and is closed when it has
-//! been idle for longer than the pool allows: below the services' own keep-alive (actix's
-//! default is 5 s), so that the gateway, not the service, closes an idle connection and no
-//! request is sent on one the service is closing.
+//! once its answer has been read to the end (`body::UpstreamBody`). Each worker's tick closes
+//! the ones idle for longer than the pool allows (`close_expired`): below the services' own
+//! keep-alive (actix's default is 5 s), so that the gateway, not the service, closes an idle
+//! connection and no request is sent on one the service is closing.
 
 use crate::body::RequestBody;
 use http::{Request, Response};
@@ -29,12 +29,28 @@ pub struct PoolSettings {
 
 struct Idle {
     sender: SendRequest<RequestBody>,
-    since: Instant,
+    expires: Instant,
 }
 
 thread_local! {
     static IDLE: RefCell<foldhash::HashMap<SocketAddr, Vec<Idle>>> =
         RefCell::new(foldhash::HashMap::default());
+}
+
+/// Closes this thread's idle connections that have outlived the pool's idle timeout (a
+/// connection's task ends, closing it, once its sender is dropped while it is idle). Called
+/// from each worker's tick, so that the gateway closes them before the services do, whether
+/// or not another request comes.
+pub fn close_expired() {
+    let now = Instant::now();
+    IDLE.with_borrow_mut(|idle| {
+        idle.retain(|_, list| {
+            // Oldest first: they are pushed as they come back.
+            let expired = list.partition_point(|idle| idle.expires <= now);
+            list.drain(..expired);
+            !list.is_empty()
+        });
+    });
 }
 
 /// A connection lent out for one request; giving it back is `Release::release`.
@@ -51,7 +67,7 @@ impl Release {
             if list.len() < self.settings.max_idle {
                 list.push(Idle {
                     sender: self.sender,
-                    since: Instant::now(),
+                    expires: Instant::now() + self.settings.idle_timeout,
                 });
             }
         });
@@ -86,13 +102,9 @@ pub struct Connection {
 
 impl Connection {
     /// An idle connection to `addr` from this thread's pool, or a new one.
-    pub async fn get(
-        addr: SocketAddr,
-        connect_timeout: Duration,
-        settings: PoolSettings,
-    ) -> Result<Self, ConnectError> {
+    pub async fn get(addr: SocketAddr, connect_timeout: Duration) -> Result<Self, ConnectError> {
         while let Some(mut idle) = take_idle(addr) {
-            if idle.since.elapsed() >= settings.idle_timeout {
+            if idle.expires <= Instant::now() {
                 // The ones below it in the stack have been idle longer still.
                 drop_idle(addr);
                 break;

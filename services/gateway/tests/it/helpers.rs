@@ -37,6 +37,15 @@ impl Drop for Stub {
 impl Stub {
     /// `name` is echoed back so a test can tell endpoints apart.
     pub async fn spawn(name: &str, tokens: &TestTokens) -> Self {
+        Self::spawn_with_keep_alive(name, tokens, None).await
+    }
+
+    /// A stub that closes idle connections after `keep_alive` (actix's default, 5 s, if none).
+    pub async fn spawn_with_keep_alive(
+        name: &str,
+        tokens: &TestTokens,
+        keep_alive: Option<Duration>,
+    ) -> Self {
         let state = Arc::new(StubState::default());
         let jwks = serde_json::to_value(auth_token::jwk_set([&tokens.signer])).unwrap();
         let name = name.to_owned();
@@ -78,6 +87,7 @@ impl Stub {
                         HttpResponse::Ok().body("lingered")
                     }),
                 )
+                .route("/public/big/{bytes}", web::get().to(big))
                 .default_service(web::to(
                     move |req: HttpRequest, body: web::Bytes, state: web::Data<StubState>| {
                         let name = name.clone();
@@ -104,16 +114,20 @@ impl Stub {
                                 "query": req.query_string(),
                                 "headers": headers,
                                 "bodyLength": body.len(),
+                                // The gateway's end of the connection: which one it used.
+                                "peer": req.peer_addr().map(|addr| addr.port()),
                             }))
                         }
                     },
                 ))
         })
         .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
+        .disable_signals();
+        let server = match keep_alive {
+            Some(keep_alive) => server.keep_alive(keep_alive),
+            None => server,
+        };
+        let server = server.listen(listener).unwrap().run();
         let handle = server.handle();
         tokio::spawn(server);
         Self {
@@ -122,6 +136,25 @@ impl Stub {
             handle,
         }
     }
+}
+
+/// `/public/big/{bytes}`: that many bytes of `big_body`, with a length, or chunked (in 64 KiB
+/// pieces) with `?chunked`.
+async fn big(bytes: web::Path<usize>, req: HttpRequest) -> HttpResponse {
+    let body = big_body(bytes.into_inner());
+    if req.query_string() != "chunked" {
+        return HttpResponse::Ok().body(body);
+    }
+    let pieces: Vec<Result<web::Bytes, std::io::Error>> = body
+        .chunks(64 * 1024)
+        .map(|piece| Ok(web::Bytes::copy_from_slice(piece)))
+        .collect();
+    HttpResponse::Ok().streaming(futures_util::stream::iter(pieces))
+}
+
+/// `bytes` bytes that differ with their position, so a piece lost or repeated shows.
+pub fn big_body(bytes: usize) -> Vec<u8> {
+    (0..bytes).map(|i| (i % 251) as u8).collect()
 }
 
 fn stub_spec() -> Value {
@@ -495,6 +528,15 @@ impl Setup {
     pub async fn with(configure: impl FnOnce(GatewayEnv) -> GatewayEnv) -> Self {
         let tokens = TestTokens::new();
         let stub = Stub::spawn("a", &tokens).await;
+        Self::around(tokens, stub, configure).await
+    }
+
+    /// The gateway in front of `stub` (spawned with `tokens`' keys).
+    pub async fn around(
+        tokens: TestTokens,
+        stub: Stub,
+        configure: impl FnOnce(GatewayEnv) -> GatewayEnv,
+    ) -> Self {
         let ws = websocket_echo().await;
         let env = configure(GatewayEnv::new(routes(stub.port, ws), stub.port));
         let gateway = Gateway::spawn(&env).await;

@@ -8,4 +8,5 @@ mod helpers;
 mod rate_limits;
 mod resilience;
 mod routing;
+mod upstream_connections;
 mod websocket;

@@ -1,0 +1,115 @@
+//! The gateway's connections to the services: kept and reused (after large bodies too),
+//! replaced when the service closed them, and closed by the gateway when idle too long.
+
+use crate::helpers::{Setup, Stub, big_body};
+use serde_json::Value;
+use std::time::Duration;
+use testkit::TestTokens;
+
+/// The gateway's end (its local port) of the upstream connection a request went over.
+async fn echo_peer(setup: &Setup, method: reqwest::Method) -> u16 {
+    let response = setup
+        .gateway
+        .client
+        .request(method, setup.gateway.url("/public/echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    u16::try_from(body["peer"].as_u64().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_client_connections_requests_share_one_upstream_connection() {
+    let setup = Setup::new().await;
+    let first = echo_peer(&setup, reqwest::Method::GET).await;
+    for _ in 0..10 {
+        assert_eq!(echo_peer(&setup, reqwest::Method::GET).await, first);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_bodies_cross_both_ways_and_their_connection_is_reused_after() {
+    let setup = Setup::new().await;
+    let before = echo_peer(&setup, reqwest::Method::GET).await;
+
+    // Many reads each, with a length and chunked.
+    for query in ["", "?chunked"] {
+        let response = setup
+            .gateway
+            .get(&format!("/public/big/3000000{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.bytes().await.unwrap();
+        assert!(
+            body == big_body(3_000_000),
+            "the {query:?} body arrived changed"
+        );
+    }
+    let upload = vec![b'u'; 1024 * 1024];
+    let response = setup
+        .gateway
+        .post("/public/echo")
+        .body(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["bodyLength"], 1024 * 1024);
+
+    // Read to their ends, the answers left the connection ready for the next request.
+    assert_eq!(echo_peer(&setup, reqwest::Method::GET).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pooled_connection_the_service_closed_is_replaced_even_for_a_post() {
+    let tokens = TestTokens::new();
+    let closing = Stub::spawn_with_keep_alive("a", &tokens, Some(Duration::from_millis(200))).await;
+    let setup = Setup::around(tokens, closing, |env| env).await;
+
+    let first = echo_peer(&setup, reqwest::Method::GET).await;
+    // The service closes the idle connection long before the gateway's pool would (4 s).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Not idempotent, so not retried: it must not be sent on the closed connection at all.
+    let second = echo_peer(&setup, reqwest::Method::POST).await;
+    assert_ne!(second, first);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_are_closed_by_the_gateway_after_the_pools_timeout() {
+    let setup = Setup::with(|env| env.with("GATEWAY_UPSTREAM_IDLE_MS", "300")).await;
+    let first = echo_peer(&setup, reqwest::Method::GET).await;
+    let stub = setup.stub.port;
+    assert!(
+        established(first, stub),
+        "the connection should be open and pooled"
+    );
+    // The stub keeps idle connections 5 s: closing it sooner is the gateway's doing.
+    testkit::wait_for(
+        "the gateway to close its idle connection",
+        Duration::from_secs(3),
+        || async move { !established(first, stub) },
+    )
+    .await;
+    assert_ne!(echo_peer(&setup, reqwest::Method::GET).await, first);
+}
+
+/// Whether the TCP connection from local port `local` to port `remote` on this host is still
+/// established on the local end (`/proc/net/tcp`, state `01`).
+fn established(local: u16, remote: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    table.lines().skip(1).any(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let port = |address: &str| {
+            address
+                .rsplit(':')
+                .next()
+                .and_then(|port| u16::from_str_radix(port, 16).ok())
+        };
+        port(fields[1]) == Some(local) && port(fields[2]) == Some(remote) && fields[3] == "01"
+    })
+}
