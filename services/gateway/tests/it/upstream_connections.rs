@@ -81,7 +81,7 @@ async fn a_pooled_connection_the_service_closed_is_replaced_even_for_a_post() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_connections_are_closed_by_the_gateway_after_the_pools_timeout() {
-    let setup = Setup::with(|env| env.with("GATEWAY_UPSTREAM_IDLE_MS", "300")).await;
+    let setup = Setup::with(|env| env.with("GATEWAY_UPSTREAM_IDLE_MS", "1000")).await;
     let first = echo_peer(&setup, reqwest::Method::GET).await;
     let stub = setup.stub.port;
     assert!(
@@ -91,7 +91,7 @@ async fn idle_connections_are_closed_by_the_gateway_after_the_pools_timeout() {
     // The stub keeps idle connections 5 s: closing it sooner is the gateway's doing.
     testkit::wait_for(
         "the gateway to close its idle connection",
-        Duration::from_secs(3),
+        Duration::from_millis(3500),
         || async move { !established(first, stub) },
     )
     .await;
