@@ -12,6 +12,8 @@
 #   scripts/bench-gateway.sh            (make bench runs it; installs nginx and wrk if missing)
 #   BENCH_SECONDS=10 BENCH_ROUNDS=7 PACE_MS=20 scripts/bench-gateway.sh
 #   BENCH_PACED_RUNS=3 BENCH_PACED_SECONDS=4 scripts/bench-gateway.sh   (the defaults)
+#   BENCH_HALT_POLL_NS=200000 scripts/bench-gateway.sh   (sets the KVM guest's idle polling for
+#                                           the run; see below)
 #   BENCH_BARE=1 scripts/bench-gateway.sh   (adds two bare proxies: hyper's and Pingora's HTTP/1
 #                                           cores with none of the gateway's work; see
 #                                           services/gateway/examples/bare_proxy.rs)
@@ -32,7 +34,15 @@ GATEWAY_PORT=18080
 declare -A BARE_PORT=([hyper]=18086 [pingora]=18085)
 work=$(mktemp -d)
 pids=()
+# On a KVM guest with the cpuidle-haltpoll driver, an idle vCPU polls this long before it halts;
+# a wake-up of a halted vCPU is a VM exit. These machines ship with 0 (no polling), the kernel's
+# default is 200000. It applies to every path alike; the run prints what it ran with.
+halt_poll=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+halt_poll_before=$(cat "$halt_poll" 2>/dev/null || true)
 cleanup() {
+    if [[ -n ${BENCH_HALT_POLL_NS:-} && -n $halt_poll_before ]]; then
+        echo "$halt_poll_before" >"$halt_poll" 2>/dev/null || true
+    fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     if [[ -f $work/nginx.pid ]]; then kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; fi
     wait 2>/dev/null || true
@@ -44,6 +54,11 @@ trap cleanup EXIT
 source scripts/lib/bench.sh
 need_tools nginx:nginx-light wrk:wrk
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [[ -n ${BENCH_HALT_POLL_NS:-} ]]; then
+    [[ -n $halt_poll_before ]] || { echo "no $halt_poll on this machine" >&2; exit 2; }
+    echo "$BENCH_HALT_POLL_NS" >"$halt_poll"
+fi
 
 release_build -p auth -p gateway
 if [[ ${BENCH_BARE:-0} == 1 ]]; then release_build -p gateway --example bare_proxy; fi
@@ -160,4 +175,6 @@ for ((round = 0; round < ROUNDS; round++)); do
     done
 done
 
+echo "guest_halt_poll_ns: ${halt_poll_before:+$(cat "$halt_poll")}${halt_poll_before:-none (not a haltpoll guest)}"
+echo
 python3 scripts/lib/wrk_stats.py gateway-table "$results"
