@@ -3,9 +3,10 @@
 # nginx (a plain proxy_pass, the floor any proxy hop pays here) and through the gateway with
 # edge auth and rate limiting on. Release builds; wrk at 64 connections, per path and round:
 # - saturation: as fast as the connections go (throughput, and latency under full load);
-# - paced: each connection waits PACE_MS between requests (latency of the hop itself). A paced
-#   run's p50 moves by 0.1–0.2 ms from one run to the next here (where the scheduler puts
-#   wrk's, the proxy's and the service's threads), so each round has several shorter ones.
+# - paced: each connection waits PACE_MS on average, at random, between requests (latency of
+#   the hop itself; scripts/lib/paced.lua says why at random). A paced run's p50 moves from
+#   one run to the next (where the scheduler puts wrk's, the proxy's and the service's
+#   threads), so each round has several shorter ones.
 # Everything shares one machine, whose speed drifts between runs: the paths are measured in
 # turn, in a different order each round, and the tables give the medians of the runs.
 #
@@ -175,6 +176,10 @@ for ((round = 0; round < ROUNDS; round++)); do
     done
 done
 
-echo "guest_halt_poll_ns: ${halt_poll_before:+$(cat "$halt_poll")}${halt_poll_before:-none (not a haltpoll guest)}"
+if [[ -n $halt_poll_before ]]; then
+    echo "guest_halt_poll_ns: $(cat "$halt_poll")"
+else
+    echo "guest_halt_poll_ns: none (not a haltpoll guest)"
+fi
 echo
 python3 scripts/lib/wrk_stats.py gateway-table "$results"

@@ -95,7 +95,8 @@ def gateway_table(results_file):
             share = median("rps", gateway) / median("rps", nginx) * 100
             print(f"- {endpoint}: the gateway at {share:.1f} % of nginx's throughput")
 
-    print(f"\nPaced (64 connections, each waiting {os.environ.get('PACE_MS', '20')} ms "
+    pace = int(os.environ.get("PACE_MS", "20"))
+    print(f"\nPaced (64 connections, each waiting {pace // 2}–{pace * 3 // 2} ms, at random, "
           f"between requests), medians of {runs_of('paced')} runs:\n")
     print("| endpoint | path | req/s | p50 ms | p50 range ms | p99 ms | p50 over direct ms |")
     print("|---|---|---|---|---|---|---|")
