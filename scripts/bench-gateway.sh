@@ -36,7 +36,7 @@ declare -A BARE_PORT=([hyper]=18086 [pingora]=18085)
 work=$(mktemp -d)
 pids=()
 # On a KVM guest with the cpuidle-haltpoll driver, an idle vCPU polls this long before it halts;
-# a wake-up of a halted vCPU is a VM exit. The benchmark machines have come with 0 (no polling);
+# a wake-up of a halted vCPU is a VM exit. The benchmark machine of 2026-12-07 came with 0;
 # the kernel's default is 200000. It applies to every path alike; the run prints its value.
 halt_poll=/sys/module/haltpoll/parameters/guest_halt_poll_ns
 halt_poll_before=$(cat "$halt_poll" 2>/dev/null || true)
