@@ -104,6 +104,8 @@ async fn a_pooled_connection_the_service_closed_is_replaced_even_for_a_post() {
     let mut client = ClientConnection::open(&setup).await;
 
     let first = client.echo_peer(Method::GET).await;
+    // Pooled, and taken again by a request that comes at once.
+    assert_eq!(client.echo_peer(Method::GET).await, first);
     // The service closes the idle connection long before the gateway's pool would (4 s).
     tokio::time::sleep(Duration::from_millis(800)).await;
     // Not idempotent, so not retried: it must not be sent on the closed connection at all.
