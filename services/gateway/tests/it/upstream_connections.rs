@@ -4,11 +4,10 @@
 use crate::helpers::{Setup, Stub, big_body};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode, header};
-use http_body::Body as _;
+use http_body_util::BodyExt as _;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
-use std::pin::Pin;
 use std::time::Duration;
 use testkit::TestTokens;
 
@@ -40,15 +39,8 @@ impl ClientConnection {
             .unwrap();
         let response = self.sender.send_request(request).await.unwrap();
         let status = response.status();
-        let mut body = response.into_body();
-        let mut bytes = Vec::new();
-        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
-        {
-            if let Ok(data) = frame.unwrap().into_data() {
-                bytes.extend_from_slice(&data);
-            }
-        }
-        (status, bytes.into())
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, body)
     }
 
     /// The gateway's end (its local port) of the upstream connection a request went over.
