@@ -91,15 +91,16 @@ async fn large_bodies_cross_both_ways_and_their_connection_is_reused_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pooled_connection_the_service_closed_is_replaced_even_for_a_post() {
     let tokens = TestTokens::new();
-    let closing = Stub::spawn_with_keep_alive("a", &tokens, Some(Duration::from_millis(200))).await;
+    let closing = Stub::spawn_with_keep_alive("a", &tokens, Some(Duration::from_secs(1))).await;
     let setup = Setup::around(tokens, closing, |env| env).await;
     let mut client = ClientConnection::open(&setup).await;
 
     let first = client.echo_peer(Method::GET).await;
-    // Pooled, and taken again by a request that comes at once.
+    // Pooled, and taken again by a request that comes at once: well inside the service's 1 s
+    // keep-alive, so a stalled test machine does not see the service close it under the request.
     assert_eq!(client.echo_peer(Method::GET).await, first);
-    // The service closes the idle connection long before the gateway's pool would (4 s).
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The service closes the idle connection (after 1 s) long before the gateway's pool would (4 s).
+    tokio::time::sleep(Duration::from_secs(2)).await;
     // Not idempotent, so not retried: it must not be sent on the closed connection at all.
     let second = client.echo_peer(Method::POST).await;
     assert_ne!(second, first);
