@@ -23,6 +23,11 @@ pub struct Claims {
     pub nbf: Option<i64>,
     /// Token id; logout puts it on the deny-list until `exp`.
     pub jti: Uuid,
+    /// The user's token version when the token was issued. Revoking every token of a user
+    /// (password reset, suspension, role change) raises the version: a token below the
+    /// user's current one is void. Tokens from before versions existed read as 0.
+    #[serde(default)]
+    pub ver: u64,
     pub iss: String,
     pub aud: String,
 }
@@ -46,9 +51,16 @@ impl Claims {
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
             nbf: Some(now),
             jti: Uuid::now_v7(),
+            ver: 0,
             iss: issuer.into(),
             aud: audience.into(),
         }
+    }
+
+    /// The same claims, issued at the user's token version `ver`.
+    pub fn with_version(mut self, ver: u64) -> Self {
+        self.ver = ver;
+        self
     }
 
     pub fn user_id(&self) -> UserId {

@@ -1,6 +1,13 @@
 //! actix extractors: a handler says who may call it in its signature, e.g.
 //! `async fn list_users(user: Authenticated<Admin>, ..)`. The [`Verifier`] comes from the
 //! app's `web::Data<Verifier>`.
+//!
+//! After the signature, a token is checked against auth's revocations when the verifier has a
+//! [`crate::RevocationCheck`]. If Redis cannot say, the request's weight decides: staff routes,
+//! staff tokens and every request that changes something (any method but GET, HEAD, OPTIONS:
+//! payments, account changes, orders) are refused with 503, since a revoked token there is a
+//! stolen session acting; plain reads pass, counted in
+//! `token_revocation_checks_total{outcome="unchecked"}` (alert `TokenRevocationUnchecked`).
 
 use crate::{Claims, TokenError, Verifier};
 use actix_web::dev::Payload;
@@ -13,6 +20,10 @@ use std::marker::PhantomData;
 /// Which roles may pass.
 pub trait Policy {
     fn allows(role: Role) -> bool;
+
+    /// Whether the routes guarded by this policy are staff-only: their requests are refused
+    /// when revocations cannot be read, whatever the method.
+    const PRIVILEGED: bool = false;
 }
 
 /// Any signed-in user.
@@ -45,11 +56,13 @@ impl Policy for Staff {
     fn allows(role: Role) -> bool {
         matches!(role, Role::Agent | Role::Admin)
     }
+    const PRIVILEGED: bool = true;
 }
 impl Policy for Admin {
     fn allows(role: Role) -> bool {
         role == Role::Admin
     }
+    const PRIVILEGED: bool = true;
 }
 
 /// A caller with a valid token whose role `P` allows; 401 without a valid token, 403 for
@@ -105,16 +118,54 @@ fn verifier(req: &HttpRequest) -> Result<web::Data<Verifier>, Problem> {
 }
 
 /// The verified claims of the request's bearer token: `None` without one, an error for a bad
-/// one. Both extractors start here.
-fn caller(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<Claims>, Problem>> {
+/// or revoked one. Both extractors start here; `privileged` marks staff-only routes.
+fn caller(
+    req: &HttpRequest,
+    privileged: bool,
+) -> LocalBoxFuture<'static, Result<Option<Claims>, Problem>> {
     let token = bearer(req);
     let verifier = verifier(req);
+    let weighty = privileged || !req.method().is_safe() || req.path().starts_with("/api/admin");
     Box::pin(async move {
-        match token? {
-            None => Ok(None),
-            Some(token) => Ok(Some(verifier?.verify(&token).await?)),
+        let Some(token) = token? else {
+            return Ok(None);
+        };
+        let verifier = verifier?;
+        let claims = verifier.verify(&token).await?;
+        if let Some(check) = verifier.revocations() {
+            let weighty = weighty || matches!(claims.role, Role::Admin | Role::Agent);
+            revocation_verdict(check.is_revoked(&claims).await, weighty)?;
         }
+        Ok(Some(claims))
     })
+}
+
+/// What the revocation check's answer means for the request: a revoked token is refused, and
+/// so is a `weighty` request when revocations could not be read.
+fn revocation_verdict(
+    answer: Result<bool, crate::Unreadable>,
+    weighty: bool,
+) -> Result<(), Problem> {
+    let outcome = match answer {
+        Ok(false) => "stands",
+        Ok(true) => {
+            metrics::counter!("token_revocation_checks_total", "outcome" => "revoked").increment(1);
+            return Err(Problem::new(Code::InvalidToken).with_detail("The token has been revoked."));
+        }
+        Err(error) if weighty => {
+            tracing::warn!(%error, "refusing a request whose token could not be checked");
+            metrics::counter!("token_revocation_checks_total", "outcome" => "refused").increment(1);
+            return Err(Problem::new(Code::ServiceUnavailable)
+                .with_detail("Your session cannot be checked right now; try again shortly.")
+                .with_retry_after(5));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "a read passes with its token unchecked for revocation");
+            "unchecked"
+        }
+    };
+    metrics::counter!("token_revocation_checks_total", "outcome" => outcome).increment(1);
+    Ok(())
 }
 
 impl<P: Policy + 'static> FromRequest for Authenticated<P> {
@@ -122,7 +173,7 @@ impl<P: Policy + 'static> FromRequest for Authenticated<P> {
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = caller(req);
+        let caller = caller(req, P::PRIVILEGED);
         Box::pin(async move {
             let claims = caller.await?.ok_or(TokenError::Missing)?;
             if !P::allows(claims.role) {
@@ -146,7 +197,7 @@ impl FromRequest for MaybeUser {
     type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = caller(req);
+        let caller = caller(req, false);
         Box::pin(async move { Ok(Self(caller.await?)) })
     }
 }
@@ -165,6 +216,20 @@ mod tests {
         assert!(super::Driver::allows(Driver) && !super::Driver::allows(Customer));
         assert!(Staff::allows(Agent) && Staff::allows(Admin) && !Staff::allows(Driver));
         assert!(super::Admin::allows(Admin) && !super::Admin::allows(Agent));
+    }
+
+    #[test]
+    fn revocation_verdicts() {
+        let unreadable = || Err(crate::Unreadable("down".into()));
+        assert!(revocation_verdict(Ok(false), true).is_ok());
+        assert_eq!(
+            revocation_verdict(Ok(true), false).map_err(|p| p.code()),
+            Err(Code::InvalidToken)
+        );
+        assert!(revocation_verdict(unreadable(), false).is_ok());
+        let refused = revocation_verdict(unreadable(), true).err();
+        assert_eq!(refused.as_ref().map(Problem::code), Some(Code::ServiceUnavailable));
+        assert_eq!(refused.and_then(|p| p.retry_after()), Some(5));
     }
 
     #[test]

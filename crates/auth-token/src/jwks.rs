@@ -9,6 +9,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
 
+/// The largest JWKS document read. Auth's holds a few keys (well under 2 KiB); a bigger answer
+/// is someone else's (a misrouted URL, a hostile endpoint) and is not buffered whole.
+const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
 #[derive(Default)]
 struct Cache {
     keys: HashMap<String, DecodingKey>,
@@ -103,16 +107,15 @@ impl JwksClient {
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {
-        let set: JwkSet = self
+        let response = self
             .http
             .get(&self.url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
             .map_err(|e| e.to_string())?;
+        let body = read_capped(response, MAX_DOCUMENT_BYTES).await?;
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             // Keys we cannot use (no kid, another algorithm) are skipped, not fatal: the set
@@ -129,4 +132,24 @@ impl JwksClient {
         }
         Ok(keys)
     }
+}
+
+/// The body of `response`, refused once it grows past `cap` bytes (whatever its
+/// `Content-Length` claims).
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    let too_big = || format!("the JWKS document is larger than {cap} bytes");
+    if response
+        .content_length()
+        .is_some_and(|length| length > cap as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > cap {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

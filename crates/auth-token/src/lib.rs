@@ -6,6 +6,7 @@
 //! signed with the public key's bytes) and every other algorithm are rejected before any key
 //! is looked at.
 
+mod check;
 mod claims;
 mod error;
 pub mod extract;
@@ -15,6 +16,7 @@ pub mod revocation;
 mod signer;
 mod verifier;
 
+pub use check::{CheckConfigError, RevocationCheck, Unreadable};
 pub use claims::Claims;
 pub use error::TokenError;
 pub use extract::{

@@ -10,11 +10,14 @@ pub fn denylist_key(jti: Uuid) -> String {
     format!("auth:denylist:{jti}")
 }
 
-/// Redis key holding a time (Unix seconds): every access token of the user whose `iat` is at
-/// or before it is void. Set when a user's tokens must stop working at once (password reset,
-/// suspension, role change). `iat` has one-second resolution, hence "at or before".
-pub fn revoked_before_key(user_id: Uuid) -> String {
-    format!("auth:revoked-before:{user_id}")
+/// Redis key holding the lowest token version (`ver` claim) of the user that still stands:
+/// every access token below it is void. Auth raises a user's version in the same database
+/// transaction that suspends them, changes their role or resets their password, so a token
+/// issued before that change carries a lower version and one issued after it does not, however
+/// close together they are. (A cut-off time in whole seconds voided tokens issued in the same
+/// second as the change, e.g. the one a user got by logging in again right after.)
+pub fn token_version_key(user_id: Uuid) -> String {
+    format!("auth:token-version:{user_id}")
 }
 
 /// Redis pub/sub channel on which auth announces each revocation as it records it (in the same
@@ -26,9 +29,9 @@ pub const CHANNEL: &str = "auth:revocations";
 pub enum Notice {
     /// One access token (logout), void until it would have expired at `until` (Unix seconds).
     Token { jti: Uuid, until: i64 },
-    /// Every access token of `user` issued at or before `before`; the notice matters until
+    /// Every access token of `user` below token version `version`; the notice matters until
     /// `until`, when the last of them has expired.
-    User { user: Uuid, before: i64, until: i64 },
+    User { user: Uuid, version: u64, until: i64 },
 }
 
 impl Notice {
@@ -36,11 +39,12 @@ impl Notice {
     pub fn to_message(&self) -> String {
         match self {
             Self::Token { jti, until } => format!("token {jti} {until}"),
+            // Not "user": a gateway of the time-based scheme must not read a version as a time.
             Self::User {
                 user,
-                before,
+                version,
                 until,
-            } => format!("user {user} {before} {until}"),
+            } => format!("version {user} {version} {until}"),
         }
     }
 
@@ -52,9 +56,9 @@ impl Notice {
                 jti: parts.next()?.parse().ok()?,
                 until: parts.next()?.parse().ok()?,
             },
-            "user" => Self::User {
+            "version" => Self::User {
                 user: parts.next()?.parse().ok()?,
-                before: parts.next()?.parse().ok()?,
+                version: parts.next()?.parse().ok()?,
                 until: parts.next()?.parse().ok()?,
             },
             _ => return None,
@@ -64,9 +68,9 @@ impl Notice {
 }
 
 /// Whether `claims` are void given what Redis holds: the deny-list entry's presence and the
-/// user's revoked-before time, if any.
-pub fn is_revoked(claims: &Claims, denied: bool, revoked_before: Option<i64>) -> bool {
-    denied || revoked_before.is_some_and(|before| claims.iat <= before)
+/// user's lowest standing token version, if any.
+pub fn is_revoked(claims: &Claims, denied: bool, standing_version: Option<u64>) -> bool {
+    denied || standing_version.is_some_and(|version| claims.ver < version)
 }
 
 #[cfg(test)]
@@ -100,7 +104,7 @@ mod tests {
         };
         let user = Notice::User {
             user: Uuid::new_v4(),
-            before: 1_799_999_000,
+            version: 3,
             until: 1_800_000_900,
         };
         for notice in [token, user] {
@@ -110,7 +114,8 @@ mod tests {
             "",
             "token",
             "token x 1",
-            "user 1 2 3",
+            "version 1 2 3",
+            "user 6f1c5b6e-6c4b-4d43-9a49-6a1f0c2e7d10 1 2",
             "token {} 1 extra",
             "hello",
         ] {
@@ -119,10 +124,11 @@ mod tests {
     }
 
     #[test]
-    fn tokens_issued_up_to_the_revocation_second_are_void() {
-        let claims = claims();
-        assert!(is_revoked(&claims, false, Some(claims.iat)));
-        assert!(is_revoked(&claims, false, Some(claims.iat + 5)));
-        assert!(!is_revoked(&claims, false, Some(claims.iat - 1)));
+    fn tokens_below_the_standing_version_are_void() {
+        let claims = claims().with_version(2);
+        assert!(is_revoked(&claims, false, Some(3)));
+        assert!(!is_revoked(&claims, false, Some(2)));
+        assert!(!is_revoked(&claims, false, Some(1)));
+        assert!(!is_revoked(&claims, false, None));
     }
 }

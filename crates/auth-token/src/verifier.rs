@@ -1,7 +1,7 @@
 //! Token verification: algorithm, key, signature, time, issuer and audience.
 
 use crate::jwks::JwksClient;
-use crate::{Claims, Signer, TokenError};
+use crate::{Claims, RevocationCheck, Signer, TokenError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
@@ -36,6 +36,7 @@ enum Keys {
 pub struct Verifier {
     validation: Validation,
     keys: Keys,
+    revocations: Option<RevocationCheck>,
 }
 
 impl Verifier {
@@ -44,6 +45,7 @@ impl Verifier {
         Self {
             validation: validation(settings),
             keys: Keys::Remote(client),
+            revocations: None,
         }
     }
 
@@ -63,6 +65,7 @@ impl Verifier {
         Self {
             validation: validation(settings),
             keys: Keys::Static(keys),
+            revocations: None,
         }
     }
 
@@ -80,10 +83,23 @@ impl Verifier {
         Self {
             validation: validation(settings),
             keys: Keys::Static(keys),
+            revocations: None,
         }
     }
 
-    /// The claims of `token` if it is valid now.
+    /// Also refuse tokens auth has revoked (every service in production; see `check`).
+    pub fn with_revocations(mut self, check: RevocationCheck) -> Self {
+        self.revocations = Some(check);
+        self
+    }
+
+    /// The revocation check the extractors run after verifying a token, if there is one.
+    pub fn revocations(&self) -> Option<&RevocationCheck> {
+        self.revocations.as_ref()
+    }
+
+    /// The claims of `token` if it is valid now. (Signature and time only: whether auth has
+    /// revoked it is [`Verifier::revocations`]' question.)
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         // Decide on the algorithm from the raw header before anything else, so `none` and
         // HMAC tokens never reach key selection.

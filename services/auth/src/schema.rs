@@ -15,6 +15,7 @@ diesel::table! {
         version -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        token_version -> Int8,
     }
 }
 

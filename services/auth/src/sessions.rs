@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use auth_token::revocation::{self, Notice};
-pub use auth_token::revocation::{denylist_key, revoked_before_key};
+pub use auth_token::revocation::{denylist_key, token_version_key};
 
 /// What a successful login, registration or refresh answers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,7 +48,8 @@ pub async fn issue(
         config.access_ttl(),
         &config.jwt_issuer,
         &config.jwt_audience,
-    );
+    )
+    .with_version(u64::try_from(user.token_version).unwrap_or_default());
     let access_token = state.keys.sign(&claims)?;
     let refresh_token = secrets::generate();
     let expires_at =
@@ -137,45 +138,50 @@ pub async fn deny(state: &AppState, claims: &Claims) -> Result<(), Problem> {
     record_revocation(state, &denylist_key(claims.jti), 1, ttl, &notice).await
 }
 
-/// Voids every access token of `user_id` issued until now (their refresh families are
-/// revoked in the database by the caller), and announces it.
+/// Voids every access token of `user_id` issued before its token version last rose (the
+/// database raises it with the change that calls for this: a role, status, password or email
+/// change; see `db::users::UserRow::token_version`), and announces it. Called after that
+/// change committed; the version read then is at least the one it set.
 pub async fn void_access_tokens(state: &AppState, user_id: Uuid) -> Result<(), Problem> {
-    let now = Utc::now().timestamp();
+    let mut conn = state.db().await?;
+    let version = db::users::token_version(&mut conn, user_id)
+        .await?
+        .ok_or_else(|| Problem::not_found("No such user."))?;
+    let version = u64::try_from(version).unwrap_or_default();
     let ttl = state.config.access_token_ttl_secs.max(1);
     let notice = Notice::User {
         user: user_id,
-        before: now,
-        until: now.saturating_add_unsigned(ttl),
+        version,
+        until: Utc::now().timestamp().saturating_add_unsigned(ttl),
     };
-    record_revocation(state, &revoked_before_key(user_id), now, ttl, &notice).await
-}
-
-/// Writes the revocation and publishes its notice in one transaction: whoever reads the key
-/// before it is written is still subscribed when the notice goes out (see the gateway README).
-async fn record_revocation(
-    state: &AppState,
-    key: &str,
-    value: i64,
-    ttl_secs: u64,
-    notice: &Notice,
-) -> Result<(), Problem> {
     let mut redis = state.redis().await?;
-    redis::pipe()
-        .atomic()
-        .cmd("SET")
-        .arg(key)
-        .arg(value)
-        .arg("EX")
-        .arg(ttl_secs)
-        .ignore()
-        .cmd("PUBLISH")
-        .arg(revocation::CHANNEL)
+    RAISE_VERSION
+        .key(token_version_key(user_id))
+        .key(revocation::CHANNEL)
+        .arg(version)
+        .arg(ttl)
         .arg(notice.to_message())
-        .ignore()
-        .query_async::<()>(&mut redis)
+        .invoke_async::<()>(&mut redis)
         .await
         .map_err(|err| Problem::unavailable(&err))
 }
+
+/// Raises the standing version to ARGV[1] (never lowers it: two revocations may record their
+/// versions out of order), keeps it ARGV[2] seconds (every token below it has expired by then)
+/// and announces the notice, atomically, as [`record_revocation`] does.
+static RAISE_VERSION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local standing = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > standing then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+redis.call('PUBLISH', KEYS[2], ARGV[3])
+",
+    )
+});
 
 /// The refusal for a refresh token that cannot be used.
 pub fn invalid_refresh() -> Problem {

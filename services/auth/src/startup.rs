@@ -69,7 +69,9 @@ impl Application {
             .map_err(|e| fail("document store")(e.to_string()))?;
         let links = LinkSigner::new(&config.document_link_secret)
             .map_err(|e| fail("DOCUMENT_LINK_SECRET")(e.to_string()))?;
-        let verifier = web::Data::new(keys.verifier(&config));
+        let revocations = auth_token::RevocationCheck::new(&common.redis_url)
+            .map_err(|e| fail("revocation check")(e.to_string()))?;
+        let verifier = web::Data::new(keys.verifier(&config).with_revocations(revocations));
 
         let mut tasks = Vec::new();
         let relay_config = RelayConfig::new(

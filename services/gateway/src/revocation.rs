@@ -77,8 +77,8 @@ impl Default for Revocations {
 #[derive(Default)]
 struct Notices {
     tokens: HashMap<Uuid, i64>,
-    /// User → (tokens issued at or before this are void, until when that matters).
-    users: HashMap<Uuid, (i64, i64)>,
+    /// User → (tokens below this version are void, until when that matters).
+    users: HashMap<Uuid, (u64, i64)>,
 }
 
 impl Revocations {
@@ -114,7 +114,7 @@ impl Revocations {
             || notices
                 .users
                 .get(&claims.sub)
-                .is_some_and(|(before, _)| claims.iat <= *before)
+                .is_some_and(|(standing, _)| claims.ver < *standing)
     }
 
     fn note(&self, notice: Notice, now: i64) {
@@ -129,11 +129,11 @@ impl Revocations {
             }
             Notice::User {
                 user,
-                before,
+                version,
                 until,
             } => {
-                let entry = notices.users.entry(user).or_insert((before, until));
-                *entry = (entry.0.max(before), entry.1.max(until));
+                let entry = notices.users.entry(user).or_insert((version, until));
+                *entry = (entry.0.max(version), entry.1.max(until));
             }
         }
     }
@@ -303,11 +303,11 @@ mod tests {
         assert_eq!(revocations.stands(&one), Some(false));
         assert_eq!(revocations.stands(&other), Some(true));
 
-        // A user's tokens issued before the time are void; a later one stands.
+        // A user's tokens below the version are void; one at it stands.
         revocations.note(
             Notice::User {
                 user: other.claims.sub,
-                before: other.claims.iat - 1,
+                version: other.claims.ver,
                 until: now + 600,
             },
             now,
@@ -316,7 +316,7 @@ mod tests {
         revocations.note(
             Notice::User {
                 user: other.claims.sub,
-                before: other.claims.iat,
+                version: other.claims.ver + 1,
                 until: now + 600,
             },
             now,

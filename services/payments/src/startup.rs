@@ -59,6 +59,11 @@ impl Application {
             .check_for(&common.app_env)
             .map_err(fail("configuration"))?;
         migrate(&common).await?;
+        // Every service refuses revoked tokens itself: the gateway is not the only way in,
+        // and it lets tokens through when Redis is slow.
+        let revocations = auth_token::RevocationCheck::new(&common.redis_url)
+            .map_err(|e| fail("revocation check")(e.to_string()))?;
+        let verifier = verifier.with_revocations(revocations);
         let schema = common.schema();
         let pool = platform::db::pool(&common.database_url, &schema, common.database_pool_size)
             .map_err(|e| fail("database pool")(e.to_string()))?;

@@ -167,3 +167,57 @@ async fn extractors_answer_401_and_403_as_problem_json() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_oversized_jwks_document_is_not_read() {
+    // The real key set with 100 KB of padding, once with a Content-Length and once streamed
+    // without one: neither is buffered, so the token's key stays unknown.
+    let key = signer("k1");
+    let mut document = serde_json::to_value(jwk_set([&key])).unwrap();
+    document["padding"] = serde_json::Value::String("x".repeat(100_000));
+    let body = serde_json::to_vec(&document).unwrap();
+    let served = web::Bytes::from(body);
+    let server = HttpServer::new(move || {
+        let (sized, streamed) = (served.clone(), served.clone());
+        App::new()
+            .route(
+                "/sized",
+                web::get().to(move || {
+                    let body = sized.clone();
+                    async move { HttpResponse::Ok().body(body) }
+                }),
+            )
+            .route(
+                "/streamed",
+                web::get().to(move || {
+                    let body = streamed.clone();
+                    async move {
+                        let chunks: Vec<Result<web::Bytes, actix_web::Error>> =
+                            body.chunks(8192).map(|c| Ok(web::Bytes::copy_from_slice(c))).collect();
+                        HttpResponse::Ok().streaming(futures_util::stream::iter(chunks))
+                    }
+                }),
+            )
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let addr = server.addrs()[0];
+    let server = server.run();
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    let token = key.sign(&claims()).unwrap();
+    for path in ["sized", "streamed"] {
+        let verifier = Verifier::from_jwks(
+            &settings(),
+            JwksClient::new(format!("http://{addr}/{path}")),
+        );
+        assert_eq!(
+            verifier.verify(&token).await,
+            Err(TokenError::KeysUnavailable),
+            "{path}"
+        );
+    }
+    handle.stop(false).await;
+}

@@ -1,5 +1,5 @@
-//! Token verification: every way a token is refused, and keys fetched from a JWKS served
-//! over real HTTP.
+//! Token verification: every way a token is refused, keys fetched from a JWKS served over
+//! real HTTP, and revocations read from the real Redis.
 
 #![expect(
     clippy::unwrap_used,
@@ -8,6 +8,7 @@
 
 mod jwks;
 mod rejections;
+mod revocations;
 
 use auth_token::{Claims, Signer, VerifierSettings};
 use domain::{Role, UserId};

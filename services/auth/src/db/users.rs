@@ -22,6 +22,9 @@ pub struct UserRow {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The version access tokens are issued at; raised by the database whenever the role,
+    /// status, password or email changes (migration `token_version`).
+    pub token_version: i64,
 }
 
 impl UserRow {
@@ -229,4 +232,14 @@ fn escape_like(input: &str) -> String {
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+/// The user's current token version (see [`UserRow::token_version`]).
+pub async fn token_version(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<i64>> {
+    users::table
+        .find(id)
+        .select(users::token_version)
+        .first(conn)
+        .await
+        .optional()
 }

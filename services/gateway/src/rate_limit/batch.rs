@@ -18,23 +18,23 @@ use tokio::sync::oneshot;
 
 use super::{REDIS_PAUSE, unix_millis};
 
-/// ARGV[1] is the number of checks; then, for each, the token's issue time (`''` without a
+/// ARGV[1] is the number of checks; then, for each, the token's version (`''` without a
 /// token), the number of counters and, for each counter, the amount to add and its window in
-/// milliseconds. KEYS hold, for each check, the two deny-list keys and the counters' keys. The
+/// milliseconds. KEYS hold, for each check, the two revocation keys and the counters' keys. The
 /// answer holds, for each check, whether the token is revoked, then the count and the time
 /// left for each counter.
 const SCRIPT: &str = r"
 local out = {}
 local k, a = 1, 2
 for _ = 1, tonumber(ARGV[1]) do
-  local issued_at = ARGV[a]
+  local version = ARGV[a]
   local counters = tonumber(ARGV[a + 1])
   a = a + 2
   local revoked = 0
-  if issued_at ~= '' then
+  if version ~= '' then
     if redis.call('EXISTS', KEYS[k]) == 1 then revoked = 1 end
-    local before = redis.call('GET', KEYS[k + 1])
-    if before and tonumber(issued_at) <= tonumber(before) then revoked = 1 end
+    local standing = redis.call('GET', KEYS[k + 1])
+    if standing and tonumber(version) < tonumber(standing) then revoked = 1 end
   end
   k = k + 2
   out[#out + 1] = revoked
@@ -63,11 +63,11 @@ pub struct Check {
     pub counters: Vec<Counter>,
 }
 
-/// Where auth records a token's revocation.
+/// Where auth records a token's revocation, and the token's version to compare.
 pub struct Token {
     pub denylist_key: String,
-    pub revoked_before_key: String,
-    pub issued_at: i64,
+    pub version_key: String,
+    pub version: u64,
 }
 
 pub struct Counter {
@@ -208,8 +208,8 @@ impl Batcher {
                 Some(token) => {
                     invocation
                         .key(&token.denylist_key)
-                        .key(&token.revoked_before_key)
-                        .arg(token.issued_at);
+                        .key(&token.version_key)
+                        .arg(token.version);
                 }
                 None => {
                     invocation.key("").key("").arg("");

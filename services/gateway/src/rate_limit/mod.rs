@@ -23,7 +23,7 @@ mod shared;
 
 use crate::revocation::{Revocations, Verified};
 use auth_token::Claims;
-use auth_token::revocation::{denylist_key, revoked_before_key};
+use auth_token::revocation::{denylist_key, token_version_key};
 use batch::{Batcher, Check, Counter, Token};
 use local::LocalCounts;
 pub use shared::Sender;
@@ -292,8 +292,8 @@ impl Limiter {
         let check = Check {
             token: token.map(|token| Token {
                 denylist_key: denylist_key(token.claims.jti),
-                revoked_before_key: revoked_before_key(token.claims.sub),
-                issued_at: token.claims.iat,
+                version_key: token_version_key(token.claims.sub),
+                version: token.claims.ver,
             }),
             counters: keys
                 .iter()

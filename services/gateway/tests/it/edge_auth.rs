@@ -218,7 +218,8 @@ async fn a_revoked_token_is_refused_even_after_it_was_accepted() {
     revoke(&revocation::denylist_key(claims.jti), 1, notice).await;
     wait_refused(gateway, "/private/x", &token).await;
 
-    // Password reset or suspension: every token issued until now is void.
+    // Password reset or suspension: the user's version goes up and every token below it is
+    // void; one issued afterwards, in the same second, stands.
     let other = setup.tokens.claims(UserId::new(), Role::Customer, true);
     let other_token = setup.tokens.sign(&other);
     for _ in 0..2 {
@@ -226,16 +227,20 @@ async fn a_revoked_token_is_refused_even_after_it_was_accepted() {
     }
     let notice = Notice::User {
         user: other.sub,
-        before: other.iat,
+        version: 1,
         until: other.exp,
     };
-    revoke(
-        &revocation::revoked_before_key(other.sub),
-        other.iat,
-        notice,
-    )
-    .await;
+    revoke(&revocation::token_version_key(other.sub), 1, notice).await;
     wait_refused(gateway, "/optional/x", &other_token).await;
+    let renewed = Claims {
+        jti: uuid::Uuid::now_v7(),
+        ..other.clone()
+    }
+    .with_version(1);
+    assert_eq!(
+        status(gateway, "/optional/x", &setup.tokens.sign(&renewed)).await,
+        200
+    );
 
     // A token the gateway sees for the first time is asked about in Redis.
     let late = setup.tokens.sign(&claims);
