@@ -13,6 +13,7 @@ pub mod consumer;
 pub mod contracts;
 pub mod outbox;
 pub mod relay;
+pub mod sealed;
 mod tracecontext;
 
 pub use broker::{Broker, BrokerCheck};
