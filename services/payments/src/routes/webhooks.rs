@@ -54,13 +54,18 @@ pub async fn stripe_webhook(
     {
         let result = match err {
             SignatureError::Malformed => "malformed",
+            SignatureError::TooLarge => "too_large",
             SignatureError::Mismatch => "mismatch",
             SignatureError::OutsideTolerance => "expired",
         };
         metrics::counter!("payments_webhook_events_total", "type" => "unknown", "verification" => result).increment(1);
         let problem = match err {
-            SignatureError::Malformed => Problem::bad_request(err.to_string()),
-            _ => Problem::new(Code::InvalidToken).with_detail(err.to_string()),
+            SignatureError::Malformed | SignatureError::TooLarge => {
+                Problem::bad_request(err.to_string())
+            }
+            SignatureError::Mismatch | SignatureError::OutsideTolerance => {
+                Problem::new(Code::InvalidToken).with_detail(err.to_string())
+            }
         };
         return Err(problem);
     }

@@ -70,3 +70,30 @@ async fn signatures_are_checked_and_events_stored_once() {
     let signed = platform::signature::sign(WEBHOOK_SECRET, now(), junk.as_bytes());
     assert_eq!(post(&app, junk, Some(signed)).await.0, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signature_header_past_its_bounds_is_refused_unread() {
+    let app = TestApp::spawn().await;
+    let body = json!({ "id": "evt_test_bounds", "object": "event", "type": "customer.created", "data": { "object": {} } }).to_string();
+    let signed = platform::signature::sign(WEBHOOK_SECRET, now(), body.as_bytes());
+    let (timestamp, good) = signed.split_once(',').unwrap();
+    let wrong = format!("v1={}", "00".repeat(32));
+
+    // Many entries, the right one last: each used to cost a pass of HMAC over the body.
+    let many = format!("{timestamp},{},{good}", [wrong.as_str(); 12].join(","));
+    let (status, problem) = post(&app, &body, Some(many)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("too large"),
+        "{problem}"
+    );
+    let long = format!("{timestamp},{good},x={}", "a".repeat(2048));
+    assert_eq!(post(&app, &body, Some(long)).await.0, 400);
+
+    // Within bounds (a secret rolling: two signatures), it still verifies.
+    let rolling = format!("{timestamp},{wrong},{good}");
+    assert_eq!(post(&app, &body, Some(rolling)).await.0, 200);
+}
