@@ -183,6 +183,33 @@ redis.call('PUBLISH', KEYS[2], ARGV[3])
     )
 });
 
+/// Writes the revocation and publishes its notice in one transaction: whoever reads the key
+/// before it is written is still subscribed when the notice goes out (see the gateway README).
+async fn record_revocation(
+    state: &AppState,
+    key: &str,
+    value: i64,
+    ttl_secs: u64,
+    notice: &Notice,
+) -> Result<(), Problem> {
+    let mut redis = state.redis().await?;
+    redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(key)
+        .arg(value)
+        .arg("EX")
+        .arg(ttl_secs)
+        .ignore()
+        .cmd("PUBLISH")
+        .arg(revocation::CHANNEL)
+        .arg(notice.to_message())
+        .ignore()
+        .query_async::<()>(&mut redis)
+        .await
+        .map_err(|err| Problem::unavailable(&err))
+}
+
 /// The refusal for a refresh token that cannot be used.
 pub fn invalid_refresh() -> Problem {
     Problem::new(Code::InvalidToken)
