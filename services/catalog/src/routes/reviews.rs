@@ -104,10 +104,10 @@ pub async fn create_review(
     Ok(HttpResponse::Created().json(ReviewView::new(&row, Some(user))))
 }
 
-/// Edit your review.
+/// Edit your review (someone else's answers 404, as a missing one does).
 #[utoipa::path(put, path = "/api/products/{id}/reviews/{review_id}", tag = "reviews", request_body = ReviewRequest,
     responses((status = 200, body = ReviewView), (status = 400, body = domain::ProblemBody),
-        (status = 403, body = domain::ProblemBody), (status = 404, body = domain::ProblemBody)),
+        (status = 404, description = "No such review of yours", body = domain::ProblemBody)),
     security(("bearer" = [])))]
 pub async fn update_review(
     state: web::Data<AppState>,
@@ -124,9 +124,9 @@ pub async fn update_review(
     Ok(HttpResponse::Ok().json(ReviewView::new(&row, Some(user))))
 }
 
-/// Delete your review.
+/// Delete your review (someone else's answers 404, as a missing one does).
 #[utoipa::path(delete, path = "/api/products/{id}/reviews/{review_id}", tag = "reviews",
-    responses((status = 204), (status = 403, body = domain::ProblemBody), (status = 404, body = domain::ProblemBody)),
+    responses((status = 204), (status = 404, description = "No such review of yours", body = domain::ProblemBody)),
     security(("bearer" = [])))]
 pub async fn delete_review(
     state: web::Data<AppState>,

@@ -128,16 +128,35 @@ async fn authors_edit_and_delete_admins_hide() {
         .await;
     assert_eq!(summary["summary"]["average"], 3.5);
 
-    // Bob cannot touch Alice's review; Alice edits hers.
-    let res = app
-        .send(
-            Method::PUT,
-            &path(&ids[0]),
-            &json!({ "rating": 1 }),
-            Some(&bob_token),
-        )
+    // Bob cannot touch Alice's review, and cannot tell it from one that does not exist;
+    // Alice edits hers.
+    let missing = path(&Uuid::new_v4().to_string());
+    for (method, body) in [
+        (Method::PUT, json!({ "rating": 1 })),
+        (Method::DELETE, json!(null)),
+    ] {
+        let theirs = app
+            .send(method.clone(), &path(&ids[0]), &body, Some(&bob_token))
+            .await;
+        let theirs = (
+            theirs.status().as_u16(),
+            theirs.json::<Value>().await.unwrap(),
+        );
+        let none = app
+            .send(method.clone(), &missing, &body, Some(&bob_token))
+            .await;
+        let none = (none.status().as_u16(), none.json::<Value>().await.unwrap());
+        assert_eq!(theirs.0, 404, "{method}: {}", theirs.1);
+        assert_eq!(
+            (&theirs.1["code"], &theirs.1["detail"]),
+            (&none.1["code"], &none.1["detail"]),
+            "{method}"
+        );
+    }
+    let summary = app
+        .get_json(&format!("/api/products/{product}/reviews"), 200)
         .await;
-    assert_eq!(res.status(), 403);
+    assert_eq!(summary["summary"]["average"], 3.5);
     let res = app
         .send(
             Method::PUT,
