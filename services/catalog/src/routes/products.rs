@@ -9,7 +9,7 @@ use crate::views::{ImageView, ProductDetail, ProductList, ProductView, RatingSum
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use auth_token::MaybeUser;
-use domain::{Pagination, Problem};
+use domain::{Pagination, Problem, Role};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -99,19 +99,26 @@ pub async fn listed(
     conn: &mut diesel_async::AsyncPgConnection,
     id: Uuid,
 ) -> Result<ProductRow, Problem> {
-    let row = db::products::find(conn, id)
+    find_listed(conn, id)
         .await?
-        .filter(ProductRow::is_listed);
-    let category_active = match &row {
-        Some(row) => db::categories::find(conn, row.category_id)
-            .await?
-            .is_some_and(|c| c.is_active),
-        None => false,
+        .ok_or_else(|| Problem::not_found("No such product."))
+}
+
+/// The product if clients may see it: listed, in an active category.
+async fn find_listed(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<ProductRow>, Problem> {
+    let Some(row) = db::products::find(conn, id)
+        .await?
+        .filter(ProductRow::is_listed)
+    else {
+        return Ok(None);
     };
-    match row {
-        Some(row) if category_active => Ok(row),
-        _ => Err(Problem::not_found("No such product.")),
-    }
+    let category_active = db::categories::find(conn, row.category_id)
+        .await?
+        .is_some_and(|c| c.is_active);
+    Ok(category_active.then_some(row))
 }
 
 /// A product with its images, first reviews and rating summary.
@@ -165,16 +172,24 @@ pub async fn detail(
     })
 }
 
-/// A product image (immutable: cache it for good).
+/// A product image (immutable: cache it for good). Only while its product is listed: the
+/// image of a hidden or deleted product answers 404 as the product does, except to admins,
+/// who see such products in their console.
 #[utoipa::path(get, path = "/api/products/{id}/images/{image_id}", tag = "catalog",
     responses((status = 200, description = "The image (JPEG, PNG or WebP)", content_type = "image/*"),
         (status = 404, body = domain::ProblemBody)))]
 pub async fn get_image(
     state: web::Data<AppState>,
+    caller: MaybeUser,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, Problem> {
     let (product_id, image_id) = path.into_inner();
+    let admin = caller.0.is_some_and(|c| c.role == Role::Admin);
     let mut conn = state.db().await?;
+    let public = find_listed(&mut conn, product_id).await?.is_some();
+    if !public && !admin {
+        return Err(Problem::not_found("No such image."));
+    }
     let image = db::images::find(&mut conn, product_id, image_id)
         .await?
         .ok_or_else(|| Problem::not_found("No such image."))?;
@@ -186,9 +201,15 @@ pub async fn get_image(
             Problem::unavailable(&err)
         }
     })?;
+    // What only an admin may see must not stay in a shared cache.
+    let cache = if public {
+        "public, max-age=31536000, immutable"
+    } else {
+        "private, no-store"
+    };
     Ok(HttpResponse::Ok()
         .content_type(image.content_type)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::CACHE_CONTROL, cache))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(bytes))
 }

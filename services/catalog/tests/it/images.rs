@@ -160,3 +160,53 @@ async fn disguised_and_oversized_files_are_refused() {
     let page = app.get_json(&format!("/api/products/{product}"), 200).await;
     assert_eq!(page["images"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_of_hidden_products_are_not_served_except_to_admins() {
+    let app = TestApp::spawn().await;
+    let flower = app.category("flower").await;
+    let product = app.product(flower, json!({ "name": "Blue Dream" })).await;
+    let (_, image) = upload(&app, product, PNG.to_vec(), "photo.png", "image/png").await;
+    let path = format!(
+        "/api/products/{product}/images/{}",
+        image["id"].as_str().unwrap()
+    );
+    assert_eq!(app.get(&path, None).await.status(), 200);
+
+    // Deactivated: the image goes with the product, for anyone but admins.
+    app.admin(
+        Method::DELETE,
+        &format!("/api/admin/products/{product}"),
+        &json!({}),
+        204,
+    )
+    .await;
+    let res = app.get(&path, None).await;
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "NOT_FOUND");
+    let (_, customer) = app.tokens.token(domain::Role::Customer);
+    assert_eq!(app.get(&path, Some(&customer)).await.status(), 404);
+    let res = app.get(&path, Some(&app.admin)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+
+    // A product of an inactive category is hidden too.
+    let edibles = app.category("edibles").await;
+    let gummies = app.product(edibles, json!({ "name": "Gummies" })).await;
+    let (_, image) = upload(&app, gummies, PNG.to_vec(), "photo.png", "image/png").await;
+    let path = format!(
+        "/api/products/{gummies}/images/{}",
+        image["id"].as_str().unwrap()
+    );
+    assert_eq!(app.get(&path, None).await.status(), 200);
+    app.admin(
+        Method::PUT,
+        &format!("/api/admin/categories/{edibles}"),
+        &json!({ "name": "Edibles", "slug": "edibles", "isActive": false }),
+        200,
+    )
+    .await;
+    assert_eq!(app.get(&path, None).await.status(), 404);
+}
