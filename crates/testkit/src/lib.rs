@@ -4,6 +4,7 @@
 //! - [`TestBroker`]: an exchange and queue names unique to the test, deleted afterwards, so
 //!   parallel tests never see each other's events;
 //! - [`TestTokens`]: a signing key and a matching verifier, to mint tokens for any user;
+//!   [`deny`] revokes one as logout does;
 //! - [`EventTap`]: every event a service published on the test's exchange;
 //! - [`publish_event`], [`wait_for_consumer`]: play the producer of the events a service
 //!   consumes;
@@ -20,7 +21,7 @@ pub use broker::TestBroker;
 pub use db::{MigrationSource, TestDb};
 pub use publish::{publish_event, wait_for_consumer};
 pub use tap::{EventTap, TappedEvent};
-pub use tokens::{AUDIENCE, ISSUER, TestTokens};
+pub use tokens::{AUDIENCE, ISSUER, TestTokens, deny};
 pub use wait::{wait_for, wait_for_value};
 
 /// `DATABASE_URL`, or the local default. Tests create their databases next to it.

@@ -1,7 +1,8 @@
 //! Minting access tokens in tests, signed by a key whose verifier the service under test
 //! is given.
 
-use auth_token::{Claims, Signer, Verifier, VerifierSettings};
+use auth_token::{Claims, Signer, Verifier, VerifierSettings, revocation};
+use deadpool_redis::redis;
 use domain::{Role, UserId};
 use std::time::Duration;
 
@@ -50,4 +51,23 @@ impl TestTokens {
         let user = UserId::new();
         (user, self.sign(&self.claims(user, role, true)))
     }
+}
+
+/// Puts the token of `claims` on auth's deny-list in the real Redis, as logout does: every
+/// service must refuse it from then on (after its brief cache of "stands" answers).
+#[expect(clippy::expect_used, reason = "test set-up")]
+pub async fn deny(claims: &Claims) {
+    let client = redis::Client::open(crate::redis_url()).expect("a Redis URL");
+    let mut redis = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect to Redis");
+    redis::cmd("SET")
+        .arg(revocation::denylist_key(claims.jti))
+        .arg(1)
+        .arg("EX")
+        .arg(claims.remaining_secs().max(1))
+        .query_async::<()>(&mut redis)
+        .await
+        .expect("deny the token");
 }

@@ -6,6 +6,7 @@ use domain::Role;
 use events::v1;
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::time::Duration;
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -419,4 +420,25 @@ async fn the_openapi_document_lists_every_route() {
     }
     let health = app.get_json("/health", 200).await;
     assert_eq!(health["status"], "healthy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_catalog_itself() {
+    // Not only at the gateway: a token auth revoked (logout here) stops working in catalog
+    // within its one-second cache of answers, even after it was accepted.
+    let app = TestApp::spawn().await;
+    let claims = app.tokens.claims(domain::UserId::new(), Role::Admin, true);
+    let token = app.tokens.sign(&claims);
+    let path = "/api/admin/categories";
+    let res = app.send(Method::GET, path, &json!({}), Some(&token)).await;
+    assert_eq!(res.status(), 200);
+    testkit::deny(&claims).await;
+    testkit::wait_for("catalog to refuse the revoked token", Duration::from_secs(5), || {
+        let res = app.send(Method::GET, path, &json!({}), Some(&token));
+        async move {
+            let res = res.await;
+            res.status() == 401 && res.json::<Value>().await.unwrap()["code"] == "INVALID_TOKEN"
+        }
+    })
+    .await;
 }

@@ -68,3 +68,28 @@ async fn openapi_health_and_metrics_are_served() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_orders_itself() {
+    // Not only at the gateway: a token auth revoked stops working here within the one-second
+    // cache of answers, even after it was accepted.
+    let app = TestApp::spawn().await;
+    let claims = app
+        .tokens
+        .claims(domain::UserId::new(), domain::Role::Customer, true);
+    let token = app.tokens.sign(&claims);
+    app.call(Method::GET, "/api/orders", None, Some(&token), 200)
+        .await;
+    testkit::deny(&claims).await;
+    testkit::wait_for(
+        "orders to refuse the revoked token",
+        std::time::Duration::from_secs(5),
+        || async {
+            let (status, body) = app
+                .send(Method::GET, "/api/orders", None, Some(&token))
+                .await;
+            status == 401 && body["code"] == "INVALID_TOKEN"
+        },
+    )
+    .await;
+}

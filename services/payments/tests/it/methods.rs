@@ -176,3 +176,22 @@ async fn bad_methods_are_refused() {
     let (_, driver) = app.tokens.token(Role::Driver);
     app.call(Method::GET, path, None, Some(&driver), 403).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_payments_itself() {
+    // Not only at the gateway: a token auth revoked (logout) cannot save a card here.
+    let app = TestApp::spawn().await;
+    let claims = app
+        .tokens
+        .claims(domain::UserId::new(), Role::Customer, true);
+    let token = app.tokens.sign(&claims);
+    let path = "/api/payments/methods";
+    app.call(Method::GET, path, None, Some(&token), 200).await;
+    testkit::deny(&claims).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let body = json!({ "type": "card", "stripePaymentMethodId": "pm_card_visa" });
+    let refused = app
+        .call(Method::POST, path, Some(&body), Some(&token), 401)
+        .await;
+    assert_eq!(refused["code"], "INVALID_TOKEN");
+}
