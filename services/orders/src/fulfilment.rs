@@ -1,4 +1,4 @@
-//! What people do to an order after checkout: the customer cancels; staff start preparing,
+//! What people do to an order after checkout: the customer cancels; admins start preparing,
 //! cancel and assign a driver; the driver picks up, delivers after the ID check at the door,
 //! or reports a failed delivery. Each runs in one transaction with the order locked, its
 //! events and its audit entry.
@@ -24,8 +24,8 @@ pub enum Access {
     Customer(Uuid),
     /// Only orders assigned to them.
     Driver(Uuid),
-    /// Every order.
-    Staff,
+    /// Every order (admins).
+    Admin,
 }
 
 impl Access {
@@ -33,7 +33,7 @@ impl Access {
         match self {
             Self::Customer(id) => order.customer_id == id,
             Self::Driver(id) => order.driver_id == Some(id),
-            Self::Staff => true,
+            Self::Admin => true,
         }
     }
 }
@@ -156,7 +156,7 @@ pub enum StaffStatus {
     Cancelled,
 }
 
-/// Staff move an order on (start preparing) or cancel it.
+/// Admins move an order on (start preparing) or cancel it.
 pub async fn set_status_by_staff(
     state: &AppState,
     actor: &Actor,
@@ -164,7 +164,7 @@ pub async fn set_status_by_staff(
     status: StaffStatus,
     note: Option<&str>,
 ) -> Result<OrderRow, Problem> {
-    with_order!(state, id, Access::Staff, |conn, order| {
+    with_order!(state, id, Access::Admin, |conn, order| {
         match status {
             StaffStatus::Cancelled => cancel(conn, order, actor, CancelReason::Staff, note).await,
             StaffStatus::Preparing => {
@@ -190,14 +190,14 @@ pub async fn set_status_by_staff(
     })
 }
 
-/// Staff assign (or reassign) an active driver before pick-up.
+/// Admins assign (or reassign) an active driver before pick-up.
 pub async fn assign_driver(
     state: &AppState,
     actor: &Actor,
     id: Uuid,
     driver_id: Uuid,
 ) -> Result<OrderRow, Problem> {
-    with_order!(state, id, Access::Staff, |conn, order| {
+    with_order!(state, id, Access::Admin, |conn, order| {
         let driver = db::users::find(conn, driver_id)
             .await?
             .filter(|u| u.role == "driver")

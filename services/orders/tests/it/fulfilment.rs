@@ -421,14 +421,14 @@ async fn everyone_sees_only_what_is_theirs() {
     )
     .await;
 
-    // Staff list and filter every order.
-    let agent = app.tokens.token(Role::Agent).1;
+    // Admins list and filter every order.
+    let admin = app.admin.clone();
     let all = app
         .call(
             Method::GET,
             "/api/admin/orders?status=confirmed&zone=austin",
             None,
-            Some(&agent),
+            Some(&admin),
             200,
         )
         .await;
@@ -438,7 +438,7 @@ async fn everyone_sees_only_what_is_theirs() {
             Method::GET,
             "/api/admin/orders?zone=round_rock",
             None,
-            Some(&agent),
+            Some(&admin),
             200,
         )
         .await;
@@ -449,7 +449,7 @@ async fn everyone_sees_only_what_is_theirs() {
             Method::GET,
             &format!("/api/admin/orders?from={today}&to={today}"),
             None,
-            Some(&agent),
+            Some(&admin),
             200,
         )
         .await;
@@ -459,7 +459,7 @@ async fn everyone_sees_only_what_is_theirs() {
             Method::GET,
             "/api/admin/orders?to=2020-01-01",
             None,
-            Some(&agent),
+            Some(&admin),
             200,
         )
         .await;
@@ -468,18 +468,18 @@ async fn everyone_sees_only_what_is_theirs() {
         Method::GET,
         "/api/admin/orders?from=yesterday",
         None,
-        Some(&agent),
+        Some(&admin),
         400,
     )
     .await;
 
-    // Staff cancel with a note (required).
+    // Admins cancel with a note (required).
     let status = format!("/api/admin/orders/{order}/status");
     app.call(
         Method::POST,
         &status,
         Some(&json!({ "status": "cancelled" })),
-        Some(&agent),
+        Some(&admin),
         400,
     )
     .await;
@@ -487,7 +487,7 @@ async fn everyone_sees_only_what_is_theirs() {
         Method::POST,
         &status,
         Some(&json!({ "status": "delivered" })),
-        Some(&agent),
+        Some(&admin),
         400,
     )
     .await;
@@ -496,7 +496,7 @@ async fn everyone_sees_only_what_is_theirs() {
             Method::POST,
             &status,
             Some(&json!({ "status": "cancelled", "note": "Customer called" })),
-            Some(&agent),
+            Some(&admin),
             200,
         )
         .await;
@@ -507,11 +507,66 @@ async fn everyone_sees_only_what_is_theirs() {
             Method::POST,
             &status,
             Some(&json!({ "status": "preparing" })),
-            Some(&agent),
+            Some(&admin),
         )
         .await;
     assert_eq!(
         (code, body["code"].as_str().unwrap()),
         (409, "INVALID_STATE_TRANSITION")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_agents_do_not_manage_orders() {
+    let app = TestApp::spawn().await;
+    let (_, order) = confirmed(&app).await;
+    let (driver_id, _) = driver(&app).await;
+    let agent = app.tokens.token(Role::Agent).1;
+    let base = format!("/api/admin/orders/{order}");
+    let cancel = json!({ "status": "cancelled", "note": "Customer called" });
+    let assign = json!({ "driverId": driver_id });
+    let calls = [
+        (Method::GET, "/api/admin/orders".to_owned(), None),
+        (Method::GET, base.clone(), None),
+        (Method::POST, format!("{base}/status"), Some(&cancel)),
+        (
+            Method::POST,
+            format!("{base}/status"),
+            Some(&json!({ "status": "preparing" })),
+        ),
+        (Method::POST, format!("{base}/assign-driver"), Some(&assign)),
+    ];
+    for (method, path, body) in &calls {
+        let (status, problem) = app.send(method.clone(), path, *body, Some(&agent)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (403, Some("FORBIDDEN")),
+            "{method} {path}"
+        );
+    }
+    // Nothing changed; an admin still manages the order.
+    let seen = app
+        .call(Method::GET, &base, None, Some(&app.admin), 200)
+        .await;
+    assert_eq!(seen["status"], "confirmed");
+    let listed = app
+        .call(
+            Method::GET,
+            "/api/admin/orders",
+            None,
+            Some(&app.admin),
+            200,
+        )
+        .await;
+    assert_eq!(listed["total"], 1);
+    let cancelled = app
+        .call(
+            Method::POST,
+            &format!("{base}/status"),
+            Some(&cancel),
+            Some(&app.admin),
+            200,
+        )
+        .await;
+    assert_eq!(cancelled["status"], "cancelled");
 }
