@@ -228,7 +228,10 @@ mod tests {
         );
         assert!(revocation_verdict(unreadable(), false).is_ok());
         let refused = revocation_verdict(unreadable(), true).err();
-        assert_eq!(refused.as_ref().map(Problem::code), Some(Code::ServiceUnavailable));
+        assert_eq!(
+            refused.as_ref().map(Problem::code),
+            Some(Code::ServiceUnavailable)
+        );
         assert_eq!(refused.and_then(|p| p.retry_after()), Some(5));
     }
 

@@ -31,7 +31,11 @@ pub enum Notice {
     Token { jti: Uuid, until: i64 },
     /// Every access token of `user` below token version `version`; the notice matters until
     /// `until`, when the last of them has expired.
-    User { user: Uuid, version: u64, until: i64 },
+    User {
+        user: Uuid,
+        version: u64,
+        until: i64,
+    },
 }
 
 impl Notice {

@@ -192,8 +192,10 @@ async fn an_oversized_jwks_document_is_not_read() {
                 web::get().to(move || {
                     let body = streamed.clone();
                     async move {
-                        let chunks: Vec<Result<web::Bytes, actix_web::Error>> =
-                            body.chunks(8192).map(|c| Ok(web::Bytes::copy_from_slice(c))).collect();
+                        let chunks: Vec<Result<web::Bytes, actix_web::Error>> = body
+                            .chunks(8192)
+                            .map(|c| Ok(web::Bytes::copy_from_slice(c)))
+                            .collect();
                         HttpResponse::Ok().streaming(futures_util::stream::iter(chunks))
                     }
                 }),

@@ -89,7 +89,10 @@ async fn tokens_below_the_users_version_are_refused_and_a_new_one_passes() {
     }
     .with_version(1);
     let get = || test::TestRequest::get().uri("/me");
-    assert_eq!(status(&app, get(), &key.sign(&before).unwrap()).await.0, 401);
+    assert_eq!(
+        status(&app, get(), &key.sign(&before).unwrap()).await.0,
+        401
+    );
     assert_eq!(status(&app, get(), &key.sign(&after).unwrap()).await.0, 200);
 }
 

@@ -433,12 +433,14 @@ async fn a_revoked_token_is_refused_by_catalog_itself() {
     let res = app.send(Method::GET, path, &json!({}), Some(&token)).await;
     assert_eq!(res.status(), 200);
     testkit::deny(&claims).await;
-    testkit::wait_for("catalog to refuse the revoked token", Duration::from_secs(5), || {
-        let res = app.send(Method::GET, path, &json!({}), Some(&token));
-        async move {
-            let res = res.await;
+    let none = json!({});
+    testkit::wait_for(
+        "catalog to refuse the revoked token",
+        Duration::from_secs(5),
+        || async {
+            let res = app.send(Method::GET, path, &none, Some(&token)).await;
             res.status() == 401 && res.json::<Value>().await.unwrap()["code"] == "INVALID_TOKEN"
-        }
-    })
+        },
+    )
     .await;
 }
