@@ -40,6 +40,9 @@ if [[ -f .env ]]; then
   source .env
   set +a
 fi
+# The binaries default to production, which refuses the built-in secrets and the payment
+# sandbox; this is a developer machine.
+export APP_ENV=${APP_ENV:-development}
 export LOG_FORMAT=${LOG_FORMAT:-pretty}
 # Local demo staff: the first admin, created by auth when no admin exists.
 export FS_ADMIN_EMAIL=${FS_ADMIN_EMAIL:-admin@fadedskies.local}

@@ -2,6 +2,20 @@
 //!
 //! Every service reads the same [`CommonConfig`]; its own settings go in a struct of its own,
 //! loaded with [`load`] so both follow the same rules (`FOO_BAR` → field `foo_bar`).
+//!
+//! `APP_ENV` defaults to `production`: a binary started with nothing set refuses the built-in
+//! secrets and stand-ins that are only safe locally. `make run`, compose and the tests set
+//! `development` or `test` ([`is_local`]). A service refuses such a default in its own
+//! config check with [`require_set`]:
+//!
+//! ```
+//! # fn check(app_env: &str, secret: &str) -> Result<(), String> {
+//! platform::config::require_set(app_env, "DOCUMENT_LINK_SECRET", secret, "local-default")?;
+//! # Ok(())
+//! # }
+//! # assert!(check("production", "local-default").is_err());
+//! # assert!(check("development", "local-default").is_ok());
+//! ```
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -32,6 +46,33 @@ where
         .try_deserialize()?)
 }
 
+/// Whether `app_env` names a developer machine or a test run (`development`, `test`): the
+/// only places where built-in secrets, generated keys and embedded stand-ins for real
+/// providers are accepted. Any other value (`staging`, `production`, a typo) is not.
+#[must_use]
+pub fn is_local(app_env: &str) -> bool {
+    matches!(app_env, "development" | "test")
+}
+
+/// Refuses `value` of the variable `variable` outside development and tests when it is still
+/// the built-in `default` (published in this repository) or empty.
+///
+/// # Errors
+/// A message naming the variable to set.
+pub fn require_set(
+    app_env: &str,
+    variable: &str,
+    value: &str,
+    default: &str,
+) -> Result<(), String> {
+    if !is_local(app_env) && (value == default || value.trim().is_empty()) {
+        return Err(format!(
+            "{variable} must be set outside development (APP_ENV={app_env})"
+        ));
+    }
+    Ok(())
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +91,7 @@ pub struct CommonConfig {
     /// The service's name; also its PostgreSQL schema and its metric label.
     #[serde(skip)]
     pub service: &'static str,
+    /// `production` unless set: see the module documentation.
     #[serde(default = "defaults::app_env")]
     pub app_env: String,
     #[serde(default = "defaults::app_version")]
@@ -109,6 +151,12 @@ impl CommonConfig {
         Ok(config)
     }
 
+    /// Whether this is a developer machine or a test run ([`is_local`]).
+    #[must_use]
+    pub fn is_local(&self) -> bool {
+        is_local(&self.app_env)
+    }
+
     /// The PostgreSQL schema the service owns: its own name, with `-` made SQL-friendly.
     pub fn schema(&self) -> String {
         self.service.replace('-', "_")
@@ -116,8 +164,9 @@ impl CommonConfig {
 }
 
 mod defaults {
+    /// Unsafe settings must be asked for, not forgotten: see the module documentation.
     pub fn app_env() -> String {
-        "development".into()
+        "production".into()
     }
     pub fn app_version() -> String {
         env!("CARGO_PKG_VERSION").into()
@@ -164,6 +213,33 @@ mod tests {
         assert_eq!(config.events_exchange, "faded_skies.events");
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(config.otel_exporter_otlp_endpoint.is_none());
+    }
+
+    #[test]
+    fn without_app_env_a_binary_is_in_production() {
+        let config = CommonConfig::from_vars("payments", 8084, vars(&[])).unwrap();
+        assert_eq!(config.app_env, "production");
+        assert!(!config.is_local());
+        for local in ["development", "test"] {
+            let config =
+                CommonConfig::from_vars("payments", 8084, vars(&[("APP_ENV", local)])).unwrap();
+            assert!(config.is_local(), "{local}");
+        }
+        let staging =
+            CommonConfig::from_vars("payments", 8084, vars(&[("APP_ENV", "staging")])).unwrap();
+        assert!(!staging.is_local());
+    }
+
+    #[test]
+    fn built_in_secrets_are_refused_outside_development() {
+        let check = |env: &str, value: &str| require_set(env, "SOME_SECRET", value, "built-in");
+        let refused = check("production", "built-in").unwrap_err();
+        assert!(refused.contains("SOME_SECRET"), "{refused}");
+        assert!(check("staging", "built-in").is_err());
+        assert!(check("production", " ").is_err());
+        assert!(check("production", "a-real-one").is_ok());
+        assert!(check("development", "built-in").is_ok());
+        assert!(check("test", "built-in").is_ok());
     }
 
     #[test]

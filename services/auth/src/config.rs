@@ -49,12 +49,13 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// Refuses settings that are only safe on a developer machine.
     pub fn check_for(&self, app_env: &str) -> Result<(), String> {
-        let local = matches!(app_env, "development" | "test");
-        if !local && self.document_link_secret == defaults::document_link_secret() {
-            return Err(format!(
-                "DOCUMENT_LINK_SECRET must be set outside development (APP_ENV={app_env})"
-            ));
-        }
+        // Built-in secrets are in this repository: outside development, each must be set.
+        platform::config::require_set(
+            app_env,
+            "DOCUMENT_LINK_SECRET",
+            &self.document_link_secret,
+            &defaults::document_link_secret(),
+        )?;
         if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_days == 0 {
             return Err("token lifetimes must be positive".into());
         }
@@ -94,5 +95,45 @@ mod defaults {
     }
     pub fn public_url() -> String {
         "http://127.0.0.1:8080".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::CommonConfig;
+
+    fn check(pairs: &[(&str, &str)]) -> Result<(), String> {
+        let vars: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
+        let config: AuthConfig = platform::config::load_from(vars).unwrap();
+        config.check_for(&common.app_env)
+    }
+
+    #[test]
+    fn with_nothing_set_the_built_in_document_link_secret_is_refused() {
+        for pairs in [
+            &[][..],
+            &[("APP_ENV", "production")],
+            &[("APP_ENV", "staging")],
+        ] {
+            let err = check(pairs).unwrap_err();
+            assert!(err.contains("DOCUMENT_LINK_SECRET"), "{pairs:?}: {err}");
+        }
+        let blank = check(&[("DOCUMENT_LINK_SECRET", " ")]).unwrap_err();
+        assert!(blank.contains("DOCUMENT_LINK_SECRET"), "{blank}");
+        // Set, it is no longer what is refused (other production checks may still be).
+        let set = check(&[("DOCUMENT_LINK_SECRET", "a-long-random-secret")]);
+        assert!(
+            set.as_ref()
+                .err()
+                .is_none_or(|err| !err.contains("DOCUMENT_LINK_SECRET")),
+            "{set:?}"
+        );
+        assert_eq!(check(&[("APP_ENV", "development")]), Ok(()));
+        assert_eq!(check(&[("APP_ENV", "test")]), Ok(()));
     }
 }

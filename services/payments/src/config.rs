@@ -34,9 +34,11 @@ pub struct PaymentsConfig {
 }
 
 impl PaymentsConfig {
-    /// Refuses settings that are only safe on a developer machine.
+    /// Refuses settings that are only safe on a developer machine (`platform::config`):
+    /// the sandbox (no real money) and the built-in webhook secret (published here, so
+    /// anyone could sign events with it).
     pub fn check_for(&self, app_env: &str) -> Result<(), String> {
-        let local = matches!(app_env, "development" | "test");
+        let local = platform::config::is_local(app_env);
         match self.payment_provider.as_str() {
             "sandbox" if !local => {
                 return Err(format!(
@@ -53,12 +55,12 @@ impl PaymentsConfig {
                 ));
             }
         }
-        if !local && self.stripe_webhook_secret == defaults::webhook_secret() {
-            return Err(format!(
-                "STRIPE_WEBHOOK_SECRET must be set outside development (APP_ENV={app_env})"
-            ));
-        }
-        Ok(())
+        platform::config::require_set(
+            app_env,
+            "STRIPE_WEBHOOK_SECRET",
+            &self.stripe_webhook_secret,
+            &defaults::webhook_secret(),
+        )
     }
 }
 
@@ -80,5 +82,57 @@ mod defaults {
     }
     pub fn webhook_url() -> String {
         "http://127.0.0.1:8084/webhooks/stripe".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform::CommonConfig;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// What `main` does: the shared settings and payments' own from the same variables.
+    fn check(pairs: &[(&str, &str)]) -> Result<(), String> {
+        let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars(pairs)).unwrap();
+        let config: PaymentsConfig = platform::config::load_from(vars(pairs)).unwrap();
+        config.check_for(&common.app_env)
+    }
+
+    const STRIPE: [(&str, &str); 2] = [
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", "sk_live_x"),
+    ];
+
+    #[test]
+    fn with_nothing_set_the_sandbox_is_refused() {
+        let err = check(&[]).unwrap_err();
+        assert!(err.contains("PAYMENT_PROVIDER=sandbox"), "{err}");
+        let err = check(&[("APP_ENV", "production")]).unwrap_err();
+        assert!(err.contains("PAYMENT_PROVIDER=sandbox"), "{err}");
+    }
+
+    #[test]
+    fn with_nothing_set_the_built_in_webhook_secret_is_refused() {
+        let err = check(&STRIPE).unwrap_err();
+        assert!(err.contains("STRIPE_WEBHOOK_SECRET"), "{err}");
+        let mut empty = STRIPE.to_vec();
+        empty.push(("STRIPE_WEBHOOK_SECRET", ""));
+        assert!(check(&empty).unwrap_err().contains("STRIPE_WEBHOOK_SECRET"));
+        let mut set = STRIPE.to_vec();
+        set.push(("STRIPE_WEBHOOK_SECRET", "whsec_from_the_dashboard"));
+        assert_eq!(check(&set), Ok(()));
+    }
+
+    #[test]
+    fn development_and_tests_take_the_defaults() {
+        assert_eq!(check(&[("APP_ENV", "development")]), Ok(()));
+        assert_eq!(check(&[("APP_ENV", "test")]), Ok(()));
+        assert!(check(&[("APP_ENV", "staging")]).is_err());
     }
 }
