@@ -32,6 +32,8 @@ CONNECTIONS=64
 AUTH_PORT=18081
 NGINX_PORT=18090
 GATEWAY_PORT=18080
+# Its operations port, away from a local gateway's 9080.
+GATEWAY_OPS_PORT=18089
 declare -A BARE_PORT=([hyper]=18086 [pingora]=18085)
 work=$(mktemp -d)
 pids=()
@@ -88,7 +90,7 @@ EOF
 "$NGINX" -c "$work/nginx.conf" -p "$work"
 
 # Limits high enough that the benchmark measures the work of counting, not refusals.
-PORT=$GATEWAY_PORT GATEWAY_CLUSTER_AUTH=127.0.0.1:$AUTH_PORT \
+PORT=$GATEWAY_PORT GATEWAY_OPS_PORT=$GATEWAY_OPS_PORT GATEWAY_CLUSTER_AUTH=127.0.0.1:$AUTH_PORT \
     JWKS_URL="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json" \
     GATEWAY_RATE_LIMIT_API=1000000000/900 GATEWAY_REDIS_PREFIX=bench: \
     "$target_dir/release/gateway" >"$work/gateway.log" 2>&1 &

@@ -22,6 +22,8 @@ cd "$(dirname "$0")/.."
 N=${N:-1000}
 AUTH_PORT=18081
 GATEWAY_PORT=18080
+# Its operations port, away from a local gateway's 9080.
+GATEWAY_OPS_PORT=18089
 BARE_PORT=18086
 work=${KEEP:-$(mktemp -d)}
 mkdir -p "$work"
@@ -65,7 +67,7 @@ count() {
     if [[ $proxy == gateway ]]; then
         # SIGINT: Pingora's fast shutdown (SIGTERM would drain, then wait out a grace period).
         port=$GATEWAY_PORT marker='gateway::proxy::Gateway' stop=INT
-        PORT=$GATEWAY_PORT GATEWAY_CLUSTER_AUTH=127.0.0.1:$AUTH_PORT \
+        PORT=$GATEWAY_PORT GATEWAY_OPS_PORT=$GATEWAY_OPS_PORT GATEWAY_CLUSTER_AUTH=127.0.0.1:$AUTH_PORT \
             JWKS_URL="http://127.0.0.1:$AUTH_PORT/.well-known/jwks.json" \
             GATEWAY_RATE_LIMIT_API=1000000000/900 GATEWAY_REDIS_PREFIX=bench: \
             valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out" \

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub const SERVICE: &str = "gateway";
 pub const DEFAULT_PORT: u16 = 8080;
+/// The operations port's default (`GATEWAY_OPS_PORT`).
+pub const DEFAULT_OPS_PORT: u16 = 9080;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct GatewayConfig {
@@ -21,7 +23,13 @@ pub struct GatewayConfig {
     pub jwt_issuer: String,
     #[serde(default = "defaults::audience")]
     pub jwt_audience: String,
-    /// Peers whose `X-Forwarded-For` is believed: CIDR ranges, comma-separated.
+    /// The operations port: `/metrics` and the detailed `/health`, for Prometheus and the
+    /// probes; never exposed to clients.
+    #[serde(default = "defaults::ops_port")]
+    pub gateway_ops_port: u16,
+    /// Peers whose `X-Forwarded-For` is believed: CIDR ranges, comma-separated. Only the
+    /// proxies in front of the gateway (the ingress controller's pods), never a whole network:
+    /// any peer in a range can claim to be any client. Empty believes no one.
     #[serde(default = "defaults::trusted_proxies")]
     pub gateway_trusted_proxies: String,
     /// Browser origins allowed by CORS, comma-separated; `*` allows any.
@@ -83,6 +91,9 @@ impl GatewayConfig {
 }
 
 mod defaults {
+    pub fn ops_port() -> u16 {
+        super::DEFAULT_OPS_PORT
+    }
     pub fn routes_file() -> String {
         "deploy/gateway/routes.yaml".into()
     }

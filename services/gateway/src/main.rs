@@ -41,7 +41,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let _telemetry = platform::telemetry::init(&common)?;
     let built = gateway::startup::build(&common, &config)?;
-    tracing::info!(port = common.port, routes = %config.gateway_routes_file, "gateway listening");
+    tracing::info!(
+        port = common.port,
+        ops_port = config.gateway_ops_port,
+        routes = %config.gateway_routes_file,
+        "gateway listening"
+    );
     built.server.run(built.run_args);
     Ok(())
 }

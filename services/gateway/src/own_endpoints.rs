@@ -1,5 +1,6 @@
-//! What the gateway answers itself: `/health`, `/health/live`, `/metrics`, `/openapi.json`
-//! and `/docs`.
+//! What the gateway answers itself on its public port: `/health` (up or down, nothing more),
+//! `/health/live`, `/openapi.json` and `/docs`. Metrics and the detailed health report are on
+//! the operations port only (`ops`).
 
 use crate::openapi::{Docs, MergedSpec};
 use crate::proxy::Gateway;
@@ -7,19 +8,15 @@ use crate::respond::Local;
 use bytes::Bytes;
 use http::header::LOCATION;
 use http::{HeaderValue, Method};
-use metrics_exporter_prometheus::PrometheusHandle;
-use platform::health::Health;
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub struct OwnEndpoints {
-    pub health: Health,
-    pub metrics: PrometheusHandle,
     pub spec: MergedSpec,
     pub docs: Docs,
 }
 
 impl OwnEndpoints {
-    /// The answer if `path` is one of the gateway's own, with its metrics label.
+    /// The answer if `path` (normalised) is one of the gateway's own, with its metrics label.
     pub async fn answer(
         &self,
         gateway: &Gateway,
@@ -33,8 +30,7 @@ impl OwnEndpoints {
         // and would otherwise be as large (and as costly to move) as theirs.
         let answer = match path {
             "/health/live" => ("health", Local::json(200, &json!({ "status": "alive" }))),
-            "/health" => ("health", Box::pin(self.health(gateway)).await),
-            "/metrics" => ("metrics", self.metrics(gateway)),
+            "/health" => ("health", public_health(gateway)),
             "/openapi.json" => (
                 "openapi",
                 Local::bytes(
@@ -57,64 +53,23 @@ impl OwnEndpoints {
         };
         Some(answer)
     }
+}
 
-    /// The gateway's own checks (Redis) and each cluster's endpoints. The gateway keeps
-    /// serving with Redis or a cluster down (in-memory limits; 503 for that cluster's routes),
-    /// so it answers 200 with `degraded` rather than taking itself out of rotation.
-    async fn health(&self, gateway: &Gateway) -> Local {
-        let report = self.health.report().await;
-        let mut degraded = report.status != "healthy";
-        let mut clusters = serde_json::Map::new();
-        for cluster in &gateway.clusters {
-            let endpoints = cluster.endpoints();
-            let up = endpoints.iter().any(|endpoint| endpoint.serving());
-            degraded |= !up;
-            clusters.insert(
-                cluster.spec.name.clone(),
-                json!({
-                    "status": if up { "up" } else { "down" },
-                    "endpoints": endpoints.iter().map(|endpoint| json!({
-                        "address": endpoint.addr.to_string(),
-                        "healthy": endpoint.healthy,
-                        "ejected": endpoint.ejected,
-                    })).collect::<Vec<_>>(),
-                }),
-            );
-        }
-        let mut body = serde_json::to_value(&report).unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut body {
-            map.insert(
-                "status".into(),
-                json!(if degraded { "degraded" } else { "healthy" }),
-            );
-            map.insert("clusters".into(), Value::Object(clusters));
-            // Not a degradation: without notices every token is checked in Redis.
-            let notices = if gateway.revocations.session().is_some() {
-                "subscribed"
-            } else {
-                "unsubscribed"
-            };
-            map.insert("revocationNotices".into(), json!(notices));
-        }
-        Local::json(200, &body)
-    }
-
-    fn metrics(&self, gateway: &Gateway) -> Local {
-        for cluster in &gateway.clusters {
-            for endpoint in cluster.endpoints() {
-                metrics::gauge!(
-                    "gateway_upstream_healthy",
-                    "cluster" => cluster.spec.name.clone(),
-                    "endpoint" => endpoint.addr.to_string(),
-                )
-                .set(if endpoint.serving() { 1.0 } else { 0.0 });
-            }
-        }
-        Local::bytes(
-            200,
-            "text/plain; version=0.0.4",
-            Bytes::from(self.metrics.render()),
-        )
+/// Up or down, and nothing else: the detailed report names clusters and internal addresses,
+/// and asks Redis, so it is for the operations port. Up while some cluster has an endpoint
+/// serving (from memory, no I/O: anyone may ask, as often as they like).
+fn public_health(gateway: &Gateway) -> Local {
+    let up = gateway.clusters.is_empty()
+        || gateway.clusters.iter().any(|cluster| {
+            cluster
+                .endpoints()
+                .iter()
+                .any(crate::cluster::EndpointState::serving)
+        });
+    if up {
+        Local::json(200, &json!({ "status": "up" }))
+    } else {
+        Local::json(503, &json!({ "status": "down" }))
     }
 }
 

@@ -1,10 +1,12 @@
 //! The request path through the gateway:
 //!
-//! 1. request id, trace context, CORS preflight, the gateway's own endpoints, route lookup,
-//!    body size, edge authentication, roles, rate limits and revocation (a request the edge
+//! 1. request id, trace context, the path normalised as the services will read it (`request_path`;
+//!    a path that cannot be is refused), CORS preflight, the gateway's own endpoints, route
+//!    lookup on the normalised path, body size, edge authentication, roles, rate limits and revocation (a request the edge
 //!    refuses counts against its address). Refusals are answered here as problem+json;
 //! 2. identity headers a client could forge are removed and the gateway's own
-//!    (`X-Forwarded-For`, `X-Request-Id`, `traceparent`) are set;
+//!    (`X-Forwarded-For`, `X-Request-Id`, `traceparent`) are set; the normalised path is the one
+//!    sent on, so the service reads what the route was chosen for;
 //! 3. an endpoint of the route's cluster (healthy, not ejected), tried again on another one
 //!    where the route allows; upstream down → 503, too slow → 504, broken → 502;
 //! 4. request id, CORS and `RateLimit-*` headers on the way back; WebSocket upgrades become a
@@ -16,8 +18,10 @@ use crate::client_ip::{self, TrustedProxies};
 use crate::cluster::Cluster;
 use crate::cors::{self, Cors};
 use crate::edge_auth::{self, EdgeAuth};
+use crate::ops::Ops;
 use crate::own_endpoints::OwnEndpoints;
 use crate::rate_limit::{Count, Limiter, PerPolicy, Policy, Verdict};
+use crate::request_path;
 use crate::respond::Local;
 use crate::revocation::{Revocations, Verified};
 use crate::route_table::{AuthMode, Route, RouteTable};
@@ -86,6 +90,8 @@ pub struct Gateway {
     pub trusted: TrustedProxies,
     pub cors: Cors,
     pub own: OwnEndpoints,
+    /// What the operations port answers (`ops`).
+    pub ops: Ops,
     pub pool: PoolSettings,
     /// For `/health`; the limiter asks it about tokens.
     pub revocations: Arc<Revocations>,
@@ -205,8 +211,15 @@ impl Gateway {
         ctx: &mut RequestCtx,
         request: Request<Incoming>,
     ) -> Response<ResponseBody> {
-        let (parts, body) = request.into_parts();
-        let path = parts.uri.path();
+        let (mut parts, body) = request.into_parts();
+        let normalised = match request_path::normalise(&parts.uri) {
+            Ok(normalised) => normalised,
+            Err(error) => return refusal(&Problem::bad_request(error.to_string())),
+        };
+        if let Some(uri) = normalised.forwarded {
+            parts.uri = uri;
+        }
+        let path = normalised.matched.as_deref().unwrap_or(parts.uri.path());
 
         if parts.method == Method::OPTIONS
             && parts.headers.contains_key(header::ORIGIN)

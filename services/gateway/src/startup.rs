@@ -1,6 +1,6 @@
 //! Builds the Pingora server: one background service per cluster (discovery and health
-//! checks), the revocation listener, the batched rate-limit sender, and one HTTP worker per
-//! thread on the gateway's port.
+//! checks), the revocation listener, the batched rate-limit sender, one HTTP worker per
+//! thread on the gateway's port, and the operations listener on its own port.
 
 use crate::client_ip::TrustedProxies;
 use crate::cluster::Cluster;
@@ -8,6 +8,7 @@ use crate::config::{GatewayConfig, SERVICE};
 use crate::cors::Cors;
 use crate::edge_auth::EdgeAuth;
 use crate::openapi::{Docs, MergedSpec};
+use crate::ops::{Ops, OpsServer};
 use crate::own_endpoints::OwnEndpoints;
 use crate::proxy::Gateway;
 use crate::rate_limit::Limiter;
@@ -84,10 +85,12 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Built, Sta
         clusters.push(cluster);
     }
     let own = OwnEndpoints {
-        health: Health::new(&common.app_version, &common.app_env).with(RedisCheck(redis)),
-        metrics: platform::metrics::install(SERVICE),
         spec: MergedSpec::new(&common.app_version, config.openapi_cache()),
         docs: Docs::default(),
+    };
+    let ops = Ops {
+        health: Health::new(&common.app_version, &common.app_env).with(RedisCheck(redis)),
+        metrics: platform::metrics::install(SERVICE),
     };
     let redis_client = redis::Client::open(common.redis_url.as_str())?;
     let revocations = Arc::new(Revocations::default());
@@ -113,6 +116,7 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Built, Sta
         trusted,
         cors,
         own,
+        ops,
         pool: config.upstream_pool(),
         revocations,
         meters: Meters::default(),
@@ -122,6 +126,25 @@ pub fn build(common: &CommonConfig, config: &GatewayConfig) -> Result<Built, Sta
         source,
     };
     let listener = server::bind(&common.host, common.port).map_err(listen_error)?;
+    if config.gateway_ops_port == common.port {
+        return Err(StartError::Setting(format!(
+            "GATEWAY_OPS_PORT ({}) must differ from PORT: the operations port is never public",
+            config.gateway_ops_port
+        )));
+    }
+    let ops_listener = server::bind(&common.host, config.gateway_ops_port).map_err(|source| {
+        StartError::Listen {
+            addr: format!("{}:{}", common.host, config.gateway_ops_port),
+            source,
+        }
+    })?;
+    server.add_service(background_service(
+        "operations port",
+        OpsServer {
+            gateway: Arc::clone(&gateway),
+            listener: ops_listener,
+        },
+    ));
     let threads = config.threads();
     let connections = Arc::new(Connections::new(threads));
     let app = Arc::new(HttpApp {

@@ -1,6 +1,8 @@
 //! How a route names the paths it takes.
 
-/// A path rule. Matching is on the path only (no query), byte for byte.
+/// A path rule. Matching is on the path only (no query), byte for byte, against the request's
+/// path normalised as the services read it (`request_path`): so a rule is written in normal
+/// form itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matcher {
     Exact(String),
@@ -91,6 +93,17 @@ fn check_path(path: &str) -> Result<(), String> {
             "`{path}` must be a bare path (no query, fragment or space)"
         ));
     }
+    // Requests are matched once normalised: a rule that is not could never match.
+    if path.contains(['%', '\\'])
+        || path.contains("//")
+        || path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(format!(
+            "`{path}` must be in normal form (no escapes, backslashes, `//`, `.` or `..` segments)"
+        ));
+    }
     Ok(())
 }
 
@@ -130,5 +143,20 @@ mod tests {
         assert!(!matcher.matches("/api/orders/"));
         assert!(Matcher::exact("api/orders").is_err());
         assert!(Matcher::exact("/api?x=1").is_err());
+    }
+
+    #[test]
+    fn rules_must_be_in_the_normal_form_requests_are_matched_in() {
+        for rule in [
+            "/api/%6cogin",
+            "/api//login",
+            "/api/./login",
+            "/api/x/../login",
+            "/a\\b",
+        ] {
+            assert!(Matcher::exact(rule).is_err(), "{rule}");
+            assert!(Matcher::prefix(rule).is_err(), "{rule}");
+        }
+        assert!(Matcher::exact("/.well-known/jwks.json").is_ok());
     }
 }

@@ -261,6 +261,11 @@ impl RouteTable {
     }
 }
 
+/// Every service's operations endpoints (platform's `/health`, `/health/live` and `/metrics`):
+/// no route may send a client there. They name internal addresses and dependencies; Prometheus
+/// and the probes reach them inside the cluster.
+const OPERATIONS_PATHS: [&str; 3] = ["/metrics", "/health", "/health/live"];
+
 fn resolve_route(
     route: &RouteFile,
     defaults: &file::RouteDefaults,
@@ -273,6 +278,11 @@ fn resolve_route(
         (None, None, Some(pattern)) => Matcher::pattern(pattern)?,
         _ => return Err("give exactly one of `path`, `prefix` or `pattern`".into()),
     };
+    if let Some(path) = OPERATIONS_PATHS.iter().find(|path| matcher.matches(path)) {
+        return Err(format!(
+            "it takes {path}, a service's operations endpoint, which is never proxied"
+        ));
+    }
     let cluster = *clusters
         .get(&route.cluster)
         .ok_or_else(|| format!("unknown cluster `{}`", route.cluster))?;

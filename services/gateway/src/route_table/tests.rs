@@ -226,3 +226,46 @@ fn the_shipped_routes_file_is_valid() {
     }
     assert!(table.find(&Method::GET, "/ws/tracking").unwrap().websocket);
 }
+
+#[test]
+fn no_route_may_take_a_services_operations_endpoints() {
+    for (rule, path) in [
+        ("prefix: /", "/metrics"),
+        ("path: /metrics", "/metrics"),
+        ("prefix: /health", "/health"),
+        ("pattern: /health/{what}", "/health/live"),
+        ("pattern: /{anything}", "/metrics"),
+    ] {
+        let text = format!("{FILE}  - {rule}\n    cluster: orders\n");
+        let message = error(&text);
+        assert!(
+            message.ends_with(&format!(
+                "route 5: it takes {path}, a service's operations endpoint, which is never proxied"
+            )),
+            "{rule}: {message}"
+        );
+    }
+}
+
+#[test]
+fn both_webhooks_are_limited_per_address() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/gateway/routes.yaml"
+    );
+    let table = RouteTable::load(path, std::iter::empty()).unwrap();
+    for webhook in ["/webhooks/stripe", "/webhooks/id-verification"] {
+        let route = table.find(&Method::POST, webhook).unwrap();
+        let policies: Vec<&Policy> = route
+            .rate_limits
+            .iter()
+            .map(|i| &table.policies[*i])
+            .collect();
+        assert!(
+            policies
+                .iter()
+                .any(|policy| policy.name == "webhooks" && policy.key == PolicyKey::Ip),
+            "{webhook}: {policies:?}"
+        );
+    }
+}

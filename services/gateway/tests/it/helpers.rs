@@ -111,6 +111,8 @@ impl Stub {
                                 "server": name,
                                 "method": req.method().as_str(),
                                 "path": req.path(),
+                                // The path as actix routes on it (decoded).
+                                "routedPath": req.match_info().as_str(),
                                 "query": req.query_string(),
                                 "headers": headers,
                                 "bodyLength": body.len(),
@@ -206,6 +208,8 @@ pub fn free_port() -> u16 {
 /// The gateway process.
 pub struct Gateway {
     pub base: String,
+    /// The operations port's base URL (metrics, the detailed health report).
+    pub ops: String,
     pub client: reqwest::Client,
     child: Child,
     routes_file: PathBuf,
@@ -249,12 +253,14 @@ impl Gateway {
             std::env::temp_dir().join(format!("fs-gateway-{}.yaml", uuid::Uuid::new_v4().simple()));
         std::fs::write(&routes_file, &env.routes).unwrap();
         let port = free_port();
+        let ops_port = free_port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_gateway"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
+            .env("GATEWAY_OPS_PORT", ops_port.to_string())
             .env("APP_ENV", "test")
             .env("RUST_LOG", "warn")
             .env("REDIS_URL", testkit::redis_url())
@@ -271,6 +277,7 @@ impl Gateway {
         let child = command.spawn().unwrap();
         let gateway = Self {
             base: format!("http://127.0.0.1:{port}"),
+            ops: format!("http://127.0.0.1:{ops_port}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -328,6 +335,25 @@ impl Gateway {
         self.client.get(self.url(path))
     }
 
+    /// A GET on the operations port.
+    pub fn ops_get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.ops))
+    }
+
+    /// The operations port's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let response = self.ops_get("/metrics").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
+    /// The operations port's detailed health report.
+    pub async fn health(&self) -> Value {
+        let response = self.ops_get("/health").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.post(self.url(path))
     }
@@ -349,9 +375,9 @@ impl Gateway {
         .await;
     }
 
-    /// Waits until the gateway's health report satisfies `done`.
+    /// Waits until the gateway's health report (on the operations port) satisfies `done`.
     async fn wait_health(&self, what: &str, done: impl Fn(&Value) -> bool) {
-        let url = self.url("/health");
+        let url = format!("{}/health", self.ops);
         let done = &done;
         testkit::wait_for(what, Duration::from_secs(15), || {
             let client = self.client.clone();
@@ -366,6 +392,89 @@ impl Gateway {
         })
         .await;
     }
+}
+
+/// An answer read whole.
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+impl RawAnswer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|error| panic!("{error}: {:?}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// The problem body, checked to be problem+json with `status`.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(
+            self.status,
+            status,
+            "{:?}",
+            String::from_utf8_lossy(&self.body)
+        );
+        assert_eq!(self.headers["content-type"], "application/problem+json");
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        body
+    }
+}
+
+/// Sends `method target` to `base` over a connection of its own, with the request target
+/// exactly as given (a URL library removes dot segments and re-encodes before sending), and
+/// reads the whole answer.
+pub async fn send_raw(
+    base: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawAnswer {
+    use http_body_util::BodyExt as _;
+    let address = base.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(target)
+        .header(http::header::HOST, "127.0.0.1");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(body.to_owned()).unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    RawAnswer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Settings for a gateway with the shipped routes file (`deploy/gateway/routes.yaml`), every
+/// cluster on `stub`.
+pub fn shipped_around(stub: &Stub) -> GatewayEnv {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/gateway/routes.yaml"
+    );
+    let table = gateway::route_table::RouteTable::load(path, std::iter::empty()).unwrap();
+    let mut env = GatewayEnv::new(std::fs::read_to_string(path).unwrap(), stub.port);
+    for cluster in &table.clusters {
+        env = env.with(
+            &format!("GATEWAY_CLUSTER_{}", cluster.name.to_ascii_uppercase()),
+            &format!("127.0.0.1:{}", stub.port),
+        );
+    }
+    env
 }
 
 /// A Redis server of one test's own, on a free port, for tests that disturb it.

@@ -5,6 +5,8 @@
 mod docs;
 mod edge_auth;
 mod helpers;
+mod operations;
+mod paths;
 mod rate_limits;
 mod resilience;
 mod routing;

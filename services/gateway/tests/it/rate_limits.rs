@@ -1,4 +1,4 @@
-use crate::helpers::{Gateway, Setup, problem};
+use crate::helpers::{Gateway, Setup, Stub, problem, shipped_around};
 use auth_token::Signer;
 use deadpool_redis::redis;
 use domain::{Role, UserId};
@@ -175,26 +175,10 @@ async fn with_redis_unreachable_requests_flow_and_limits_hold_per_replica() {
         200
     );
 
-    let health: serde_json::Value = setup
-        .gateway
-        .get("/health")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = setup.gateway.health().await;
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["checks"]["redis"]["status"], "unhealthy");
-    let metrics = setup
-        .gateway
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = setup.gateway.metrics().await;
     assert!(
         metrics.contains("gateway_rate_limit_fallback_total"),
         "{metrics}"
@@ -316,4 +300,56 @@ async fn a_batched_limit_is_shared_by_replicas() {
         )
         .await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forwarded_for_from_a_peer_not_trusted_is_ignored_for_rate_limits() {
+    // The test connects over loopback, which this gateway does not trust (empty: no one).
+    let setup = Setup::with(|env| env.with("GATEWAY_TRUSTED_PROXIES", "")).await;
+    for attempt in 1..=5u8 {
+        // Each claims another client; all are the peer's address.
+        let response = login(&setup.gateway, &format!("203.0.113.{attempt}")).await;
+        assert_eq!(response.status(), 200, "attempt {attempt}");
+        let echoed: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(echoed["headers"]["x-forwarded-for"], "127.0.0.1");
+    }
+    let refused = login(&setup.gateway, "203.0.113.99").await;
+    assert_eq!(problem(refused, 429).await["code"], "RATE_LIMITED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_webhooks_are_limited_per_address() {
+    let tokens = testkit::TestTokens::new();
+    let stub = Stub::spawn("webhooks", &tokens).await;
+    let env = shipped_around(&stub).with("GATEWAY_RATE_LIMIT_WEBHOOKS", "4/60");
+    let gateway = Gateway::spawn(&env).await;
+    gateway.wait_cluster("payments", "up").await;
+    gateway.wait_cluster("auth", "up").await;
+    let webhook = |path: &'static str, ip: &'static str| {
+        gateway
+            .post(path)
+            .header("x-forwarded-for", ip)
+            .header("stripe-signature", "t=1,v1=00")
+            .body("{}")
+            .send()
+    };
+
+    for path in ["/webhooks/stripe", "/webhooks/id-verification"] {
+        for _ in 0..2 {
+            let response = webhook(path, "198.51.100.40").await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(response.headers()["ratelimit-limit"], "4");
+        }
+    }
+    for path in ["/webhooks/stripe", "/webhooks/id-verification"] {
+        let refused = webhook(path, "198.51.100.40").await.unwrap();
+        assert_eq!(
+            problem(refused, 429).await["code"],
+            "RATE_LIMITED",
+            "{path}"
+        );
+    }
+    // A provider's other address has its own count.
+    let response = webhook("/webhooks/stripe", "198.51.100.41").await.unwrap();
+    assert_eq!(response.status(), 200);
 }

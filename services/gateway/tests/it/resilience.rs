@@ -100,14 +100,7 @@ routes:
         }
     }
     assert_eq!(failures, 3, "a is left out after three failures in a row");
-    let health: serde_json::Value = gateway
-        .get("/health")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = gateway.health().await;
     let endpoints = health["clusters"]["pair"]["endpoints"].as_array().unwrap();
     assert!(endpoints.iter().any(|e| e["ejected"] == true), "{health}");
 

@@ -27,15 +27,7 @@ async fn websocket_messages_cross_the_gateway_both_ways() {
         socket.next().await.unwrap().unwrap().into_data().as_ref(),
         [1, 2, 3]
     );
-    let metrics = setup
-        .gateway
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = setup.gateway.metrics().await;
     assert!(
         metrics.contains("gateway_websocket_tunnels_open{service=\"gateway\"} 1"),
         "{metrics}"
