@@ -188,6 +188,53 @@ mod tests {
         }
     }
 
+    /// Every `GATEWAY_TRUSTED_PROXIES` the deployment files set.
+    fn shipped_settings() -> Vec<(String, String)> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+        let files = [
+            "deploy/k8s/base/kustomization.yaml",
+            "deploy/k8s/overlays/staging/kustomization.yaml",
+            "deploy/k8s/overlays/production/kustomization.yaml",
+            "docker-compose.yml",
+            ".env.example",
+        ];
+        let mut settings = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(format!("{root}/{file}")).unwrap();
+            for line in text.lines() {
+                let line = line.trim().trim_start_matches("- ");
+                if let Some(value) = line
+                    .strip_prefix("GATEWAY_TRUSTED_PROXIES=")
+                    .or_else(|| line.strip_prefix("GATEWAY_TRUSTED_PROXIES: "))
+                {
+                    settings.push((file.to_owned(), value.trim().to_owned()));
+                }
+            }
+        }
+        settings
+    }
+
+    #[test]
+    fn the_deployment_trusts_the_proxies_in_front_not_a_network() {
+        let settings = shipped_settings();
+        assert!(settings.len() >= 5, "{settings:?}");
+        for (file, value) in settings {
+            let trusted = TrustedProxies::parse(&value).unwrap();
+            // Any peer in a trusted range can pose as any client: a range names the ingress
+            // controller's pods (at most a /24), never the cluster's network.
+            for net in trusted.0 {
+                let narrow = match net {
+                    IpNet::V4(net) => net.prefix_len() >= 24,
+                    IpNet::V6(net) => net.prefix_len() >= 120,
+                };
+                assert!(
+                    narrow,
+                    "{file}: GATEWAY_TRUSTED_PROXIES trusts all of {net}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bad_ranges_are_refused() {
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
