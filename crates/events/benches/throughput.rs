@@ -86,7 +86,8 @@ async fn main() {
 
     let started = Instant::now();
     let consumer = tokio::spawn(consumer.run(shutdown.child_token()));
-    let relay_config = RelayConfig::new(&db.url, "evbench", &broker.exchange, "bench");
+    // Catalog: the producer the event catalog names for product.deleted.
+    let relay_config = RelayConfig::new(&db.url, "evbench", &broker.exchange, "catalog");
     let relay = tokio::spawn(
         Relay::new(pool.clone(), amqp.clone(), relay_config).run(shutdown.child_token()),
     );

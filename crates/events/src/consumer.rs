@@ -6,9 +6,19 @@
 //! A failing handler does not block the queue: the message is re-published to
 //! `<queue>.retry` with a growing expiry, after which the broker dead-letters it back to the
 //! main queue; after `max_attempts` it goes to `<queue>.dlq` with the last error attached.
+//!
+//! Before any handler sees an event, its publisher is checked: the `producer` header must be
+//! a service the event catalog names as the event's producer, and the AMQP `user_id` (which
+//! the broker refuses unless it is the publishing connection's own user) must be that
+//! producer's broker user, or this consumer's own (its retries, and every event on a broker
+//! where all services share one user, as in tests). A service can write into another's queue
+//! through the default exchange, which topic permissions do not cover, so the broker's
+//! permissions alone do not stop a forged event; this check does. A refused event goes to the
+//! dead-letter queue at once, like an undecodable one, and counts in
+//! `events_producer_refused_total`.
 
-use crate::broker::{Broker, QueueNames, declare_consumer_topology};
-use crate::contracts::Event;
+use crate::broker::{Broker, QueueNames, declare_consumer_topology, ensure_exchange};
+use crate::contracts::{self, Event};
 use crate::outbox;
 use crate::relay::Backoff;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -81,6 +91,8 @@ pub struct IncomingEvent {
     /// The AMQP `type`: the full protobuf message name, when the producer set it.
     pub message_type: Option<String>,
     pub correlation_id: Option<String>,
+    /// The producing service, checked against the catalog and the publishing broker user
+    /// before the handler is called (see the module documentation).
     pub producer: Option<String>,
     /// Failed attempts before this one.
     pub attempts: u32,
@@ -172,6 +184,7 @@ impl<H: Handler> Consumer<H> {
     /// Declares the queues and bindings once, so events published before [`Consumer::run`]
     /// starts are kept for it.
     pub async fn declare(&self) -> lapin::Result<()> {
+        ensure_exchange(&self.broker, &self.config.exchange).await?;
         let channel = self.broker.channel().await?;
         self.declare_on(&channel).await?;
         let _ = channel.close(200, ShortString::from("declared")).await;
@@ -211,6 +224,7 @@ impl<H: Handler> Consumer<H> {
         shutdown: &CancellationToken,
         backoff: &mut Backoff,
     ) -> lapin::Result<()> {
+        ensure_exchange(&self.broker, &self.config.exchange).await?;
         let channel = self.broker.channel().await?;
         self.declare_on(&channel).await?;
         channel
@@ -263,6 +277,38 @@ impl<H: Handler> Consumer<H> {
                 return self.dead_letter(&delivery, publisher, 0, &reason).await;
             }
         };
+        let user_id = delivery.properties.user_id().as_ref().map(|u| u.as_str());
+        if let Err(reason) = check_producer(
+            &event.name,
+            event.producer.as_deref(),
+            user_id,
+            self.broker.user(),
+        ) {
+            tracing::error!(
+                queue = %self.config.queue,
+                event = %event.name,
+                event_id = %event.id,
+                %reason,
+                "event refused: not from the producer the catalog names"
+            );
+            // The event label only for names the catalog knows: a forger chooses the name.
+            let name = contracts::type_of(&event.name).map_or("unknown", |_| event.name.as_str());
+            metrics::counter!(
+                "events_producer_refused_total",
+                "queue" => self.config.queue.clone(),
+                "event" => name.to_owned(),
+            )
+            .increment(1);
+            // Without our user_id, so that replaying it from the DLQ is refused again.
+            return self
+                .republish(
+                    &delivery,
+                    publisher,
+                    &self.names.dead,
+                    with_failure_headers(&delivery, 0, &reason, Some(&event.name), None),
+                )
+                .await;
+        }
         let span = tracing::info_span!(
             "consume",
             otel.kind = "consumer",
@@ -386,8 +432,14 @@ impl<H: Handler> Consumer<H> {
         delay: Duration,
         error: &str,
     ) -> lapin::Result<()> {
-        let props = with_failure_headers(delivery, attempts, error, Some(&event.name))
-            .with_expiration(ShortString::from(delay.as_millis().to_string()));
+        let props = with_failure_headers(
+            delivery,
+            attempts,
+            error,
+            Some(&event.name),
+            Some(self.broker.user()),
+        )
+        .with_expiration(ShortString::from(delay.as_millis().to_string()));
         self.republish(delivery, publisher, &self.names.retry, props)
             .await
     }
@@ -400,7 +452,13 @@ impl<H: Handler> Consumer<H> {
         error: &str,
     ) -> lapin::Result<()> {
         let name = original_routing_key(delivery);
-        let props = with_failure_headers(delivery, attempts, error, Some(&name));
+        let props = with_failure_headers(
+            delivery,
+            attempts,
+            error,
+            Some(&name),
+            Some(self.broker.user()),
+        );
         self.republish(delivery, publisher, &self.names.dead, props)
             .await
     }
@@ -472,11 +530,52 @@ fn traceparent(delivery: &Delivery) -> Option<String> {
     header_text(delivery, "traceparent")
 }
 
-/// A retried message arrives through the default exchange under the queue's name, so its
-/// event name travels in a header.
+/// The event name. A retried message arrives through the default exchange under the queue's
+/// name, so there the name travels in a header; a message from the events exchange is named by
+/// its routing key, which the broker checked against the publisher's topic permissions.
 fn original_routing_key(delivery: &Delivery) -> String {
-    header_text(delivery, ROUTING_KEY_HEADER)
+    delivery
+        .exchange
+        .as_str()
+        .is_empty()
+        .then(|| header_text(delivery, ROUTING_KEY_HEADER))
+        .flatten()
         .unwrap_or_else(|| delivery.routing_key.as_str().to_owned())
+}
+
+/// Whether the event called `name`, claiming `producer` and published by broker user
+/// `user_id`, comes from a producer the catalog names; `own_user` is this consumer's broker
+/// user. `Err` says why not.
+fn check_producer(
+    name: &str,
+    producer: Option<&str>,
+    user_id: Option<&str>,
+    own_user: &str,
+) -> Result<(), String> {
+    let Some(producers) = contracts::producers_of(name) else {
+        return Err(format!("{name} is not in the event catalog"));
+    };
+    let Some(producer) = producer else {
+        return Err(format!("{name} has no producer header"));
+    };
+    if !producers.contains(&producer) {
+        return Err(format!(
+            "{name} claims producer {producer}, but the catalog names {}",
+            producers.join(", ")
+        ));
+    }
+    // The broker refuses a user_id that is not the publishing connection's user, so this is
+    // who really published it. Our own user: a retry we re-queued after checking it, or a
+    // broker whose services share one user (tests), where only the header can be checked.
+    match user_id {
+        Some(user) if user == producer || user == own_user => Ok(()),
+        Some(user) => Err(format!(
+            "{name} claims producer {producer}, but broker user {user} published it"
+        )),
+        None => Err(format!(
+            "{name} claims producer {producer}, but carries no user_id"
+        )),
+    }
 }
 
 fn attempts(delivery: &Delivery) -> u32 {
@@ -515,11 +614,14 @@ fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
     })
 }
 
+/// The properties of a retry or dead-letter copy. `user_id` is this consumer's broker user
+/// (the broker allows no other), which marks the copy as one it checked already.
 fn with_failure_headers(
     delivery: &Delivery,
     attempts: u32,
     error: &str,
     routing_key: Option<&str>,
+    user_id: Option<&str>,
 ) -> BasicProperties {
     let mut headers = delivery.properties.headers().clone().unwrap_or_default();
     headers.insert(
@@ -557,6 +659,9 @@ fn with_failure_headers(
     }
     if let Some(timestamp) = original.timestamp() {
         props = props.with_timestamp(*timestamp);
+    }
+    if let Some(user_id) = user_id {
+        props = props.with_user_id(ShortString::from(user_id));
     }
     props
 }
@@ -615,6 +720,28 @@ mod tests {
             garbage.decode::<ProductDeleted>(),
             Err(HandlerError::Permanent(_))
         ));
+    }
+
+    #[test]
+    fn only_the_catalogs_producer_or_our_own_retries_pass() {
+        let ok = |producer, user| check_producer("payment.succeeded", producer, user, "orders");
+        assert_eq!(ok(Some("payments"), Some("payments")), Ok(()));
+        // A copy this consumer re-queued, or a broker whose services share our user.
+        assert_eq!(ok(Some("payments"), Some("orders")), Ok(()));
+        // The catalog names payments, whoever published it.
+        assert!(ok(Some("tracking"), Some("tracking")).is_err());
+        assert!(ok(Some("orders"), Some("orders")).is_err());
+        assert!(ok(None, Some("payments")).is_err());
+        // The header says payments, but the broker says tracking published it.
+        assert!(ok(Some("payments"), Some("tracking")).is_err());
+        assert!(ok(Some("payments"), None).is_err());
+        // Several producers: each may publish only as itself.
+        let audit = |producer, user| check_producer("audit.recorded", producer, user, "auth");
+        assert_eq!(audit(Some("orders"), Some("orders")), Ok(()));
+        assert_eq!(audit(Some("chat"), Some("chat")), Ok(()));
+        assert!(audit(Some("orders"), Some("chat")).is_err());
+        assert!(audit(Some("auth"), Some("auth")).is_err());
+        assert!(check_producer("order.exploded", Some("orders"), Some("orders"), "x").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! dies between the broker's confirm and the commit, the row is sent again: delivery is at
 //! least once, and consumers' inboxes make that harmless.
 
-use crate::broker::{Broker, declare_exchange};
+use crate::broker::{Broker, ensure_exchange};
 use crate::outbox::{self, OutboxRow};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
@@ -28,7 +28,8 @@ pub struct RelayConfig {
     /// The service's schema: where its outbox is and the NOTIFY channel's name.
     pub schema: String,
     pub exchange: String,
-    /// Sent as the `producer` header.
+    /// Sent as the `producer` header: the service's name, which consumers check against the
+    /// event catalog (and against the broker user the relay connects as).
     pub producer: String,
     /// Rows per transaction.
     pub batch_size: i64,
@@ -147,11 +148,11 @@ impl Relay {
         {
             return Ok(channel.clone());
         }
+        ensure_exchange(&self.broker, &self.config.exchange).await?;
         let channel = self.broker.channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
-        declare_exchange(&channel, &self.config.exchange).await?;
         self.channel = Some(channel.clone());
         Ok(channel)
     }
@@ -165,13 +166,14 @@ impl Relay {
             .map_err(|e| RelayError::Pool(e.to_string()))?;
         let conn: &mut AsyncPgConnection = &mut pooled;
         let config = &self.config;
+        let broker = &self.broker;
         let sent = conn
             .transaction(async |conn: &mut AsyncPgConnection| {
                 let rows = outbox::lock_unsent(conn, config.batch_size).await?;
                 if rows.is_empty() {
                     return Ok::<_, RelayError>(0);
                 }
-                publish_all(&channel, config, &rows).await?;
+                publish_all(&channel, config, broker.user(), &rows).await?;
                 let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id).collect();
                 outbox::mark_sent(conn, &ids).await?;
                 for row in &rows {
@@ -210,8 +212,10 @@ impl Relay {
     }
 }
 
-/// The AMQP properties of an outbox row (see `proto/README.md`).
-pub(crate) fn properties(row: &OutboxRow, producer: &str) -> BasicProperties {
+/// The AMQP properties of an outbox row (see `proto/README.md`). `user` is the broker user the
+/// relay connects as: sent as `user_id`, which the broker refuses unless it is the
+/// connection's own user, so consumers can trust it names the publisher.
+pub(crate) fn properties(row: &OutboxRow, producer: &str, user: &str) -> BasicProperties {
     let mut headers = FieldTable::default();
     headers.insert(
         ShortString::from("producer"),
@@ -229,6 +233,7 @@ pub(crate) fn properties(row: &OutboxRow, producer: &str) -> BasicProperties {
         .with_content_type(ShortString::from("application/x-protobuf"))
         .with_timestamp(row.created_at.timestamp().max(0) as u64)
         .with_delivery_mode(2)
+        .with_user_id(ShortString::from(user))
         .with_headers(headers);
     if let Some(correlation_id) = &row.correlation_id {
         props = props.with_correlation_id(ShortString::from(correlation_id.as_str()));
@@ -240,6 +245,7 @@ pub(crate) fn properties(row: &OutboxRow, producer: &str) -> BasicProperties {
 async fn publish_all(
     channel: &Channel,
     config: &RelayConfig,
+    user: &str,
     rows: &[OutboxRow],
 ) -> Result<(), RelayError> {
     let mut confirms = Vec::with_capacity(rows.len());
@@ -250,7 +256,7 @@ async fn publish_all(
                 row.routing_key.as_str().into(),
                 BasicPublishOptions::default(),
                 &row.payload,
-                properties(row, &config.producer),
+                properties(row, &config.producer, user),
             )
             .await?;
         confirms.push((row.id, confirm));
@@ -361,7 +367,7 @@ mod tests {
             traceparent: Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
             created_at: Utc::now(),
         };
-        let props = properties(&row, "orders");
+        let props = properties(&row, "orders", "orders");
         assert_eq!(
             props.message_id().as_ref().unwrap().as_str(),
             row.id.to_string()
@@ -373,6 +379,7 @@ mod tests {
         );
         assert_eq!(props.correlation_id().as_ref().unwrap().as_str(), "order-1");
         assert_eq!(*props.delivery_mode(), Some(2));
+        assert_eq!(props.user_id().as_ref().unwrap().as_str(), "orders");
         let headers = props.headers().as_ref().unwrap().inner();
         assert!(headers.contains_key(&ShortString::from("producer")));
         assert!(headers.contains_key(&ShortString::from("traceparent")));

@@ -9,6 +9,7 @@
 use domain::Role;
 use events::{Event, v1};
 use lapin::options::BasicPublishOptions;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use payments::config::{DEFAULT_PORT, PaymentsConfig, SERVICE};
 use payments::startup::{Application, MIGRATIONS};
@@ -88,6 +89,15 @@ async fn main() {
         .await
         .unwrap();
     let channel = conn.create_channel().await.unwrap();
+    // As orders' relay sends them: consumers refuse an event its catalog producer did not send.
+    let mut headers = FieldTable::default();
+    headers.insert(
+        ShortString::from("producer"),
+        AMQPValue::LongString(LongString::from("orders")),
+    );
+    let user = events::Broker::new(broker.url.clone(), "bench")
+        .user()
+        .to_owned();
     let started = Instant::now();
     for _ in 0..PAYMENTS {
         let event = v1::OrderPaymentRequested {
@@ -102,7 +112,9 @@ async fn main() {
         let properties = BasicProperties::default()
             .with_message_id(Uuid::now_v7().to_string().into())
             .with_type(v1::OrderPaymentRequested::TYPE.into())
-            .with_content_type("application/x-protobuf".into());
+            .with_content_type("application/x-protobuf".into())
+            .with_headers(headers.clone())
+            .with_user_id(user.as_str().into());
         channel
             .basic_publish(
                 broker.exchange.as_str().into(),

@@ -8,6 +8,7 @@
 
 mod broker_disruption;
 mod consumer;
+mod definitions;
 mod health;
 mod outage;
 mod outbox;

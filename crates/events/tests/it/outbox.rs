@@ -20,7 +20,7 @@ async fn an_event_written_in_a_transaction_reaches_a_consumer() {
     assert_eq!(*event_id, id, "the event id travels as the AMQP message id");
     assert_eq!(*version, 1);
     assert_eq!(correlation_id.as_deref(), Some("corr-1"));
-    assert_eq!(producer.as_deref(), Some("events-test"));
+    assert_eq!(producer.as_deref(), Some("catalog"));
     testkit::wait_for(
         "the outbox row to be marked sent",
         crate::support::TIMEOUT,

@@ -32,6 +32,9 @@ diesel::table! {
 pub struct Bus {
     pub db: TestDb,
     pub broker: TestBroker,
+    /// Where relays publish and consumers bind: the test's own exchange unless a test
+    /// changes it (the definitions tests use the real name, in a vhost of their own).
+    pub exchange: String,
     pub pool: DbPool,
     pub amqp: Arc<Broker>,
     pub connection_name: String,
@@ -63,6 +66,7 @@ impl Bus {
         let pool = db.pool();
         Self {
             db,
+            exchange: broker.exchange.clone(),
             broker,
             pool,
             amqp,
@@ -72,16 +76,21 @@ impl Bus {
         }
     }
 
+    /// A relay publishing as catalog, the producer the catalog names for `product.deleted`.
     pub fn relay_config(&self) -> RelayConfig {
-        let mut config =
-            RelayConfig::new(&self.db.url, "evtest", &self.broker.exchange, "events-test");
+        let mut config = RelayConfig::new(&self.db.url, "evtest", &self.exchange, "catalog");
         config.sweep_interval = Duration::from_millis(200);
         config.batch_size = 50;
         config
     }
 
     pub fn start_relay(&mut self) {
-        let relay = Relay::new(self.pool.clone(), self.amqp.clone(), self.relay_config());
+        self.start_relay_as(self.amqp.clone());
+    }
+
+    /// A relay on a connection of the caller's (another broker user).
+    pub fn start_relay_as(&mut self, amqp: Arc<Broker>) {
+        let relay = Relay::new(self.pool.clone(), amqp, self.relay_config());
         self.tasks
             .push(tokio::spawn(relay.run(self.shutdown.child_token())));
     }
@@ -89,7 +98,7 @@ impl Bus {
     pub fn consumer_config(&self, name: &str) -> ConsumerConfig {
         let mut config = ConsumerConfig::new(
             self.broker.queue(name),
-            &self.broker.exchange,
+            &self.exchange,
             &["product.deleted"],
         );
         config.retry_delay = Duration::from_millis(50);
@@ -99,7 +108,18 @@ impl Bus {
 
     /// Declares the queue first, so nothing published afterwards is missed.
     pub async fn start_consumer<H: Handler>(&mut self, config: ConsumerConfig, handler: H) {
-        let consumer = Consumer::new(self.pool.clone(), self.amqp.clone(), config, handler);
+        self.start_consumer_as(self.amqp.clone(), config, handler)
+            .await;
+    }
+
+    /// A consumer on a connection of the caller's (another broker user).
+    pub async fn start_consumer_as<H: Handler>(
+        &mut self,
+        amqp: Arc<Broker>,
+        config: ConsumerConfig,
+        handler: H,
+    ) {
+        let consumer = Consumer::new(self.pool.clone(), amqp, config, handler);
         consumer.declare().await.unwrap();
         self.tasks
             .push(tokio::spawn(consumer.run(self.shutdown.child_token())));

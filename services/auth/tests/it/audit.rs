@@ -18,6 +18,11 @@ async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded)
         ShortString::from("producer"),
         AMQPValue::LongString("orders".into()),
     );
+    // The broker user: consumers take an event only from the producer's user or their own
+    // (the tests connect every service as one user).
+    let user = events::Broker::new(app.broker.url.clone(), "audit-test")
+        .user()
+        .to_owned();
     let payload = event.encode_to_vec();
     // The app's consumer declares and binds its queue once it runs, a moment after the app is
     // up: until then the exchange routes the event nowhere. Published as mandatory, an
@@ -37,7 +42,8 @@ async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded)
                 BasicProperties::default()
                     .with_message_id(ShortString::from(id.to_string()))
                     .with_type(ShortString::from("faded_skies.events.v1.AuditRecorded"))
-                    .with_headers(headers.clone()),
+                    .with_headers(headers.clone())
+                    .with_user_id(ShortString::from(user.as_str())),
             );
             async move {
                 let confirmation = publish.await.unwrap().await.unwrap();
