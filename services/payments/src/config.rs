@@ -31,6 +31,17 @@ pub struct PaymentsConfig {
     /// Where the sandbox delivers its webhook events (this service's own endpoint).
     #[serde(default = "defaults::webhook_url")]
     pub payments_webhook_url: String,
+    /// Most payment methods a customer may keep: a thief testing stolen cards saves each
+    /// one, and every save is a card checked at the provider.
+    #[serde(default = "defaults::max_methods")]
+    pub payments_max_methods: u32,
+    /// Most payment methods a customer may try to save per hour, accepted or refused by the
+    /// provider (counted in Redis).
+    #[serde(default = "defaults::method_adds_per_hour")]
+    pub payments_method_adds_per_hour: u32,
+    /// Put before every Redis key (several deployments, or tests, sharing one Redis).
+    #[serde(default)]
+    pub payments_redis_prefix: String,
 }
 
 impl PaymentsConfig {
@@ -54,6 +65,11 @@ impl PaymentsConfig {
                     "PAYMENT_PROVIDER must be sandbox or stripe, not `{other}`"
                 ));
             }
+        }
+        if self.payments_max_methods == 0 || self.payments_method_adds_per_hour == 0 {
+            return Err(
+                "PAYMENTS_MAX_METHODS and PAYMENTS_METHOD_ADDS_PER_HOUR must be at least 1".into(),
+            );
         }
         platform::config::require_set(
             app_env,
@@ -82,6 +98,12 @@ mod defaults {
     }
     pub fn webhook_url() -> String {
         "http://127.0.0.1:8084/webhooks/stripe".into()
+    }
+    pub const fn max_methods() -> u32 {
+        10
+    }
+    pub const fn method_adds_per_hour() -> u32 {
+        5
     }
 }
 
@@ -127,6 +149,20 @@ mod tests {
         let mut set = STRIPE.to_vec();
         set.push(("STRIPE_WEBHOOK_SECRET", "whsec_from_the_dashboard"));
         assert_eq!(check(&set), Ok(()));
+    }
+
+    #[test]
+    fn saved_methods_are_bounded_by_default() {
+        let config: PaymentsConfig = platform::config::load_from(vars(&[])).unwrap();
+        assert_eq!(
+            (
+                config.payments_max_methods,
+                config.payments_method_adds_per_hour
+            ),
+            (10, 5)
+        );
+        let err = check(&[("APP_ENV", "test"), ("PAYMENTS_MAX_METHODS", "0")]).unwrap_err();
+        assert!(err.contains("PAYMENTS_MAX_METHODS"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,107 @@
 //! Saved payment methods: the provider customer is created on first use, the method attached
 //! at the provider, and only what the provider reports kept (brand, last four, expiry).
+//!
+//! Saving a card checks it at the provider, which makes the endpoint a way to test stolen
+//! cards; so a customer keeps at most a few methods and may try only a few an hour
+//! ([`MethodLimits`]).
 
 use crate::db;
 use crate::db::methods::{MethodRow, NewMethod};
 use crate::provider::{MethodSource, ProviderError};
 use crate::state::AppState;
+use deadpool_redis::redis;
 use diesel_async::AsyncConnection;
 use domain::{Code, Problem};
+use platform::redis::RedisPool;
 use uuid::Uuid;
+
+/// The window of [`MethodLimits::adds_per_hour`].
+const WINDOW_SECS: u64 = 3600;
+
+/// Counts one attempt in the customer's window, starting the window with the first; answers
+/// the attempts so far and the seconds the window has left.
+const COUNT_ATTEMPT: &str = r"
+local attempts = redis.call('INCR', KEYS[1])
+local left = redis.call('TTL', KEYS[1])
+if left < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  left = tonumber(ARGV[1])
+end
+return {attempts, left}
+";
+
+/// How many methods a customer may keep, and try to add per hour (counted in Redis, so
+/// across replicas; attempts the provider refuses count too, as card testing is mostly
+/// refusals).
+#[derive(Clone)]
+pub struct MethodLimits {
+    redis: RedisPool,
+    prefix: String,
+    max_saved: u32,
+    adds_per_hour: u32,
+    count_attempt: redis::Script,
+}
+
+impl MethodLimits {
+    /// `prefix` goes before every Redis key.
+    pub fn new(redis: RedisPool, prefix: &str, max_saved: u32, adds_per_hour: u32) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            max_saved,
+            adds_per_hour,
+            count_attempt: redis::Script::new(COUNT_ATTEMPT),
+        }
+    }
+
+    fn full(&self) -> Problem {
+        metrics::counter!("payments_method_adds_refused_total", "reason" => "full").increment(1);
+        Problem::new(Code::BusinessRule).with_detail(format!(
+            "You can keep at most {} payment methods; remove one before adding another.",
+            self.max_saved
+        ))
+    }
+
+    /// 422 when the customer already keeps the most methods allowed.
+    async fn check_room(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        user_id: Uuid,
+    ) -> Result<(), Problem> {
+        if db::methods::count(conn, user_id).await? >= i64::from(self.max_saved) {
+            return Err(self.full());
+        }
+        Ok(())
+    }
+
+    /// Counts an attempt; 429 with `Retry-After` past the hourly limit, 503 without Redis
+    /// (an unbounded endpoint is what the limit is for).
+    async fn count_attempt(&self, user_id: Uuid) -> Result<(), Problem> {
+        let key = format!("{}payments:method-adds:{user_id}", self.prefix);
+        let mut conn = self
+            .redis
+            .get()
+            .await
+            .map_err(|err| Problem::unavailable(&err))?;
+        let (attempts, left): (u64, i64) = self
+            .count_attempt
+            .key(&key)
+            .arg(WINDOW_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|err| Problem::unavailable(&err))?;
+        if attempts > u64::from(self.adds_per_hour) {
+            metrics::counter!("payments_method_adds_refused_total", "reason" => "rate")
+                .increment(1);
+            let retry_after = u64::try_from(left).unwrap_or(WINDOW_SECS).max(1);
+            return Err(Problem::rate_limited(retry_after).with_detail(format!(
+                "At most {} payment methods may be added per hour; try again later.",
+                self.adds_per_hour
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// The kinds of method a customer saves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +161,10 @@ pub async fn add(
     source: &MethodSource,
     make_primary: bool,
 ) -> Result<MethodRow, Problem> {
+    let limits = &state.method_limits;
+    // A full list is refused before it costs an attempt or a call to the provider.
+    limits.check_room(&mut *state.db().await?, user_id).await?;
+    limits.count_attempt(user_id).await?;
     let customer = customer(state, user_id).await?;
     let attached = state
         .provider
@@ -74,8 +172,11 @@ pub async fn add(
         .await?;
     let provider = state.provider.name();
     let mut conn = state.db().await?;
-    let row = conn
+    let saved = conn
         .transaction(async |conn| {
+            // One add at a time per customer, so two at once cannot both take the last place.
+            db::customers::lock(conn, user_id).await?;
+            limits.check_room(conn, user_id).await?;
             let first = db::methods::list(conn, user_id).await?.is_empty();
             let mut row = db::methods::insert(
                 conn,
@@ -98,7 +199,17 @@ pub async fn add(
             }
             Ok::<_, Problem>(row)
         })
-        .await?;
+        .await;
+    let row = match saved {
+        Ok(row) => row,
+        Err(problem) => {
+            // Not saved: nor should it stay attached at the provider.
+            if let Err(err) = state.provider.detach_payment_method(&attached.id).await {
+                tracing::warn!(error = %err, "unsaved payment method not detached at the provider");
+            }
+            return Err(problem);
+        }
+    };
     metrics::counter!("payments_methods_added_total", "type" => method_type.as_str()).increment(1);
     Ok(row)
 }

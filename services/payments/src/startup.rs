@@ -3,6 +3,7 @@
 //! exchange.
 
 use crate::config::{PaymentsConfig, SERVICE};
+use crate::methods::MethodLimits;
 use crate::provider::sandbox::{SandboxProvider, WebhookTarget};
 use crate::provider::stripe::StripeProvider;
 use crate::provider::{PaymentProvider, ProviderCheck};
@@ -115,11 +116,20 @@ impl Application {
             .with(DatabaseCheck(pool.clone()))
             .with(BrokerCheck(broker))
             .with(ProviderCheck::new(provider.clone()));
+        let redis = platform::redis::pool(&common.redis_url, common.database_pool_size)
+            .map_err(|e| fail("redis pool")(e.to_string()))?;
+        let method_limits = MethodLimits::new(
+            redis,
+            &config.payments_redis_prefix,
+            config.payments_max_methods,
+            config.payments_method_adds_per_hour,
+        );
         let state = web::Data::new(AppState {
             pool,
             provider,
             sandbox,
             webhook_secret: config.stripe_webhook_secret.clone(),
+            method_limits,
         });
         let verifier = web::Data::new(verifier);
         let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);

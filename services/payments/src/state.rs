@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::methods::MethodLimits;
 use crate::provider::PaymentProvider;
 use crate::provider::sandbox::SandboxProvider;
 use domain::Problem;
@@ -12,6 +13,8 @@ pub struct AppState {
     /// The same provider when it is the sandbox (its customer-action endpoint).
     pub sandbox: Option<Arc<SandboxProvider>>,
     pub webhook_secret: String,
+    /// How many payment methods a customer may keep and add.
+    pub method_limits: MethodLimits,
 }
 
 impl AppState {

@@ -43,3 +43,16 @@ pub async fn insert(
         .first(conn)
         .await
 }
+
+/// Locks the user's customer row until the transaction ends (it exists once a method is
+/// attached), so that changes to one customer's methods take turns.
+pub async fn lock(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<()> {
+    payment_customers::table
+        .find(user_id)
+        .for_update()
+        .select(payment_customers::user_id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()?;
+    Ok(())
+}

@@ -51,6 +51,16 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Ve
         .await
 }
 
+/// How many methods the user keeps.
+pub async fn count(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
+    payment_methods::table
+        .filter(payment_methods::user_id.eq(user_id))
+        .filter(payment_methods::removed_at.is_null())
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// One of the user's methods in use, locked.
 pub async fn lock(
     conn: &mut AsyncPgConnection,

@@ -43,6 +43,11 @@ pub fn migrations() -> [MigrationSource; 2] {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn`], with `settings` added to (or replacing) the environment.
+    pub async fn spawn_with(settings: &[(&str, &str)]) -> Self {
         let db = TestDb::new("payments", &migrations()).await;
         let broker = TestBroker::new();
         let tap = EventTap::new(&broker.url, &broker.exchange).await;
@@ -76,6 +81,11 @@ impl TestApp {
             ("APP_ENV".into(), "test".into()),
             ("SHUTDOWN_TIMEOUT_SECS".into(), "2".into()),
         ];
+        let vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(name, _)| settings.iter().all(|(set, _)| set != name))
+            .chain(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect();
         let common = CommonConfig::from_vars(SERVICE, DEFAULT_PORT, vars.clone()).unwrap();
         let config: PaymentsConfig = platform::config::load_from(vars).unwrap();
         let application = Application::build_with_verifier(

@@ -195,3 +195,106 @@ async fn a_revoked_token_is_refused_by_payments_itself() {
         .await;
     assert_eq!(refused["code"], "INVALID_TOKEN");
 }
+
+/// Saves `card` for `token`; the status and the JSON body.
+async fn add(app: &TestApp, token: &str, card: &str) -> (u16, serde_json::Value, Option<u64>) {
+    let res = app
+        .client
+        .post(format!("{}/api/payments/methods", app.base))
+        .bearer_auth(token)
+        .json(&json!({ "type": "card", "stripePaymentMethodId": card }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let retry_after = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, res.json().await.unwrap(), retry_after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_keeps_a_bounded_number_of_methods() {
+    let app = TestApp::spawn_with(&[
+        ("PAYMENTS_MAX_METHODS", "3"),
+        ("PAYMENTS_METHOD_ADDS_PER_HOUR", "100"),
+    ])
+    .await;
+    let (_, token) = app.tokens.token(Role::Customer);
+    let path = "/api/payments/methods";
+    let mut saved = Vec::new();
+    for _ in 0..3 {
+        saved.push(app.save_card(&token, "pm_card_visa").await);
+    }
+    let (status, problem, _) = add(&app, &token, "pm_card_mastercard").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("BUSINESS_RULE")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("at most 3"),
+        "{problem}"
+    );
+    let list = app.call(Method::GET, path, None, Some(&token), 200).await;
+    assert_eq!(list["paymentMethods"].as_array().unwrap().len(), 3);
+
+    // Concurrent adds cannot both take the last place.
+    app.call(
+        Method::DELETE,
+        &format!("{path}/{}", saved[0]),
+        None,
+        Some(&token),
+        204,
+    )
+    .await;
+    let (a, b) = tokio::join!(
+        add(&app, &token, "pm_card_visa"),
+        add(&app, &token, "pm_card_amex")
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 422]);
+    let list = app.call(Method::GET, path, None, Some(&token), 200).await;
+    assert_eq!(list["paymentMethods"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_methods_is_limited_per_hour_refused_ones_included() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.tokens.token(Role::Customer);
+    // Five attempts an hour by default, whether the provider takes the card or not.
+    for card in ["pm_card_unknown", "pm_card_stolen"] {
+        assert_eq!(add(&app, &token, card).await.0, 422, "{card}");
+    }
+    for _ in 0..3 {
+        app.save_card(&token, "pm_card_visa").await;
+    }
+    let (status, problem, retry_after) = add(&app, &token, "pm_card_visa").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (429, Some("RATE_LIMITED")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("5"),
+        "{problem}"
+    );
+    let retry_after = retry_after.expect("Retry-After");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let list = app
+        .call(
+            Method::GET,
+            "/api/payments/methods",
+            None,
+            Some(&token),
+            200,
+        )
+        .await;
+    assert_eq!(list["paymentMethods"].as_array().unwrap().len(), 3);
+
+    // Another customer has their own allowance.
+    let (_, other) = app.tokens.token(Role::Customer);
+    app.save_card(&other, "pm_card_visa").await;
+}
