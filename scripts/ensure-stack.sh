@@ -17,7 +17,11 @@
 # Afterwards: the PostgreSQL URL must authenticate (a local server is fixed up:
 # role/password, or loopback `trust` in pg_hba.conf when the URL has no password;
 # local development only) and its database must exist; the RabbitMQ user in the
-# URL must authenticate and have permissions on its vhost.
+# URL must authenticate and have permissions on its vhost. A local RabbitMQ also
+# gets the broker definitions (deploy/rabbitmq: one user per service, with its
+# development password, and what each may publish and read; `make run` connects
+# each service as its own user) and the management plugin (port 15672: the
+# broker-definitions tests load them into a vhost of their own through it).
 #
 # Idempotent and quick when everything is already up (it runs before every
 # `make test` and `make run`). See docs/runbooks/local-stack.md.
@@ -44,7 +48,7 @@ APT_LOG=${TMPDIR:-/tmp}/faded-skies-ensure-stack-apt.log
 HBA_MARKER='# faded-skies: local development only (scripts/ensure-stack.sh)'
 
 usage() {
-    sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 while (($#)); do
@@ -565,6 +569,26 @@ rabbit_ensure_user() {
     RABBIT_NOTES+=("${notes[@]}")
 }
 
+# Imports the service users (development passwords) and the definitions. Idempotent; users
+# and vhosts the files do not name (guest, the URL's user) are left as they are.
+rabbit_import_definitions() {
+    rabbit_local_ok || return 0
+    local f
+    for f in dev-users.json definitions.json; do
+        timeout 60 rabbitmqctl -q import_definitions "$REPO_ROOT/deploy/rabbitmq/$f" >/dev/null 9>&- || return 1
+    done
+    RABBIT_NOTES+=("definitions loaded")
+}
+
+# Enabling a plugin starts it on the running node; nothing restarts.
+rabbit_ensure_management() {
+    rabbit_local_ok || return 0
+    tcp_open "$AMQP_HOST" 15672 && return 0
+    timeout 60 rabbitmq-plugins -q enable rabbitmq_management >/dev/null 9>&- || return 1
+    wait_until tcp_open "$AMQP_HOST" 15672 || return 1
+    RABBIT_NOTES+=("enabled the management plugin")
+}
+
 ensure_rabbitmq() {
     RABBIT_NOTES=("already running")
     local state=ok
@@ -596,6 +620,14 @@ ensure_rabbitmq() {
     if ((!CHECK_ONLY)) && is_local_host "$AMQP_HOST"; then
         rabbit_ensure_user || {
             fail rabbitmq "broker is up but user $AMQP_USER could not be set up"
+            return
+        }
+        rabbit_import_definitions || {
+            fail rabbitmq "could not import deploy/rabbitmq/{dev-users,definitions}.json (rabbitmqctl import_definitions)"
+            return
+        }
+        rabbit_ensure_management || {
+            fail rabbitmq "could not enable the management plugin (rabbitmq-plugins enable rabbitmq_management)"
             return
         }
     fi

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Validate the infrastructure files without a Docker engine or a cluster:
-#   - ShellCheck on scripts/*.sh
+#   - ShellCheck on scripts/*.sh and deploy/rabbitmq/*.sh
 #   - hadolint on deploy/Dockerfile (settings in .hadolint.yaml)
 #   - docker compose config -q
 #   - deploy/k8s/overlays/{staging,production} rendered with kustomize, then
 #     kubernetes-validate --strict against the Kubernetes schemas
 #   - promtool on deploy/prometheus/prometheus.yml (and the alerts it loads)
 #   - Grafana dashboards are valid JSON
+#   - the broker definitions (deploy/rabbitmq) follow the event catalog in proto/README.md,
+#     and compose, the Kubernetes Job and the Secret's example agree on the users
 #   - actionlint on .github/workflows/*.yml
 #
 #   scripts/lint-infra.sh            use the tools on PATH; skip the missing ones
@@ -103,7 +105,7 @@ run() { # name command...
     fi
 }
 
-if have shellcheck; then run shellcheck shellcheck -x scripts/*.sh scripts/lib/*.sh; else skip shellcheck shellcheck; fi
+if have shellcheck; then run shellcheck shellcheck -x scripts/*.sh scripts/lib/*.sh deploy/rabbitmq/*.sh; else skip shellcheck shellcheck; fi
 if have hadolint; then run hadolint hadolint deploy/Dockerfile; else skip hadolint hadolint; fi
 
 compose=$(compose_cmd)
@@ -143,6 +145,8 @@ dashboards_ok() {
     done
 }
 run grafana dashboards_ok
+
+run rabbitmq python3 deploy/rabbitmq/check-definitions.py
 
 if have actionlint; then run actionlint actionlint; else skip actionlint actionlint; fi
 

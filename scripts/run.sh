@@ -49,9 +49,33 @@ export FS_ADMIN_EMAIL=${FS_ADMIN_EMAIL:-admin@fadedskies.local}
 export FS_ADMIN_PASSWORD=${FS_ADMIN_PASSWORD:-ChangeMe-Local-1!}
 # The demo catalog (idempotent: only what is missing is added).
 export CATALOG_SEED_DEMO=${CATALOG_SEED_DEMO:-true}
+
+# Each service talks to RabbitMQ as its own user (scripts/ensure-stack.sh loaded them from
+# deploy/rabbitmq), which may publish only that service's events: the broker of AMQP_URL,
+# with the service's user and development password. AMQP_URL_<SERVICE> overrides one.
+amqp_base=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
+if [[ ! $amqp_base =~ ^(amqps?)://([^@/]*@)?(.*)$ ]]; then
+  echo "cannot parse AMQP_URL=$amqp_base" >&2
+  exit 64
+fi
+amqp_scheme=${BASH_REMATCH[1]}
+amqp_rest=${BASH_REMATCH[3]}
+amqp_url_of() {
+  local own="AMQP_URL_${1^^}"
+  if [[ -n ${!own:-} ]]; then
+    printf '%s' "${!own}"
+  else
+    printf '%s://%s:%s-dev@%s' "$amqp_scheme" "$1" "$1" "$amqp_rest"
+  fi
+}
+
 for name in "${services[@]}"; do
   echo "starting $name"
-  "$target_dir/debug/$name" &
+  if [[ $name == gateway ]]; then
+    "$target_dir/debug/$name" &
+  else
+    AMQP_URL=$(amqp_url_of "$name") "$target_dir/debug/$name" &
+  fi
   pids+=($!)
 done
 
