@@ -13,6 +13,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod objects;
+pub mod outbound;
 pub mod redis;
 pub mod request_id;
 pub mod shutdown;

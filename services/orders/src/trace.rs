@@ -38,6 +38,9 @@ impl TrackAndTrace for TableTrace {
     }
 }
 
+/// How much of a refusal's body is read for the error message (500 characters of it kept).
+const REFUSAL_BYTES: usize = 2048;
+
 /// Metrc's `POST /sales/v2/receipts?licenseNumber=` with the vendor and user API keys.
 pub struct MetrcTrace {
     client: reqwest::Client,
@@ -81,9 +84,12 @@ impl TrackAndTrace for MetrcTrace {
             .map_err(|e| TraceError(format!("Metrc unreachable: {}", e.without_url())))?;
         let status = response.status();
         if status.is_success() {
+            // Its body (the receipt ids) is not used: dropped unread.
             Ok(None)
         } else {
-            let body = response.text().await.unwrap_or_default();
+            // Only the start of a refusal is read: it says why, and an answer that never
+            // ends must not hold the sender (or fill memory).
+            let body = platform::outbound::text_prefix(response, REFUSAL_BYTES).await;
             Err(TraceError(format!(
                 "Metrc answered {status}: {}",
                 body.chars().take(500).collect::<String>()

@@ -14,6 +14,10 @@ pub const GOOGLE_GEOCODE_URL: &str = "https://maps.googleapis.com/maps/api/geoco
 /// Long enough for Google on a bad day, short enough that checkout does not hang on it.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Google's answers for one address are a few KiB; a bigger one is refused unread rather
+/// than held in memory.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
 /// Geocodes through Google's Geocoding API, restricted to US addresses.
 #[derive(Clone)]
 pub struct GoogleGeocoder {
@@ -102,9 +106,37 @@ impl Geocoder for GoogleGeocoder {
                 },
             );
         }
-        let body: GeocodeResponse = response.json().await.map_err(unavailable)?;
+        let body = read_capped(response).await?;
+        let body: GeocodeResponse = serde_json::from_slice(&body).map_err(|e| {
+            GeocodeError::Unavailable(format!("Google geocoding answered unreadable JSON: {e}"))
+        })?;
         body.into_result()
     }
+}
+
+/// The answer's body, at most [`MAX_ANSWER_BYTES`]: refused from its `Content-Length`, or as
+/// soon as more arrives. (Services use `platform::outbound` for the same; this crate stays
+/// free of the services' plumbing.)
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, GeocodeError> {
+    let too_large = || {
+        GeocodeError::Unavailable(format!(
+            "Google geocoding answered more than {MAX_ANSWER_BYTES} bytes"
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unavailable)? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The part of Google's answer we read.
@@ -370,6 +402,36 @@ mod tests {
         assert!(
             matches!(&err, GeocodeError::Unavailable(m) if !m.contains(KEY)),
             "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_cap_is_refused_unread() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        // A valid answer padded past the cap (JSON allows trailing whitespace).
+        let answer = format!(
+            r#"{{"status":"OK","results":[{{"formatted_address":"Austin",
+                "geometry":{{"location":{{"lat":30.2652,"lng":-97.7470}},"location_type":"ROOFTOP"}}}}]}}{}"#,
+            " ".repeat(MAX_ANSWER_BYTES)
+        );
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/maps/api/geocode/json"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(answer, "application/json"))
+            .mount(&server)
+            .await;
+        let url = format!("{}/maps/api/geocode/json", server.uri());
+        let err = GoogleGeocoder::new(KEY, Some(&url))
+            .unwrap()
+            .geocode(&address())
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            GeocodeError::Unavailable(format!(
+                "Google geocoding answered more than {MAX_ANSWER_BYTES} bytes"
+            ))
         );
     }
 

@@ -153,3 +153,36 @@ async fn a_refused_receipt_is_retried_until_accepted() {
     assert_eq!(accepted["receipts"][0]["adapter"], "flaky");
     assert_eq!(accepted["receipts"][0]["attempts"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_that_never_ends_is_reported_from_its_start_at_once() {
+    // Metrc answering 500 with a body that streams without end.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 65536];
+        let _ = socket.read(&mut request).await.unwrap();
+        let head =
+            "HTTP/1.1 500 X\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let chunk = format!("{:x}\r\n{}\r\n", 1200, "No license. ".repeat(100));
+        while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+    });
+    let metrc = MetrcTrace::new(&base, "vendor", "user").unwrap();
+    let receipt = json!({ "ExternalReceiptNumber": "FS-2", "Transactions": [] });
+    // The adapter's own timeout is 10 s; reading the whole answer would wait for it.
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        metrc.report("X", &receipt),
+    )
+    .await
+    .expect("the refusal is reported without reading it all")
+    .unwrap_err();
+    assert!(
+        refused.0.starts_with("Metrc answered 500") && refused.0.contains("No license."),
+        "{}",
+        refused.0
+    );
+    assert!(refused.0.len() < 600, "{}", refused.0.len());
+}

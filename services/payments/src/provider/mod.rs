@@ -3,6 +3,7 @@
 
 pub mod sandbox;
 pub mod stripe;
+pub mod stripe_client;
 
 use platform::health::HealthCheck;
 use std::sync::{Arc, Mutex};

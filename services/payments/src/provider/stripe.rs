@@ -1,14 +1,16 @@
 //! The real provider: Stripe through async-stripe (only the customer, payment method,
-//! PaymentIntent and refund resources are compiled in). The API base URL is configurable so
-//! tests point it at a local stub.
+//! PaymentIntent and refund resources are compiled in), sent with our [`CappedClient`] so
+//! that Stripe's answers are read with a size cap. The API base URL is configurable so tests
+//! point it at a local stub.
 
+use super::stripe_client::CappedClient;
 use super::{
     AttachedMethod, CardDetails, Intent, IntentRequest, IntentStatus, MethodSource,
     PaymentProvider, ProviderError,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::customer::{CreateCustomer, ListCustomer};
 use stripe_core::payment_intent::{CancelPaymentIntent, CreatePaymentIntent};
 use stripe_core::refund::CreateRefund;
@@ -20,22 +22,18 @@ use stripe_shared::{ApiErrors, ApiErrorsCode, ApiErrorsType, PaymentIntent, Paym
 use uuid::Uuid;
 
 pub struct StripeProvider {
-    client: Client,
+    client: CappedClient,
 }
 
 impl StripeProvider {
     /// A client for `secret_key`, talking to `api_base` when given (a stub in tests).
     pub fn new(secret_key: &str, api_base: Option<&str>) -> Result<Self, String> {
-        // Both ring and aws-lc are in the dependency tree, so rustls cannot pick a process
-        // default itself; an error only says one is installed already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = ClientBuilder::new(secret_key);
-        if let Some(url) = api_base {
-            builder = builder.url(url);
-        }
-        Ok(Self {
-            client: builder.build().map_err(|e| e.to_string())?,
-        })
+        Ok(Self::with_client(CappedClient::new(secret_key, api_base)?))
+    }
+
+    /// With `client` (tests set its cap).
+    pub const fn with_client(client: CappedClient) -> Self {
+        Self { client }
     }
 }
 

@@ -261,3 +261,39 @@ async fn the_adapter_speaks_stripes_api() {
         "{outage:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_past_the_cap_is_refused_unread() {
+    use payments::provider::stripe_client::{CappedClient, MAX_ANSWER_BYTES};
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // A customer Stripe could have sent, padded past the cap (JSON allows the spaces).
+    let mut padded = customer().to_string();
+    padded.push_str(&" ".repeat(MAX_ANSWER_BYTES));
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/customers"))
+        .and(header("authorization", format!("Bearer {KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(padded, "application/json"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let base = format!("{}/", server.uri());
+    let stripe = StripeProvider::new(KEY, Some(&base)).unwrap();
+    let refused = stripe.create_customer(Uuid::new_v4()).await.unwrap_err();
+    let ProviderError::Unavailable(message) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert!(message.contains("more than"), "{message}");
+
+    // With a larger cap the same answer is read: the cap, not the answer, refused it.
+    let roomy = CappedClient::new(KEY, Some(&base))
+        .unwrap()
+        .with_max_answer_bytes(2 * MAX_ANSWER_BYTES);
+    let customer = StripeProvider::with_client(roomy)
+        .create_customer(Uuid::new_v4())
+        .await
+        .unwrap();
+    assert_eq!(customer, "cus_stub1");
+}
