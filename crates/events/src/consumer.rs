@@ -284,30 +284,7 @@ impl<H: Handler> Consumer<H> {
             user_id,
             self.broker.user(),
         ) {
-            tracing::error!(
-                queue = %self.config.queue,
-                event = %event.name,
-                event_id = %event.id,
-                %reason,
-                "event refused: not from the producer the catalog names"
-            );
-            // The event label only for names the catalog knows: a forger chooses the name.
-            let name = contracts::type_of(&event.name).map_or("unknown", |_| event.name.as_str());
-            metrics::counter!(
-                "events_producer_refused_total",
-                "queue" => self.config.queue.clone(),
-                "event" => name.to_owned(),
-            )
-            .increment(1);
-            // Without our user_id, so that replaying it from the DLQ is refused again.
-            return self
-                .republish(
-                    &delivery,
-                    publisher,
-                    &self.names.dead,
-                    with_failure_headers(&delivery, 0, &reason, Some(&event.name), None),
-                )
-                .await;
+            return self.refuse(&delivery, publisher, &event, &reason).await;
         }
         let span = tracing::info_span!(
             "consume",
@@ -320,6 +297,35 @@ impl<H: Handler> Consumer<H> {
         crate::tracecontext::set_parent(&span, traceparent(&delivery).as_deref());
         self.settle(delivery, publisher, event, shutdown)
             .instrument(span)
+            .await
+    }
+
+    /// Dead-letters an event refused for its producer, at once and without our user_id, so
+    /// that replaying it from the DLQ is refused again.
+    async fn refuse(
+        &self,
+        delivery: &Delivery,
+        publisher: &Channel,
+        event: &IncomingEvent,
+        reason: &str,
+    ) -> lapin::Result<()> {
+        tracing::error!(
+            queue = %self.config.queue,
+            event = %event.name,
+            event_id = %event.id,
+            %reason,
+            "event refused: not from the producer the catalog names"
+        );
+        // The event label only for names the catalog knows: a forger chooses the name.
+        let name = contracts::type_of(&event.name).map_or("unknown", |_| event.name.as_str());
+        metrics::counter!(
+            "events_producer_refused_total",
+            "queue" => self.config.queue.clone(),
+            "event" => name.to_owned(),
+        )
+        .increment(1);
+        let props = with_failure_headers(delivery, 0, reason, Some(&event.name), None);
+        self.republish(delivery, publisher, &self.names.dead, props)
             .await
     }
 
