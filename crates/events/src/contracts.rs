@@ -60,6 +60,7 @@ events! {
     UserProfileUpdated => "user.profile_updated" by ["auth"],
     UserRoleChanged => "user.role_changed" by ["auth"],
     UserStatusChanged => "user.status_changed" by ["auth"],
+    UserEmailChanged => "user.email_changed" by ["auth"],
     ProductUpserted => "product.upserted" by ["catalog"],
     ProductDeleted => "product.deleted" by ["catalog"],
     OrderSubmitted => "order.submitted" by ["orders"],

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, reason = "a bench fails loudly on broken set-up")]
 
+use auth::passwords::Passwords;
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::Password;
 use std::time::Duration;
@@ -13,7 +14,8 @@ fn passwords(c: &mut Criterion) {
         .build()
         .unwrap();
     let password = Password::parse("Gr33n!Leaf").unwrap();
-    let stored = runtime.block_on(auth::passwords::hash(&password)).unwrap();
+    let passwords = Passwords::new(1, Duration::from_secs(60)).unwrap();
+    let stored = runtime.block_on(passwords.hash(&password)).unwrap();
 
     let mut group = c.benchmark_group("argon2id");
     group
@@ -22,19 +24,19 @@ fn passwords(c: &mut Criterion) {
     group.bench_function("verify (login)", |b| {
         b.iter(|| {
             runtime
-                .block_on(auth::passwords::verify("Gr33n!Leaf", Some(stored.clone())))
+                .block_on(passwords.verify("Gr33n!Leaf", Some(stored.clone())))
                 .unwrap()
         })
     });
     group.bench_function("verify unknown email (dummy hash)", |b| {
         b.iter(|| {
             runtime
-                .block_on(auth::passwords::verify("Gr33n!Leaf", None))
+                .block_on(passwords.verify("Gr33n!Leaf", None))
                 .unwrap()
         })
     });
     group.bench_function("hash (registration)", |b| {
-        b.iter(|| runtime.block_on(auth::passwords::hash(&password)).unwrap())
+        b.iter(|| runtime.block_on(passwords.hash(&password)).unwrap())
     });
     group.finish();
 }

@@ -5,7 +5,7 @@ use crate::audit::{self, Actor};
 use crate::db;
 use crate::db::users::NewUser;
 use crate::events;
-use crate::passwords;
+use crate::passwords::Passwords;
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use domain::{Email, Password, Problem, Role};
@@ -32,6 +32,7 @@ impl From<Problem> for BootstrapError {
 /// admin (created if needed). Returns whether anything changed.
 pub async fn ensure_admin(
     conn: &mut AsyncPgConnection,
+    passwords: &Passwords,
     email: Option<&str>,
     password: Option<&str>,
 ) -> Result<bool, BootstrapError> {
@@ -41,7 +42,7 @@ pub async fn ensure_admin(
     let email = Email::parse(email).map_err(|e| BootstrapError::Email(e.to_string()))?;
     let password =
         Password::parse(password).map_err(|e| BootstrapError::Password(e.to_string()))?;
-    let hash = passwords::hash(&password).await?;
+    let hash = passwords.hash(&password).await?;
     let changed = conn
         .transaction(async |conn| {
             diesel_async::RunQueryDsl::execute(
@@ -57,7 +58,7 @@ pub async fn ensure_admin(
                 Some(existing) => {
                     // Anyone can register any address: only the configured password proves
                     // the account is the intended admin's.
-                    if !passwords::verify(password.expose(), Some(existing.password_hash.clone())).await? {
+                    if !passwords.verify(password.expose(), Some(existing.password_hash.clone())).await? {
                         return Err(Problem::new(domain::Code::Conflict).with_detail(
                             "FS_ADMIN_EMAIL belongs to an existing account whose password is not FS_ADMIN_PASSWORD",
                         ));

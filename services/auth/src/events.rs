@@ -47,10 +47,12 @@ pub async fn profile_updated(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
+/// `sealed_token` is the reset token sealed to notification's key; the clear field stays
+/// empty.
 pub async fn password_reset_requested(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
-    token: &str,
+    sealed_token: Vec<u8>,
     expires_at: DateTime<Utc>,
     ip: Option<&str>,
 ) -> QueryResult<Uuid> {
@@ -58,10 +60,31 @@ pub async fn password_reset_requested(
         user_id: row.id.to_string(),
         email: row.email.clone(),
         full_name: row.full_name.clone(),
-        reset_token: token.to_owned(),
+        sealed_reset_token: sealed_token,
         expires_at: Some(timestamp(expires_at)),
         requested_ip: ip.unwrap_or_default().to_owned(),
         requested_at: Some(timestamp(Utc::now())),
+        // The deprecated clear `reset_token`, left empty.
+        ..Default::default()
+    };
+    publish(conn, &event, Some(&correlation(row))).await
+}
+
+/// Tells the previous address that the email of `row` (after the change) was changed.
+pub async fn email_changed(
+    conn: &mut AsyncPgConnection,
+    row: &UserRow,
+    previous_email: &str,
+    ip: Option<&str>,
+) -> QueryResult<Uuid> {
+    let event = v1::UserEmailChanged {
+        user_id: row.id.to_string(),
+        previous_email: previous_email.to_owned(),
+        email: row.email.clone(),
+        full_name: row.full_name.clone(),
+        requested_ip: ip.unwrap_or_default().to_owned(),
+        user: Some(user_state(row)),
+        changed_at: Some(timestamp(row.updated_at)),
     };
     publish(conn, &event, Some(&correlation(row))).await
 }

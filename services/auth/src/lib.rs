@@ -10,6 +10,7 @@ pub mod documents;
 pub mod events;
 pub mod keys;
 pub mod passwords;
+pub mod reset_limit;
 pub mod routes;
 pub mod schema;
 pub mod secrets;

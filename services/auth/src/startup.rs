@@ -7,6 +7,7 @@ use crate::config::{AuthConfig, SERVICE};
 use crate::documents::{DocumentStore, LinkSigner};
 use crate::events::{AUDIT_BINDINGS, AUDIT_QUEUE, AuditRecorder};
 use crate::keys::KeyRing;
+use crate::passwords::Passwords;
 use crate::routes;
 use crate::state::AppState;
 use actix_web::web;
@@ -56,8 +57,17 @@ impl Application {
         let keys = KeyRing::load(&mut conn, &config, &common.app_env)
             .await
             .map_err(|e| fail("signing keys")(e.to_string()))?;
+        let passwords = Passwords::new(
+            config.password_hash_concurrency(),
+            config.password_hash_wait(),
+        )
+        .map_err(|e| fail("password-hashing threads")(e.to_string()))?;
+        let seal_key = config
+            .notification_seal_key()
+            .map_err(fail("configuration"))?;
         bootstrap::ensure_admin(
             &mut conn,
+            &passwords,
             config.fs_admin_email.as_deref(),
             config.fs_admin_password.as_deref(),
         )
@@ -104,6 +114,8 @@ impl Application {
             config,
             documents,
             links,
+            passwords,
+            seal_key,
         });
         let shutdown_timeout = Duration::from_secs(common.shutdown_timeout_secs);
         let settings = ServerSettings {

@@ -3,7 +3,9 @@
 use crate::config::AuthConfig;
 use crate::documents::{DocumentStore, LinkSigner};
 use crate::keys::KeyRing;
+use crate::passwords::Passwords;
 use domain::Problem;
+use events::sealed::SealingKey;
 use platform::db::{DbConn, DbPool};
 use platform::redis::{RedisConn, RedisPool};
 
@@ -14,6 +16,10 @@ pub struct AppState {
     pub config: AuthConfig,
     pub documents: DocumentStore,
     pub links: LinkSigner,
+    /// Every password hash of a request goes through it (bounded concurrency).
+    pub passwords: Passwords,
+    /// Notification's key: password-reset tokens are sealed to it.
+    pub seal_key: SealingKey,
 }
 
 impl AppState {

@@ -15,6 +15,13 @@ pub struct ResetRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
+impl ResetRow {
+    /// Neither used nor expired at `now`.
+    pub fn is_open(&self, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none() && self.expires_at > now
+    }
+}
+
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -30,6 +37,18 @@ pub async fn insert(
         ))
         .execute(conn)
         .await
+}
+
+pub async fn find_by_hash(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> QueryResult<Option<ResetRow>> {
+    password_resets::table
+        .filter(password_resets::token_hash.eq(token_hash))
+        .select(ResetRow::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 pub async fn lock_by_hash(

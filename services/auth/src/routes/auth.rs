@@ -5,7 +5,7 @@ use crate::audit::{self, Actor};
 use crate::db;
 use crate::db::users::NewUser;
 use crate::events;
-use crate::passwords;
+use crate::reset_limit;
 use crate::secrets;
 use crate::sessions::{self, Refreshed, TokenPair};
 use crate::state::AppState;
@@ -93,7 +93,8 @@ pub struct SessionResponse {
 #[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
     responses((status = 201, body = SessionResponse), (status = 400, body = domain::ProblemBody),
         (status = 409, description = "EMAIL_TAKEN", body = domain::ProblemBody),
-        (status = 422, description = "UNDERAGE", body = domain::ProblemBody)))]
+        (status = 422, description = "UNDERAGE", body = domain::ProblemBody),
+        (status = 503, description = "SERVICE_UNAVAILABLE: every password-hashing slot is busy; retry after `Retry-After`", body = domain::ProblemBody)))]
 pub async fn register(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -106,7 +107,7 @@ pub async fn register(
             accounts::MINIMUM_AGE
         )));
     }
-    let password_hash = passwords::hash(&account.password).await?;
+    let password_hash = state.passwords.hash(&account.password).await?;
     let mut conn = state.db().await?;
     let state = &state;
     let result = conn
@@ -163,7 +164,8 @@ pub struct LoginRequest {
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = SessionResponse),
         (status = 401, description = "INVALID_CREDENTIALS", body = domain::ProblemBody),
-        (status = 403, description = "ACCOUNT_SUSPENDED", body = domain::ProblemBody)))]
+        (status = 403, description = "ACCOUNT_SUSPENDED", body = domain::ProblemBody),
+        (status = 503, description = "SERVICE_UNAVAILABLE: every password-hashing slot is busy; retry after `Retry-After`", body = domain::ProblemBody)))]
 pub async fn login(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -185,14 +187,16 @@ pub async fn login(
         .filter(|c| !c.is_control())
         .take(254)
         .collect();
-    let mut conn = state.db().await?;
     let user = match &parsed {
-        Some(parsed) => db::users::find_by_email(&mut conn, parsed.as_str()).await?,
+        Some(parsed) => db::users::find_by_email(&mut *state.db().await?, parsed.as_str()).await?,
         None => None,
     };
-    // An unknown email is checked against a dummy hash: same answer, same time.
-    let matches =
-        passwords::verify(&password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    // The connection went back to the pool before the hash, which may wait for a slot: a
+    // burst of logins must not hold the pool too. An unknown email is checked against a dummy
+    // hash: same answer, same time.
+    let password_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.passwords.verify(&password, password_hash).await?;
+    let mut conn = state.db().await?;
     let state = &state;
     let outcome = conn
         .transaction(async |conn| {
@@ -327,7 +331,8 @@ pub struct ForgotPasswordRequest {
     pub email: Option<String>,
 }
 
-/// Ask for a password-reset email. Always 202, whether or not the email has an account.
+/// Ask for a password-reset email. Always 202, whether or not the email has an account;
+/// at most `PASSWORD_RESETS_PER_HOUR` (3) emails per address and hour are sent.
 #[utoipa::path(post, path = "/api/auth/forgot-password", tag = "auth", request_body = ForgotPasswordRequest,
     responses((status = 202), (status = 400, body = domain::ProblemBody)))]
 pub async fn forgot_password(
@@ -338,12 +343,21 @@ pub async fn forgot_password(
     let mut v = Validation::new();
     let email = v.required("email", body.email.as_deref(), Email::parse);
     let email = v.finish(|| email)?;
+    if !reset_limit::allow(&state, &email).await {
+        return Ok(reset_requested());
+    }
     let mut conn = state.db().await?;
     conn.transaction(async |conn| {
         let Some(user) = db::users::find_by_email(conn, email.as_str()).await? else {
             return Ok::<_, Problem>(());
         };
         let token = secrets::generate();
+        // Only notification can open it: the outbox row and the broker message carry
+        // nothing that resets a password.
+        let sealed = state
+            .seal_key
+            .seal(token.as_bytes())
+            .map_err(|err| Problem::internal(&err))?;
         let expires_at = Utc::now() + chrono::Duration::hours(1);
         db::resets::insert(conn, user.id, &secrets::digest(&token), expires_at).await?;
         let actor = Actor::anonymous(client.clone());
@@ -356,14 +370,19 @@ pub async fn forgot_password(
             json!({}),
         )
         .await?;
-        events::password_reset_requested(conn, &user, &token, expires_at, client.ip.as_deref())
+        events::password_reset_requested(conn, &user, sealed, expires_at, client.ip.as_deref())
             .await?;
         Ok(())
     })
     .await?;
-    Ok(HttpResponse::Accepted().json(json!({
+    Ok(reset_requested())
+}
+
+/// The one answer to a reset request, whether or not anything was sent.
+fn reset_requested() -> HttpResponse {
+    HttpResponse::Accepted().json(json!({
         "message": "If an account exists for this email, a reset link has been sent."
-    })))
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -377,7 +396,8 @@ pub struct ResetPasswordRequest {
 /// Set a new password with a reset token. Ends every session of the account.
 #[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 204), (status = 400, description = "VALIDATION_FAILED or RESET_TOKEN_INVALID",
-        body = domain::ProblemBody)))]
+        body = domain::ProblemBody),
+        (status = 503, description = "SERVICE_UNAVAILABLE: every password-hashing slot is busy; retry after `Retry-After`", body = domain::ProblemBody)))]
 pub async fn reset_password(
     state: web::Data<AppState>,
     client: ClientInfo,
@@ -387,15 +407,20 @@ pub async fn reset_password(
     let token = v.required("token", body.token.as_deref(), |s| Ok(s.to_owned()));
     let password = v.required("password", body.password.as_deref(), Password::parse);
     let (token, password) = v.finish(|| Some((token?, password?)))?;
-    let hash = passwords::hash(&password).await?;
+    let digest = secrets::digest(&token);
+    // The token is checked before anything is hashed: a made-up token costs one query, not a
+    // hashing slot and 19 MiB. It is checked again, locked, once the hash is ready.
+    let found = db::resets::find_by_hash(&mut *state.db().await?, &digest).await?;
+    if !found.is_some_and(|r| r.is_open(Utc::now())) {
+        return Err(invalid_reset());
+    }
+    let hash = state.passwords.hash(&password).await?;
     let mut conn = state.db().await?;
     let user_id = conn
         .transaction(async |conn| {
-            let reset = db::resets::lock_by_hash(conn, &secrets::digest(&token)).await?;
-            let Some(reset) = reset.filter(|r| r.used_at.is_none() && r.expires_at > Utc::now())
-            else {
-                return Err(Problem::new(Code::ResetTokenInvalid)
-                    .with_detail("The reset link is invalid, expired or already used."));
+            let reset = db::resets::lock_by_hash(conn, &digest).await?;
+            let Some(reset) = reset.filter(|r| r.is_open(Utc::now())) else {
+                return Err(invalid_reset());
             };
             db::users::set_password(conn, reset.user_id, &hash).await?;
             db::resets::mark_used(conn, reset.user_id).await?;
@@ -419,4 +444,9 @@ pub async fn reset_password(
         .await?;
     sessions::void_access_tokens(&state, user_id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+fn invalid_reset() -> Problem {
+    Problem::new(Code::ResetTokenInvalid)
+        .with_detail("The reset link is invalid, expired or already used.")
 }

@@ -8,6 +8,7 @@ mod helpers;
 mod id_verification;
 mod keys;
 mod login;
+mod memory;
 mod password_reset;
 mod profile;
 mod register;
