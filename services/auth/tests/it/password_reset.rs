@@ -329,7 +329,7 @@ async fn reset_password_checks_the_token_before_it_hashes_anything() {
         tokio::spawn(async move { client.post(url).json(&body).send().await.unwrap().status() })
     };
     // The set-up can refuse: concurrent logins, which must hash, do get 503s.
-    let logins: Vec<_> = (0..30)
+    let logins: Vec<_> = (0..50)
         .map(|_| {
             send(
                 json!({ "email": email, "password": PASSWORD }),
