@@ -185,6 +185,16 @@ mod tests {
     }
 
     #[test]
+    fn a_pair_made_with_openssl_is_read_as_deploy_k8s_says() {
+        // `openssl genpkey -algorithm X25519`, each half's last 32 DER bytes in base64
+        // (deploy/k8s/secrets.example.env): the secret half derives the public half.
+        let secret = OpeningKey::parse("oMCVUrziuyIShMTTLrA7CBwywmD41fJyaVOzC31vFGY=").unwrap();
+        let public = SealingKey::parse("OdzGOAz6ln3Xlrx6GrmckeUy3gHQb/Awe9SeZnYaQxo=").unwrap();
+        assert_eq!(secret.sealing_key(), public);
+        assert_eq!(secret.open(&public.seal(b"t").unwrap()).unwrap(), b"t");
+    }
+
+    #[test]
     fn keys_are_32_bytes_of_standard_base64() {
         assert!(SealingKey::parse(&format!(" {DEV_PUBLIC_KEY}\n")).is_ok());
         for bad in ["", "not base64!", "AAAA", &STANDARD.encode([0u8; 33])] {
