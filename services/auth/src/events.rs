@@ -208,9 +208,15 @@ impl Handler for AuditRecorder {
                     v1::Role::Unspecified => None,
                 });
             let non_empty = |s: String| (!s.is_empty()).then_some(s);
-            let service = non_empty(recorded.service)
-                .or_else(|| event.producer.clone())
-                .unwrap_or_else(|| "unknown".into());
+            // The producer was checked against the broker user before this handler ran; the
+            // body's own `service` was not, so it may only repeat it, never name another.
+            let service = event.producer.clone().unwrap_or_else(|| "unknown".into());
+            if !recorded.service.is_empty() && recorded.service != service {
+                return Err(HandlerError::Permanent(format!(
+                    "an audit entry from {service} claims to be from {}",
+                    recorded.service
+                )));
+            }
             let entry = db::audit::NewEntry {
                 event_id: Some(event.id),
                 occurred_at,

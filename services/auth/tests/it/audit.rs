@@ -8,6 +8,15 @@ use serde_json::Value;
 use std::time::Duration;
 
 async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded) {
+    publish_audit_as(app, "orders", id, event).await;
+}
+
+async fn publish_audit_as(
+    app: &TestApp,
+    producer: &str,
+    id: uuid::Uuid,
+    event: &v1::AuditRecorded,
+) {
     let conn = Connection::connect(&app.broker.url, ConnectionProperties::default())
         .await
         .unwrap();
@@ -16,7 +25,7 @@ async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded)
     let mut headers = FieldTable::default();
     headers.insert(
         ShortString::from("producer"),
-        AMQPValue::LongString("orders".into()),
+        AMQPValue::LongString(producer.into()),
     );
     // The broker user: consumers take an event only from the producer's user or their own
     // (the tests connect every service as one user).
@@ -156,4 +165,34 @@ async fn the_audit_log_cannot_be_changed_or_deleted() {
             "{statement}: {err}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_entry_cannot_name_another_service_than_its_producer() {
+    // Payments may record its own actions, not put words in orders' mouth: the log names the
+    // producer the consumer verified, and a body claiming another is refused.
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let subject = uuid::Uuid::now_v7();
+    let entry = |service: &str, action: &str| v1::AuditRecorded {
+        action: action.into(),
+        subject_type: "order".into(),
+        subject_id: subject.to_string(),
+        service: service.into(),
+        ..Default::default()
+    };
+    let claims_orders = entry("orders", "order.cancelled");
+    publish_audit_as(&app, "payments", uuid::Uuid::now_v7(), &claims_orders).await;
+    let own = entry("", "payment.refunded");
+    publish_audit_as(&app, "payments", uuid::Uuid::now_v7(), &own).await;
+
+    let path = format!("/api/admin/audit?subjectType=order&subjectId={subject}");
+    let list: Value =
+        testkit::wait_for_value("the payments entry", Duration::from_secs(15), || async {
+            let list: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
+            (list["total"] == 1).then_some(list)
+        })
+        .await;
+    assert_eq!(list["entries"][0]["action"], "payment.refunded");
+    assert_eq!(list["entries"][0]["service"], "payments");
 }
