@@ -4,10 +4,12 @@
 //!
 //! Counted in Redis per hour window under a key derived from the address's SHA-256, so the
 //! addresses asked about are not kept in Redis in clear.
+//!
+//! The same fixed-window count bounds wrong current passwords sent to confirm an email change.
 
 use crate::state::AppState;
 use deadpool_redis::redis;
-use domain::Email;
+use domain::{Email, Problem};
 use sha2::{Digest, Sha256};
 
 /// The window the limit counts in.
@@ -27,32 +29,71 @@ pub fn key(email: &Email) -> String {
 /// cannot count, the request goes ahead: a password reset is how a locked-out user gets back
 /// in, and the gateway's per-IP limit on the route still holds.
 pub async fn allow(state: &AppState, email: &Email) -> bool {
-    let key = key(email);
-    let counted = async {
-        let mut redis = state.redis.get().await.map_err(|err| err.to_string())?;
-        // The window starts with the first request and is not extended by later ones.
-        let (count,): (u64,) = redis::pipe()
-            .atomic()
-            .cmd("SET")
-            .arg(&key)
-            .arg(0)
-            .arg("NX")
-            .arg("EX")
-            .arg(WINDOW_SECS)
-            .ignore()
-            .cmd("INCR")
-            .arg(&key)
-            .query_async(&mut redis)
-            .await
-            .map_err(|err| err.to_string())?;
-        Ok::<_, String>(count)
-    };
-    match counted.await {
+    match count(state, &key(email), WINDOW_SECS).await {
         Ok(count) => count <= u64::from(state.config.password_resets_per_hour),
         Err(err) => {
             tracing::warn!(error = %err, "could not count password-reset requests; allowing");
             true
         }
+    }
+}
+
+/// Adds one to the counter at `key` in a fixed window of `window_secs` that starts with its
+/// first count (later ones do not extend it), and answers the count so far.
+pub async fn count(state: &AppState, key: &str, window_secs: u64) -> Result<u64, String> {
+    let mut redis = state.redis.get().await.map_err(|err| err.to_string())?;
+    let (count,): (u64,) = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg(key)
+        .arg(0)
+        .arg("NX")
+        .arg("EX")
+        .arg(window_secs)
+        .ignore()
+        .cmd("INCR")
+        .arg(key)
+        .query_async(&mut redis)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(count)
+}
+
+/// How many wrong current passwords an account may be sent in [`REAUTH_WINDOW_SECS`] (the
+/// guide's login limit): an email change asks for the password again, and without this a
+/// stolen access token could guess it there far faster than at login.
+pub const REAUTH_FAILURES: u64 = 5;
+pub const REAUTH_WINDOW_SECS: u64 = 15 * 60;
+
+/// The Redis key counting `user`'s wrong current passwords.
+pub fn reauth_key(user: uuid::Uuid) -> String {
+    format!("auth:reauth-failures:{user}")
+}
+
+/// Whether `user` may try their current password again, and if not, in how many seconds.
+/// Unlike reset mails this fails closed: it guards the account against whoever holds a token.
+pub async fn reauth_allowed(state: &AppState, user: uuid::Uuid) -> Result<(), Problem> {
+    let mut redis = state.redis().await?;
+    let (failures, ttl): (Option<u64>, i64) = redis::pipe()
+        .cmd("GET")
+        .arg(reauth_key(user))
+        .cmd("TTL")
+        .arg(reauth_key(user))
+        .query_async(&mut redis)
+        .await
+        .map_err(|err| Problem::unavailable(&err))?;
+    if failures.unwrap_or(0) >= REAUTH_FAILURES {
+        return Err(Problem::rate_limited(
+            u64::try_from(ttl).unwrap_or(1).max(1),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts a wrong current password for `user`.
+pub async fn reauth_failed(state: &AppState, user: uuid::Uuid) {
+    if let Err(err) = count(state, &reauth_key(user), REAUTH_WINDOW_SECS).await {
+        tracing::warn!(error = %err, "could not count a failed re-authentication");
     }
 }
 

@@ -106,6 +106,7 @@ impl Requested {
         (status = 400, description = "VALIDATION_FAILED (`currentPassword` missing for an email change)", body = domain::ProblemBody),
         (status = 401, description = "INVALID_CREDENTIALS (wrong `currentPassword`)", body = domain::ProblemBody),
         (status = 409, description = "EMAIL_TAKEN", body = domain::ProblemBody),
+        (status = 429, description = "RATE_LIMITED (five wrong `currentPassword`s in 15 minutes)", body = domain::ProblemBody),
         (status = 503, description = "SERVICE_UNAVAILABLE (every password check busy; see `Retry-After`)", body = domain::ProblemBody)),
     security(("bearer" = [])))]
 pub async fn update_profile(
@@ -150,10 +151,20 @@ pub async fn update_profile(
                 return Err(wrong_password());
             }
             let changes = ProfileChanges {
-                full_name: requested.full_name.as_ref().map(FullName::as_str)
+                full_name: requested
+                    .full_name
+                    .as_ref()
+                    .map(FullName::as_str)
                     .filter(|n| *n != before.full_name),
-                email: requested.email.as_ref().map(Email::as_str).filter(|_| email_changes),
-                phone: requested.phone.as_ref().map(PhoneNumber::as_e164)
+                email: requested
+                    .email
+                    .as_ref()
+                    .map(Email::as_str)
+                    .filter(|_| email_changes),
+                phone: requested
+                    .phone
+                    .as_ref()
+                    .map(PhoneNumber::as_e164)
                     .filter(|p| *p != before.phone),
             };
             let mut changed = Vec::new();
@@ -171,9 +182,15 @@ pub async fn update_profile(
                 let user = UserView::from(&before);
                 return Ok::<_, Problem>(UpdateProfileResponse { user, tokens: None });
             }
-            let after = db::users::update_profile(conn, claims.sub, &changes).await.map_err(|err| {
-                if db::is_unique_violation(&err) { email_taken() } else { Problem::from(err) }
-            })?;
+            let after = db::users::update_profile(conn, claims.sub, &changes)
+                .await
+                .map_err(|err| {
+                    if db::is_unique_violation(&err) {
+                        email_taken()
+                    } else {
+                        Problem::from(err)
+                    }
+                })?;
             let actor = Actor::new(claims.sub, claims.role, client.clone());
             let details = json!({
                 "changed": changed,
@@ -182,14 +199,25 @@ pub async fn update_profile(
                 },
             });
             let subject = Some(claims.sub.to_string());
-            audit::record(conn, &actor, "user.profile_updated", "user", subject, details).await?;
+            audit::record(
+                conn,
+                &actor,
+                "user.profile_updated",
+                "user",
+                subject,
+                details,
+            )
+            .await?;
             events::profile_updated(conn, &after, changed, claims.sub).await?;
             let tokens = if email_changes {
                 Some(end_sessions(conn, state, &before, &after, &client).await?)
             } else {
                 None
             };
-            Ok(UpdateProfileResponse { user: UserView::from(&after), tokens })
+            Ok(UpdateProfileResponse {
+                user: UserView::from(&after),
+                tokens,
+            })
         })
         .await?;
     if outcome.tokens.is_some() {
@@ -214,6 +242,7 @@ async fn confirm_password(
             "is required to change the email",
         )]));
     };
+    crate::reset_limit::reauth_allowed(state, user.id).await?;
     if state
         .passwords
         .verify(given, Some(user.password_hash.clone()))
@@ -221,6 +250,7 @@ async fn confirm_password(
     {
         return Ok(user.password_hash.clone());
     }
+    crate::reset_limit::reauth_failed(state, user.id).await;
     let mut conn = state.db().await?;
     let actor = Actor::new(user.id, user.role, client.clone());
     let details = json!({ "purpose": "email_change" });

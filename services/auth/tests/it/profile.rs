@@ -266,3 +266,29 @@ async fn an_email_change_and_its_announcement_commit_together() {
     .unwrap();
     assert_eq!(count.n, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_token_cannot_guess_the_password_through_an_email_change() {
+    // Login allows five tries per 15 minutes; re-authentication must not be a faster oracle.
+    let app = TestApp::spawn().await;
+    let body = app.register("guessed@example.com").await;
+    let token = body["accessToken"].as_str().unwrap();
+    let change =
+        |password: &str| json!({ "email": "thief@example.com", "currentPassword": password });
+    for guess in 0..5 {
+        let wrong = format!("Wr0ng!Pass{guess}");
+        let res = app.put("/api/users/profile", &change(&wrong), token).await;
+        assert_problem(res, 401, "INVALID_CREDENTIALS").await;
+    }
+    // The sixth is refused before any check, even with the right password.
+    let res = app
+        .put("/api/users/profile", &change(PASSWORD), token)
+        .await;
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_problem(res, 429, "RATE_LIMITED").await;
+}
