@@ -138,7 +138,11 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
     assert_eq!(login["user"]["role"], "driver");
     let fresh = login["accessToken"].as_str().unwrap();
     let profile = app.get("/api/users/profile", Some(fresh)).await;
-    assert_eq!(profile.status(), 200, "a token issued just after the change stands");
+    assert_eq!(
+        profile.status(),
+        200,
+        "a token issued just after the change stands"
+    );
 
     let me: Value = app
         .get("/api/users/profile", Some(&admin))
