@@ -61,8 +61,15 @@ impl View {
         self.known + self.unsent + self.sending
     }
 
+    /// Whether a request may be counted on this view: within its window, and either refreshed
+    /// lately or with counts of ours on their way to Redis (whose answer refreshes it). The
+    /// second matters: a request counted in Redis while our counts are in flight gets back a
+    /// total that may or may not include them, and [`SharedCounts::learn`] cannot tell, so it
+    /// would count them twice (seen under load: a replica refusing requests below the limit).
     fn usable(&self, now: Instant) -> bool {
-        now < self.resets_at && now.saturating_duration_since(self.refreshed_at) < FRESH_FOR
+        now < self.resets_at
+            && (now.saturating_duration_since(self.refreshed_at) < FRESH_FOR
+                || self.unsent + self.sending > 0)
     }
 }
 
@@ -301,6 +308,22 @@ mod tests {
         let sending = counts.take_unsent(now);
         counts.settle(&sending[0], Some((2, WINDOW)), stale);
         assert_eq!(counts.count(&[("k", 100)], stale).unwrap()[0].used, 3);
+    }
+
+    #[test]
+    fn a_view_with_counts_on_their_way_is_used_however_long_redis_takes() {
+        // Sent, not answered yet, and Redis slow to answer: had the request gone to Redis, its
+        // total (1 learnt + 1 sent + itself = 3) would have been taken with the 1 still sending
+        // added on top, 4; on the view it is 3, and it stays 3 once the answer arrives.
+        let counts = SharedCounts::default();
+        let now = Instant::now();
+        counts.learn("k", 100, (1, WINDOW), WINDOW, now);
+        counts.count(&[("k", 100)], now);
+        let sending = counts.take_unsent(now);
+        let slow = now + FRESH_FOR * 2;
+        assert_eq!(counts.count(&[("k", 100)], slow).unwrap()[0].used, 3);
+        counts.settle(&sending[0], Some((2, WINDOW)), slow);
+        assert_eq!(counts.count(&[("k", 100)], slow).unwrap()[0].used, 4);
     }
 
     #[test]
