@@ -36,7 +36,7 @@ impl OwnEndpoints {
                 Local::bytes(
                     200,
                     "application/json",
-                    Box::pin(self.spec.get(spec_sources(gateway))).await,
+                    Box::pin(self.spec.get(&gateway.table, spec_sources(gateway))).await,
                 ),
             ),
             "/docs" => (

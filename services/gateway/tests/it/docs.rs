@@ -215,13 +215,27 @@ async fn the_docs_page_lists_the_operations_of_every_running_service_in_a_browse
         "/api/auth/login",
         "/api/users/profile",
         "/api/admin/users",
-        "/api/stub/things",
+        "/api/products/stub-things",
     ] {
         assert!(
             spec["paths"].get(path).is_some(),
             "{path} missing from the merged document"
         );
     }
+    // The gateway's own endpoints, and on each operation the answers its route gives.
+    assert_eq!(spec["paths"]["/health"]["get"]["tags"], json!(["gateway"]));
+    let users = &spec["paths"]["/api/admin/users"]["get"];
+    assert!(
+        users["operationId"].as_str().unwrap().starts_with("auth_"),
+        "operation ids are named after their service: {}",
+        users["operationId"]
+    );
+    assert_eq!(
+        users["responses"]["502"]["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/ProblemBody"
+    );
+    assert!(spec["components"]["schemas"]["ProblemBody"].is_object());
+    assert!(spec["paths"]["/api/products/stub-things"]["get"]["responses"]["429"].is_object());
 
     let redirect = gateway.get("/docs").send().await.unwrap();
     assert_eq!(redirect.status(), 301);
@@ -239,7 +253,7 @@ async fn the_docs_page_lists_the_operations_of_every_running_service_in_a_browse
         "/api/auth/login",
         "/api/auth/register",
         "/api/users/profile",
-        "/api/stub/things",
+        "/api/products/stub-things",
     ] {
         assert!(
             dom.contains(operation),

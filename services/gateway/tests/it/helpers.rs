@@ -163,7 +163,7 @@ fn stub_spec() -> Value {
     json!({
         "openapi": "3.1.0",
         "info": { "title": "stub", "version": "1" },
-        "paths": { "/api/stub/things": { "get": {
+        "paths": { "/api/products/stub-things": { "get": {
             "operationId": "list_things",
             "summary": "List the stub's things",
             "responses": { "200": { "description": "ok" } }
