@@ -2,6 +2,7 @@
 //! service where it matters), against real Redis.
 #![expect(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
+mod contract;
 mod docs;
 mod edge_auth;
 mod helpers;
