@@ -27,7 +27,7 @@ use tools::Tools;
 
 /// Examples per operation and phase: enough to reach each operation's answers, few enough to
 /// keep the run to a few minutes on CI's two cores.
-const MAX_EXAMPLES: u32 = 10;
+const MAX_EXAMPLES: u32 = 25;
 /// Fixed, so a run can be repeated exactly.
 const SEED: u32 = 32;
 /// What is checked on every answer.
