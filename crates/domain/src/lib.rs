@@ -28,7 +28,7 @@ pub use input::{
 };
 pub use money::Money;
 pub use order_status::{InvalidTransition, OrderStatus, PaymentStatus, StockStatus};
-pub use pagination::{Page, Pagination, PaginationQuery};
+pub use pagination::{Listed, Page, Pagination, PaginationQuery};
 pub use problem::{Code, Problem, ProblemBody};
 pub use role::Role;
 

@@ -1,4 +1,5 @@
-//! Crate-internal macros for closed sets of string values (roles, statuses).
+//! Macros for closed sets of string values (roles, statuses); `string_enum!` is exported
+//! for the services' own row statuses.
 //!
 //! Such an enum must agree in four places: JSON, the database text column, `FromStr` and the
 //! OpenAPI schema. Writing each name once, here, keeps them from drifting apart.
@@ -7,6 +8,18 @@
 ///
 /// Generates `ALL`, `as_str`, `Display`, `FromStr` (error: [`crate::input::ParseError`]
 /// naming `$field`), serde, `utoipa::ToSchema` and a diesel `Text` mapping for PostgreSQL.
+/// A crate using it depends on serde, utoipa and diesel (every service does).
+///
+/// ```ignore
+/// domain::string_enum! {
+///     /// Where a payment stands.
+///     pub enum PaymentStatus (field = "status") {
+///         Succeeded => "succeeded",
+///         Failed => "failed",
+///     }
+/// }
+/// ```
+#[macro_export]
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*

@@ -1,4 +1,5 @@
-//! [`Pagination`] (`limit` and `offset` of list endpoints) and [`Page`] (the list answer).
+//! [`Pagination`] (`limit` and `offset` of list endpoints, also an extractor) and [`Page`]
+//! (the list answer, under the key [`Listed`] names).
 //!
 //! The parameters arrive as strings and are parsed here rather than by serde, because serde's
 //! query errors do not name the parameter ("invalid digit found in string"); here a client
@@ -9,6 +10,10 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::input::{FieldError, quoted};
@@ -172,12 +177,33 @@ fn parse_number(raw: Option<&str>) -> Number {
     text.parse().map_or(Number::TooLarge, Number::Value)
 }
 
+/// An item type whose lists are answered under a key of its own, as the guide's answers are
+/// (`{"products": [...]}`, `{"paymentMethods": [...]}`): the key of [`Page`]'s items.
+pub trait Listed {
+    /// The JSON key of the list, camelCase (`"paymentMethods"`).
+    const KEY: &'static str;
+}
+
 /// One page of a list: the items, the total count across all pages and whether more follow.
 ///
-/// Serialized as `{items, total, hasMore}`. Endpoints whose answer names the list (the
-/// guide's `{products: [...]}`) build their own struct and use [`Pagination::has_more`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+/// Serialized as `{<T::KEY>: [...], "total": 123, "hasMore": true}` (see [`Listed`]); its
+/// OpenAPI schema (`Page_<T>` in the document) says the same. A struct with more members beside the list
+/// takes the page with `#[serde(flatten)]`.
+///
+/// ```
+/// use domain::{Listed, Page, Pagination};
+///
+/// #[derive(serde::Serialize)]
+/// struct Product { name: &'static str }
+/// impl Listed for Product { const KEY: &'static str = "products"; }
+///
+/// let page = Page::new(vec![Product { name: "OG Kush" }], 21, Pagination::default());
+/// assert_eq!(
+///     serde_json::to_value(&page).unwrap(),
+///     serde_json::json!({"products": [{"name": "OG Kush"}], "total": 21, "hasMore": true}),
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     /// This page's items.
     pub items: Vec<T>,
@@ -196,6 +222,81 @@ impl<T> Page<T> {
             total,
             has_more: pagination.has_more(total),
         }
+    }
+
+    /// A whole list in one page (lists that are bounded, not paginated).
+    #[must_use]
+    pub fn all(items: Vec<T>) -> Self {
+        Self {
+            total: u64::try_from(items.len()).unwrap_or(u64::MAX),
+            items,
+            has_more: false,
+        }
+    }
+
+    /// The same page with each item converted (rows to views).
+    #[must_use]
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            has_more: self.has_more,
+        }
+    }
+}
+
+impl<T: Listed + Serialize> Serialize for Page<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry(T::KEY, &self.items)?;
+        map.serialize_entry("total", &self.total)?;
+        map.serialize_entry("hasMore", &self.has_more)?;
+        map.end()
+    }
+}
+
+/// The schema (utoipa's `PartialSchema` comes with this; it is also what
+/// `#[utoipa::path(.. body = Page<T>)]` and a `Page<T>` field ask a generic type for).
+impl<T: Listed + ToSchema> utoipa::__dev::ComposeSchema for Page<T> {
+    fn compose(_generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .property(
+                T::KEY,
+                ArrayBuilder::new().items(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    T::name(),
+                ))),
+            )
+            .property(
+                "total",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0))
+                    .description(Some("How many items match across all pages.")),
+            )
+            .property(
+                "hasMore",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some("Whether a next page exists.")),
+            )
+            .required(T::KEY)
+            .required("total")
+            .required("hasMore")
+            .into()
+    }
+}
+
+impl<T: Listed + ToSchema> ToSchema for Page<T> {
+    fn name() -> std::borrow::Cow<'static, str> {
+        // utoipa names a generic's instances `Page_<T>` (`Page_MethodView`).
+        std::borrow::Cow::Borrowed("Page")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into_owned(), T::schema()));
+        T::schemas(schemas);
     }
 }
 
@@ -331,14 +432,51 @@ mod tests {
         );
     }
 
+    #[derive(Serialize, ToSchema)]
+    struct Thing {
+        name: &'static str,
+    }
+
+    impl Listed for Thing {
+        const KEY: &'static str = "things";
+    }
+
     #[test]
-    fn page_serializes_camel_case() {
+    fn page_serializes_under_the_items_own_key() {
         let pagination = Pagination::from_query(query(Some("2"), None)).unwrap();
-        let page = Page::new(vec!["a", "b"], 3, pagination);
+        let page = Page::new(
+            vec![Thing { name: "a" }, Thing { name: "b" }],
+            3,
+            pagination,
+        );
         assert_eq!(
             serde_json::to_value(&page).unwrap(),
-            serde_json::json!({"items": ["a", "b"], "total": 3, "hasMore": true})
+            serde_json::json!({"things": [{"name": "a"}, {"name": "b"}], "total": 3, "hasMore": true})
         );
+        let all = Page::all(vec![Thing { name: "a" }]);
+        assert_eq!(
+            serde_json::to_value(&all).unwrap(),
+            serde_json::json!({"things": [{"name": "a"}], "total": 1, "hasMore": false})
+        );
+    }
+
+    #[test]
+    fn page_schema_names_the_key_and_refers_to_the_item() {
+        assert_eq!(<Page<Thing> as ToSchema>::name(), "Page");
+        let schema =
+            serde_json::to_value(<Page<Thing> as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(
+            schema["properties"]["things"]["items"]["$ref"],
+            "#/components/schemas/Thing"
+        );
+        assert_eq!(schema["properties"]["total"]["type"], "integer");
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["things", "total", "hasMore"])
+        );
+        let mut schemas = Vec::new();
+        <Page<Thing> as ToSchema>::schemas(&mut schemas);
+        assert_eq!(schemas[0].0, "Thing");
     }
 
     #[test]

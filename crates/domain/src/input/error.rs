@@ -122,7 +122,7 @@ impl From<ParseError> for Vec<FieldError> {
 
 /// Quotes client input for an error message, cut short so a huge value cannot bloat the
 /// answer or the logs: `abc` becomes "`abc`".
-pub(crate) fn quoted(input: &str) -> String {
+pub fn quoted(input: &str) -> String {
     const MAX_CHARS: usize = 40;
     match input.char_indices().nth(MAX_CHARS) {
         Some((cut, _)) => format!("`{}…`", &input[..cut]),

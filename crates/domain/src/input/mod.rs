@@ -15,8 +15,8 @@ mod us_zip;
 
 pub use date_of_birth::{DateOfBirth, age_on};
 pub use email::Email;
-pub use error::{FieldError, ParseError, Validation};
-pub(crate) use error::{MESSAGE_SEPARATOR, quoted};
+pub(crate) use error::MESSAGE_SEPARATOR;
+pub use error::{FieldError, ParseError, Validation, quoted};
 pub use password::Password;
 pub use phone::PhoneNumber;
 pub use text::{AddressLine, BoundedText, City, FreeText, FullName, Instructions, Label};
