@@ -9,14 +9,8 @@ use diesel_async::AsyncPgConnection;
 use domain::Role;
 use uuid::Uuid;
 
-/// Who did it.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub id: Uuid,
-    pub role: Role,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+/// Who did it; handlers take it as `platform::client::Acting<P>`.
+pub use platform::client::{Acting, Actor};
 
 pub const fn proto_role(role: Role) -> v1::Role {
     match role {

@@ -5,6 +5,7 @@
 //! pools with [`db`] and [`redis`], and serves its routes with [`http::serve`], which adds the
 //! request id, access log, `/metrics`, `/health` and `/health/live` to every service alike.
 
+pub mod api;
 pub mod cli;
 pub mod client;
 pub mod config;
