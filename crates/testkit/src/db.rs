@@ -91,6 +91,74 @@ impl TestDb {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct Unsent {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    routing_key: String,
+}
+
+impl TestDb {
+    /// The routing keys of the outbox rows still unsent after waiting up to `grace` for the
+    /// service's relay; empty when there is no outbox in this schema.
+    pub async fn unsent_outbox(&self, grace: Duration) -> Vec<String> {
+        unsent(&self.url, &self.schema, grace).await
+    }
+
+    /// Fails the test (panics) when events written to the outbox were still unsent after
+    /// `grace` (the relay sweeps every second): an event the test made but never saw
+    /// published is a lost event or a test that ended too early. Blocking, so a service's
+    /// harness calls it from `Drop`, *before* it stops the service and its relay; a test that
+    /// is already failing is not failed twice.
+    pub fn assert_outbox_sent(&self, grace: Duration) {
+        if std::thread::panicking() {
+            return;
+        }
+        let url = self.url.clone();
+        let schema = self.schema.clone();
+        let name = self.name.clone();
+        let unsent = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            Some(runtime.block_on(unsent(&url, &schema, grace)))
+        })
+        .join()
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        assert!(
+            unsent.is_empty(),
+            "{} outbox row(s) of {name} still unsent {grace:?} after the test ended: {unsent:?}",
+            unsent.len()
+        );
+    }
+}
+
+/// The routing keys of `schema`'s unsent outbox rows after waiting up to `grace`.
+async fn unsent(url: &str, schema: &str, grace: Duration) -> Vec<String> {
+    let Ok(mut conn) = platform::db::connect(url, schema).await else {
+        return Vec::new();
+    };
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        let unsent: Vec<Unsent> = match diesel::sql_query(
+            "SELECT routing_key FROM outbox WHERE sent_at IS NULL ORDER BY created_at",
+        )
+        .load(&mut conn)
+        .await
+        {
+            Ok(rows) => rows,
+            // No outbox in this schema: nothing to check.
+            Err(_) => return Vec::new(),
+        };
+        if unsent.is_empty() || tokio::time::Instant::now() >= deadline {
+            return unsent.into_iter().map(|row| row.routing_key).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();

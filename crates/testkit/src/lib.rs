@@ -8,9 +8,14 @@
 //! - [`EventTap`]: every event a service published on the test's exchange;
 //! - [`publish_event`], [`wait_for_consumer`]: play the producer of the events a service
 //!   consumes;
-//! - [`wait_for`]: poll a condition with a deadline instead of sleeping.
+//! - [`wait_for`]: poll a condition with a deadline instead of sleeping;
+//! - [`TestClient`] and [`assert_problem!`]: requests, and error answers checked and
+//!   snapshotted with insta;
+//! - [`TestDb::assert_outbox_sent`]: a service's harness fails a test that leaves events
+//!   unsent.
 
 mod broker;
+pub mod client;
 mod db;
 mod publish;
 mod tap;
@@ -18,7 +23,10 @@ mod tokens;
 mod wait;
 
 pub use broker::TestBroker;
+pub use client::{TestClient, TestResponse};
 pub use db::{MigrationSource, TestDb};
+#[doc(hidden)]
+pub use insta;
 pub use publish::{publish_event, wait_for_consumer};
 pub use tap::{EventTap, TappedEvent};
 pub use tokens::{AUDIENCE, ISSUER, TestTokens, deny};
