@@ -39,7 +39,7 @@ async fn main() {
     ];
     let db = TestDb::new("paybench", &migrations).await;
     let broker = TestBroker::new();
-    let queue = events::queue_name(&broker.exchange, payments::saga::ORDERS_QUEUE);
+    let queue = events::queue_name(&broker.exchange, payments::events::ORDERS_QUEUE);
     broker.track(&queue);
     let tap = EventTap::new(&broker.url, &broker.exchange).await;
     let tokens = TestTokens::new();

@@ -3,23 +3,22 @@
 //! client picks. The outcome arrives by webhook; a later `order.payment_requested` for the
 //! same attempt charges nothing more.
 
+use crate::charge::{self, Confirmation, PayError, PaymentOrder};
 use crate::db;
-use crate::db::payments::PaymentRow;
+use crate::db::payments::{PaymentRow, PaymentStatus};
 use crate::rewards;
-use crate::saga::{self, PayError, PaymentOrder};
 use crate::state::AppState;
 use diesel_async::AsyncConnection;
-use domain::{Code, Money, Problem};
-use uuid::Uuid;
+use domain::{Code, Money, OrderId, PaymentMethodId, Problem, UserId};
 
 /// Starts (or returns) the first payment attempt of `user`'s order `order_id`. `claimed` is
 /// what the client believes it pays: refused when it is not what the order owes.
 pub async fn create_for_order(
     state: &AppState,
-    user: Uuid,
-    order_id: Uuid,
+    user: UserId,
+    order_id: OrderId,
     claimed: Option<Money>,
-    method: Option<Uuid>,
+    method: Option<PaymentMethodId>,
 ) -> Result<PaymentRow, Problem> {
     let mut conn = state.db().await?;
     let order = db::orders::find_for(&mut conn, user, order_id)
@@ -49,12 +48,12 @@ pub async fn create_for_order(
         points_to_redeem: order.points_to_redeem,
         method: method.or(order.payment_method_id),
         attempt: 1,
-        confirm: false,
+        confirmation: Confirmation::ByClient,
     };
     let provider = state.provider.clone();
     let payment = conn
         .transaction(async |conn| {
-            saga::pay(conn, provider.as_ref(), &request)
+            charge::pay(conn, provider.as_ref(), &request)
                 .await
                 .map_err(|err| match err {
                     PayError::Unavailable(e) => Problem::unavailable(&e),
@@ -62,7 +61,7 @@ pub async fn create_for_order(
                 })
         })
         .await?;
-    if payment.status == "succeeded" {
+    if payment.status == PaymentStatus::Succeeded {
         return Err(Problem::new(Code::Conflict).with_detail("This order is paid already."));
     }
     Ok(payment)

@@ -1,31 +1,36 @@
 //! The FS Coin ledger: every change of a balance is one entry and one `rewards.changed`, in
 //! the caller's transaction. Debits happen in a single conditional update, so concurrent
-//! redemptions that together exceed the balance cannot all pass.
+//! redemptions that together exceed the balance cannot all pass. Also the two use cases
+//! that only credit or correct a balance: points earned on delivery, and admins'
+//! adjustments.
 
 use crate::db;
+use crate::db::payments::PaymentStatus;
 use crate::db::rewards::{EntryRow, NewEntry};
-use crate::rewards::EntryKind;
+use crate::events;
+use crate::rewards::{self, EntryKind};
+use crate::state::AppState;
+use ::events::audit::Actor;
 use diesel::QueryResult;
-use diesel_async::AsyncPgConnection;
-use events::outbox::publish;
-use events::{timestamp, v1};
-use uuid::Uuid;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use domain::{Code, Money, OrderId, Problem, UserId};
+use serde_json::json;
 
 /// One change to apply: `points` added (positive) or taken (negative).
 #[derive(Debug, Clone)]
 pub struct Change<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub kind: EntryKind,
     pub points: i64,
-    pub order_id: Option<Uuid>,
+    pub order_id: Option<OrderId>,
     pub description: &'a str,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     /// What the entry is for (see `reference`); one entry per reference.
     pub reference: Option<String>,
 }
 
 /// The reference of an order's entry of `kind` (for one payment attempt where it matters).
-pub fn reference(order_id: Uuid, attempt: Option<i32>, kind: EntryKind) -> String {
+pub fn reference(order_id: OrderId, attempt: Option<i32>, kind: EntryKind) -> String {
     match attempt {
         Some(attempt) => format!("order:{order_id}:{attempt}:{}", kind.as_str()),
         None => format!("order:{order_id}:{}", kind.as_str()),
@@ -63,7 +68,7 @@ pub async fn apply(conn: &mut AsyncPgConnection, change: &Change<'_>) -> QueryRe
         NewEntry {
             user_id: change.user_id,
             sequence,
-            kind: change.kind.as_str(),
+            kind: change.kind,
             points: change.points,
             balance_after: balance,
             order_id: change.order_id,
@@ -73,20 +78,82 @@ pub async fn apply(conn: &mut AsyncPgConnection, change: &Change<'_>) -> QueryRe
         },
     )
     .await?;
-    let event = v1::RewardsChanged {
-        user_id: entry.user_id.to_string(),
-        transaction_id: entry.id.to_string(),
-        sequence: entry.sequence,
-        kind: change.kind.to_proto() as i32,
-        points_delta: entry.points,
-        balance_points: entry.balance_after,
-        order_id: entry.order_id.map(|id| id.to_string()).unwrap_or_default(),
-        description: entry.description.clone(),
-        actor_id: entry.actor_id.map(|id| id.to_string()).unwrap_or_default(),
-        occurred_at: Some(timestamp(entry.created_at)),
-    };
-    publish(conn, &event, Some(&entry.user_id.to_string())).await?;
-    metrics::counter!("payments_rewards_entries_total", "kind" => change.kind.as_str())
-        .increment(1);
+    events::rewards_changed(conn, &entry, change.kind).await?;
     Ok(Outcome::Applied(entry))
+}
+
+/// `order.delivered`: credits the points the order's card payment earned (less refunds),
+/// once per order.
+pub async fn earn_for_delivery(
+    conn: &mut AsyncPgConnection,
+    order_id: OrderId,
+    order_number: &str,
+) -> QueryResult<()> {
+    let Some(payment) = db::payments::lock_latest_for_order(conn, order_id).await? else {
+        return Ok(());
+    };
+    if payment.status != PaymentStatus::Succeeded {
+        return Ok(());
+    }
+    let paid = Money::from_cents(payment.card_amount_cents - payment.refunded_cents)
+        .unwrap_or(Money::ZERO);
+    let points = rewards::earned_for(paid);
+    if points > 0 {
+        let change = Change {
+            user_id: payment.customer_id,
+            kind: EntryKind::Earned,
+            points,
+            order_id: Some(order_id),
+            reference: Some(reference(order_id, None, EntryKind::Earned)),
+            description: &format!("Purchase reward, order {order_number}"),
+            actor_id: None,
+        };
+        apply(conn, &change).await?;
+    }
+    Ok(())
+}
+
+/// An admin adds (positive) or takes (negative) `points`; the balance never goes below zero
+/// (422). Audited in the same transaction.
+pub async fn adjust(
+    state: &AppState,
+    actor: &Actor,
+    user: UserId,
+    points: i64,
+    reason: &str,
+) -> Result<EntryRow, Problem> {
+    let mut conn = state.db().await?;
+    conn.transaction(async |conn| {
+        let change = Change {
+            user_id: user,
+            kind: EntryKind::Adjusted,
+            points,
+            order_id: None,
+            description: reason,
+            actor_id: Some(actor.user_id()),
+            reference: None,
+        };
+        let entry = match apply(conn, &change).await? {
+            Outcome::Applied(entry) => entry,
+            Outcome::Insufficient { balance } => {
+                return Err(Problem::new(Code::BusinessRule).with_detail(format!(
+                    "The balance is {balance} points; it cannot go below zero."
+                )));
+            }
+            Outcome::AlreadyApplied => {
+                return Err(Problem::internal(&"an adjustment has no order"));
+            }
+        };
+        ::events::audit::record(
+            conn,
+            crate::config::SERVICE,
+            actor,
+            "rewards.adjusted",
+            ("user", user.into_inner()),
+            &json!({ "points": points, "reason": reason, "balanceAfter": entry.balance_after }),
+        )
+        .await?;
+        Ok::<_, Problem>(entry)
+    })
+    .await
 }

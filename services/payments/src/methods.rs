@@ -12,8 +12,8 @@ use crate::state::AppState;
 use deadpool_redis::redis;
 use diesel_async::AsyncConnection;
 use domain::{Code, Problem};
+use domain::{PaymentMethodId, UserId};
 use platform::redis::RedisPool;
-use uuid::Uuid;
 
 /// The window of [`MethodLimits::adds_per_hour`].
 const WINDOW_SECS: u64 = 3600;
@@ -66,7 +66,7 @@ impl MethodLimits {
     async fn check_room(
         &self,
         conn: &mut diesel_async::AsyncPgConnection,
-        user_id: Uuid,
+        user_id: UserId,
     ) -> Result<(), Problem> {
         if db::methods::count(conn, user_id).await? >= i64::from(self.max_saved) {
             return Err(self.full());
@@ -76,7 +76,7 @@ impl MethodLimits {
 
     /// Counts an attempt; 429 with `Retry-After` past the hourly limit, 503 without Redis
     /// (an unbounded endpoint is what the limit is for).
-    async fn count_attempt(&self, user_id: Uuid) -> Result<(), Problem> {
+    async fn count_attempt(&self, user_id: UserId) -> Result<(), Problem> {
         let key = format!("{}payments:method-adds:{user_id}", self.prefix);
         let mut conn = self
             .redis
@@ -103,31 +103,22 @@ impl MethodLimits {
     }
 }
 
-/// The kinds of method a customer saves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MethodType {
-    Card,
-    ApplePay,
-    GooglePay,
+domain::string_enum! {
+    /// The kinds of method a customer saves.
+    pub enum MethodType (field = "type") {
+        Card => "card",
+        ApplePay => "apple_pay",
+        GooglePay => "google_pay",
+    }
 }
 
-impl MethodType {
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "card" => Some(Self::Card),
-            "apple_pay" => Some(Self::ApplePay),
-            "google_pay" => Some(Self::GooglePay),
-            _ => None,
-        }
-    }
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Card => "card",
-            Self::ApplePay => "apple_pay",
-            Self::GooglePay => "google_pay",
-        }
-    }
+/// Whether a new method becomes the primary one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primacy {
+    /// Asked for (`isPrimary`): it replaces the primary one.
+    Primary,
+    /// Only if it is the customer's first.
+    IfFirst,
 }
 
 impl From<ProviderError> for Problem {
@@ -142,7 +133,7 @@ impl From<ProviderError> for Problem {
 }
 
 /// The user's provider customer, created at the provider the first time.
-async fn customer(state: &AppState, user_id: Uuid) -> Result<String, Problem> {
+async fn customer(state: &AppState, user_id: UserId) -> Result<String, Problem> {
     let provider = state.provider.name();
     let mut conn = state.db().await?;
     if let Some(id) = db::customers::find(&mut conn, user_id, provider).await? {
@@ -156,10 +147,10 @@ async fn customer(state: &AppState, user_id: Uuid) -> Result<String, Problem> {
 /// becomes primary.
 pub async fn add(
     state: &AppState,
-    user_id: Uuid,
+    user_id: UserId,
     method_type: MethodType,
     source: &MethodSource,
-    make_primary: bool,
+    primacy: Primacy,
 ) -> Result<MethodRow, Problem> {
     let limits = &state.method_limits;
     // A full list is refused before it costs an attempt or a call to the provider.
@@ -182,7 +173,7 @@ pub async fn add(
                 conn,
                 NewMethod {
                     user_id,
-                    method_type: method_type.as_str(),
+                    method_type,
                     provider,
                     provider_payment_method_id: &attached.id,
                     card_brand: Some(&attached.card.brand),
@@ -193,7 +184,7 @@ pub async fn add(
                 },
             )
             .await?;
-            if first || make_primary {
+            if first || primacy == Primacy::Primary {
                 db::methods::make_primary(conn, user_id, row.id).await?;
                 row.is_primary = true;
             }
@@ -216,7 +207,7 @@ pub async fn add(
 
 /// Detaches a method at the provider and removes it; the newest remaining one becomes
 /// primary if it was.
-pub async fn remove(state: &AppState, user_id: Uuid, id: Uuid) -> Result<(), Problem> {
+pub async fn remove(state: &AppState, user_id: UserId, id: PaymentMethodId) -> Result<(), Problem> {
     let mut conn = state.db().await?;
     let method = conn
         .transaction(async |conn| {

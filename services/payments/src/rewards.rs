@@ -22,32 +22,22 @@ pub fn redeemable(requested: i64, amount_due: Money) -> i64 {
     requested.clamp(0, amount_due.to_cents())
 }
 
-/// The kinds of ledger entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    Earned,
-    Redeemed,
-    /// Redeemed points given back (a refund or a failed payment).
-    Restored,
-    /// Earned points taken back (the order they came from was refunded).
-    Reversed,
-    Expired,
-    /// By an admin, with a reason.
-    Adjusted,
+domain::string_enum! {
+    /// The kinds of ledger entry.
+    pub enum EntryKind (field = "type") {
+        Earned => "earned",
+        Redeemed => "redeemed",
+        /// Redeemed points given back (a refund or a failed payment).
+        Restored => "restored",
+        /// Earned points taken back (the order they came from was refunded).
+        Reversed => "reversed",
+        Expired => "expired",
+        /// By an admin, with a reason.
+        Adjusted => "adjusted",
+    }
 }
 
 impl EntryKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Earned => "earned",
-            Self::Redeemed => "redeemed",
-            Self::Restored => "restored",
-            Self::Reversed => "reversed",
-            Self::Expired => "expired",
-            Self::Adjusted => "adjusted",
-        }
-    }
-
     pub const fn to_proto(self) -> events::v1::RewardsChangeKind {
         use events::v1::RewardsChangeKind as K;
         match self {

@@ -3,12 +3,12 @@
 //! exchange.
 
 use crate::config::{PaymentsConfig, SERVICE};
+use crate::events::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::methods::MethodLimits;
 use crate::provider::sandbox::{SandboxProvider, WebhookTarget};
 use crate::provider::stripe::StripeProvider;
 use crate::provider::{PaymentProvider, ProviderCheck};
 use crate::routes;
-use crate::saga::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::state::AppState;
 use actix_web::web;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
@@ -138,10 +138,11 @@ impl Application {
             workers: None,
             shutdown_timeout,
         };
+        let api = routes::api();
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(verifier.clone())
-                .configure(routes::configure);
+                .configure(|cfg| api.configure(cfg));
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
         Ok(Running::new(server, tasks, shutdown, shutdown_timeout))

@@ -17,7 +17,7 @@ const WEBHOOK_SECRET: &str = "whsec_e2e_secret";
 /// The queues the three services consume (before the exchange's prefix).
 const QUEUES: [&str; 4] = [
     catalog::events::ORDERS_QUEUE,
-    payments::saga::ORDERS_QUEUE,
+    payments::events::ORDERS_QUEUE,
     orders::saga::SAGA_QUEUE,
     orders::read_models::READ_MODELS_QUEUE,
 ];

@@ -3,12 +3,12 @@
 use crate::schema::payment_customers;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::UserId;
 
 /// The provider customer id of `user_id`, if one was created.
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     provider: &str,
 ) -> QueryResult<Option<String>> {
     payment_customers::table
@@ -24,7 +24,7 @@ pub async fn find(
 /// is returned.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     provider: &str,
     customer_id: &str,
 ) -> QueryResult<String> {
@@ -46,12 +46,12 @@ pub async fn insert(
 
 /// Locks the user's customer row until the transaction ends (it exists once a method is
 /// attached), so that changes to one customer's methods take turns.
-pub async fn lock(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<()> {
+pub async fn lock(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<()> {
     payment_customers::table
         .find(user_id)
         .for_update()
         .select(payment_customers::user_id)
-        .first::<Uuid>(conn)
+        .first::<UserId>(conn)
         .await
         .optional()?;
     Ok(())

@@ -1,17 +1,18 @@
 //! `payment_methods`: a user's saved methods.
 
+use crate::methods::MethodType;
 use crate::schema::payment_methods;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{PaymentMethodId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = payment_methods)]
 pub struct MethodRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub method_type: String,
+    pub id: PaymentMethodId,
+    pub user_id: UserId,
+    pub method_type: MethodType,
     pub provider: String,
     pub provider_payment_method_id: String,
     pub card_brand: Option<String>,
@@ -26,8 +27,8 @@ pub struct MethodRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = payment_methods)]
 pub struct NewMethod<'a> {
-    pub user_id: Uuid,
-    pub method_type: &'a str,
+    pub user_id: UserId,
+    pub method_type: MethodType,
     pub provider: &'a str,
     pub provider_payment_method_id: &'a str,
     pub card_brand: Option<&'a str>,
@@ -38,7 +39,7 @@ pub struct NewMethod<'a> {
 }
 
 /// A user's methods in use, primary first, then newest.
-pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Vec<MethodRow>> {
+pub async fn list(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<Vec<MethodRow>> {
     payment_methods::table
         .filter(payment_methods::user_id.eq(user_id))
         .filter(payment_methods::removed_at.is_null())
@@ -52,7 +53,7 @@ pub async fn list(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Ve
 }
 
 /// How many methods the user keeps.
-pub async fn count(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
+pub async fn count(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<i64> {
     payment_methods::table
         .filter(payment_methods::user_id.eq(user_id))
         .filter(payment_methods::removed_at.is_null())
@@ -64,8 +65,8 @@ pub async fn count(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i
 /// One of the user's methods in use, locked.
 pub async fn lock(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    id: Uuid,
+    user_id: UserId,
+    id: PaymentMethodId,
 ) -> QueryResult<Option<MethodRow>> {
     payment_methods::table
         .find(id)
@@ -89,8 +90,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, method: NewMethod<'_>) -> Quer
 /// Makes `id` the user's only primary method.
 pub async fn make_primary(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    id: Uuid,
+    user_id: UserId,
+    id: PaymentMethodId,
 ) -> QueryResult<()> {
     diesel::update(
         payment_methods::table
@@ -107,7 +108,7 @@ pub async fn make_primary(
     Ok(())
 }
 
-pub async fn mark_removed(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+pub async fn mark_removed(conn: &mut AsyncPgConnection, id: PaymentMethodId) -> QueryResult<()> {
     diesel::update(payment_methods::table.find(id))
         .set((
             payment_methods::removed_at.eq(diesel::dsl::now),

@@ -4,4 +4,5 @@ pub mod customers;
 pub mod methods;
 pub mod orders;
 pub mod payments;
+pub mod provider_events;
 pub mod rewards;

@@ -3,17 +3,17 @@
 use crate::schema::orders;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{OrderId, PaymentMethodId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub order_number: String,
-    pub customer_id: Uuid,
+    pub customer_id: UserId,
     pub total_cents: i64,
     pub points_to_redeem: i64,
-    pub payment_method_id: Option<Uuid>,
+    pub payment_method_id: Option<PaymentMethodId>,
     pub cancelled: bool,
 }
 
@@ -27,7 +27,7 @@ pub async fn upsert(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResu
     Ok(())
 }
 
-pub async fn cancel(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult<()> {
+pub async fn cancel(conn: &mut AsyncPgConnection, order_id: OrderId) -> QueryResult<()> {
     diesel::update(orders::table.find(order_id))
         .set(orders::cancelled.eq(true))
         .execute(conn)
@@ -38,8 +38,8 @@ pub async fn cancel(conn: &mut AsyncPgConnection, order_id: Uuid) -> QueryResult
 /// The customer's order, if it is theirs.
 pub async fn find_for(
     conn: &mut AsyncPgConnection,
-    customer_id: Uuid,
-    order_id: Uuid,
+    customer_id: UserId,
+    order_id: OrderId,
 ) -> QueryResult<Option<OrderRow>> {
     orders::table
         .find(order_id)

@@ -1,24 +1,68 @@
 //! `payments` and `refunds`.
 
+use crate::methods::MethodType;
 use crate::schema::{payments, refunds};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::{OrderId, PaymentId, PaymentMethodId, UserId};
 use uuid::Uuid;
+
+domain::string_enum! {
+    /// Where a payment stands.
+    pub enum PaymentStatus (field = "status") {
+        /// Being charged (not kept by this version; listed so old rows still read).
+        Processing => "processing",
+        /// Waiting for the customer (3-D Secure, or confirmation in the app).
+        RequiresAction => "requires_action",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        /// Every cent and point given back.
+        Refunded => "refunded",
+    }
+}
+
+domain::string_enum! {
+    /// What paid: a saved method, or FS Coins alone.
+    pub enum PaidWith (field = "methodType") {
+        Card => "card",
+        ApplePay => "apple_pay",
+        GooglePay => "google_pay",
+        FsCoin => "fs_coin",
+    }
+}
+
+impl From<MethodType> for PaidWith {
+    fn from(method: MethodType) -> Self {
+        match method {
+            MethodType::Card => Self::Card,
+            MethodType::ApplePay => Self::ApplePay,
+            MethodType::GooglePay => Self::GooglePay,
+        }
+    }
+}
+
+domain::string_enum! {
+    /// Why a refund was made.
+    pub enum RefundReason (field = "reason") {
+        OrderCancelled => "order_cancelled",
+        Admin => "admin",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = payments)]
 pub struct PaymentRow {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub customer_id: Uuid,
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub customer_id: UserId,
     pub attempt: i32,
     pub total_cents: i64,
     pub points_redeemed: i64,
     pub card_amount_cents: i64,
-    pub status: String,
-    pub payment_method_id: Option<Uuid>,
-    pub method_type: String,
+    pub status: PaymentStatus,
+    pub payment_method_id: Option<PaymentMethodId>,
+    pub method_type: PaidWith,
     pub card_brand: Option<String>,
     pub card_last4: Option<String>,
     pub provider: Option<String>,
@@ -35,7 +79,7 @@ pub struct PaymentRow {
 impl PaymentRow {
     /// Card money not refunded yet.
     pub fn refundable_cents(&self) -> i64 {
-        if self.status == "succeeded" {
+        if self.status == PaymentStatus::Succeeded {
             self.card_amount_cents - self.refunded_cents
         } else {
             0
@@ -46,15 +90,15 @@ impl PaymentRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = payments)]
 pub struct NewPayment<'a> {
-    pub order_id: Uuid,
-    pub customer_id: Uuid,
+    pub order_id: OrderId,
+    pub customer_id: UserId,
     pub attempt: i32,
     pub total_cents: i64,
     pub points_redeemed: i64,
     pub card_amount_cents: i64,
-    pub status: &'a str,
-    pub payment_method_id: Option<Uuid>,
-    pub method_type: &'a str,
+    pub status: PaymentStatus,
+    pub payment_method_id: Option<PaymentMethodId>,
+    pub method_type: PaidWith,
     pub card_brand: Option<&'a str>,
     pub card_last4: Option<&'a str>,
     pub provider: Option<&'a str>,
@@ -77,7 +121,7 @@ pub async fn insert(
 
 pub async fn find_attempt(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
     attempt: i32,
 ) -> QueryResult<Option<PaymentRow>> {
     payments::table
@@ -92,7 +136,7 @@ pub async fn find_attempt(
 /// The order's latest attempt, locked.
 pub async fn lock_latest_for_order(
     conn: &mut AsyncPgConnection,
-    order_id: Uuid,
+    order_id: OrderId,
 ) -> QueryResult<Option<PaymentRow>> {
     payments::table
         .filter(payments::order_id.eq(order_id))
@@ -104,7 +148,7 @@ pub async fn lock_latest_for_order(
         .optional()
 }
 
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<PaymentRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: PaymentId) -> QueryResult<Option<PaymentRow>> {
     payments::table
         .find(id)
         .for_update()
@@ -129,14 +173,31 @@ pub async fn lock_by_provider_id(
         .optional()
 }
 
-/// Settles a payment waiting for the customer: succeeded, or failed with its reason.
+/// How a payment that waited for the customer ended.
+#[derive(Debug, Clone, Copy)]
+pub enum Settlement<'a> {
+    Succeeded,
+    /// Declined or abandoned: the provider's decline code, if any, and a message for the
+    /// customer.
+    Failed {
+        decline_code: Option<&'a str>,
+        message: &'a str,
+    },
+}
+
+/// Settles a payment waiting for the customer.
 pub async fn settle(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    status: &str,
-    decline_code: Option<&str>,
-    failure_message: Option<&str>,
+    id: PaymentId,
+    settlement: Settlement<'_>,
 ) -> QueryResult<PaymentRow> {
+    let (status, decline_code, failure_message) = match settlement {
+        Settlement::Succeeded => (PaymentStatus::Succeeded, None, None),
+        Settlement::Failed {
+            decline_code,
+            message,
+        } => (PaymentStatus::Failed, decline_code, Some(message)),
+    };
     diesel::update(payments::table.find(id))
         .set((
             payments::status.eq(status),
@@ -152,7 +213,7 @@ pub async fn settle(
 /// Adds a refund to the payment's totals; the status becomes `refunded` when nothing is left.
 pub async fn add_refund(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: PaymentId,
     amount_cents: i64,
     points: i64,
 ) -> QueryResult<PaymentRow> {
@@ -167,7 +228,7 @@ pub async fn add_refund(
         .await?;
     if row.refunded_cents >= row.card_amount_cents && row.points_restored >= row.points_redeemed {
         return diesel::update(payments::table.find(id))
-            .set(payments::status.eq("refunded"))
+            .set(payments::status.eq(PaymentStatus::Refunded))
             .returning(PaymentRow::as_returning())
             .get_result(conn)
             .await;
@@ -178,12 +239,12 @@ pub async fn add_refund(
 #[derive(Debug, Insertable)]
 #[diesel(table_name = refunds)]
 pub struct NewRefund<'a> {
-    pub payment_id: Uuid,
+    pub payment_id: PaymentId,
     pub amount_cents: i64,
     pub points_restored: i64,
-    pub reason: &'a str,
+    pub reason: RefundReason,
     pub note: Option<&'a str>,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub provider_refund_id: Option<&'a str>,
 }
 
@@ -201,14 +262,14 @@ pub async fn insert_refund(
 /// What admins filter payments by.
 #[derive(Debug, Default)]
 pub struct PaymentFilter {
-    pub status: Option<String>,
-    pub customer: Option<Uuid>,
-    pub order: Option<Uuid>,
+    pub status: Option<PaymentStatus>,
+    pub customer: Option<UserId>,
+    pub order: Option<OrderId>,
 }
 
 fn filtered(filter: &PaymentFilter) -> payments::BoxedQuery<'_, diesel::pg::Pg> {
     let mut query = payments::table.into_boxed();
-    if let Some(status) = &filter.status {
+    if let Some(status) = filter.status {
         query = query.filter(payments::status.eq(status));
     }
     if let Some(customer) = filter.customer {

@@ -1,24 +1,25 @@
 //! `rewards_accounts` and `rewards_transactions`: the FS Coin ledger.
 
+use crate::rewards::EntryKind;
 use crate::schema::{rewards_accounts, rewards_transactions};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use domain::Pagination;
+use domain::{OrderId, Pagination, UserId};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = rewards_transactions)]
 pub struct EntryRow {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub sequence: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     pub points: i64,
     pub balance_after: i64,
-    pub order_id: Option<Uuid>,
+    pub order_id: Option<OrderId>,
     pub description: String,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub reference: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -26,19 +27,19 @@ pub struct EntryRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = rewards_transactions)]
 pub struct NewEntry<'a> {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub sequence: i64,
-    pub kind: &'a str,
+    pub kind: EntryKind,
     pub points: i64,
     pub balance_after: i64,
-    pub order_id: Option<Uuid>,
+    pub order_id: Option<OrderId>,
     pub description: &'a str,
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub reference: Option<&'a str>,
 }
 
 /// The balance, 0 for a user without an account.
-pub async fn balance(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
+pub async fn balance(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<i64> {
     Ok(rewards_accounts::table
         .find(user_id)
         .select(rewards_accounts::balance_points)
@@ -51,7 +52,7 @@ pub async fn balance(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult
 /// Adds `points` (> 0), creating the account; returns (balance, sequence) after.
 pub async fn credit(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     points: i64,
 ) -> QueryResult<(i64, i64)> {
     diesel::insert_into(rewards_accounts::table)
@@ -76,7 +77,7 @@ pub async fn credit(
 /// can never together overdraw; `None` when it does not.
 pub async fn debit(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     points: i64,
 ) -> QueryResult<Option<(i64, i64)>> {
     diesel::update(
@@ -131,7 +132,7 @@ pub async fn exists(conn: &mut AsyncPgConnection, reference: &str) -> QueryResul
 /// A user's history, newest first, and its length.
 pub async fn history(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     page: &Pagination,
 ) -> QueryResult<(Vec<EntryRow>, i64)> {
     let total = rewards_transactions::table

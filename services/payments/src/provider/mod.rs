@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use uuid::Uuid;
+use domain::{OrderId, UserId};
 
 /// Where a new payment method comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,17 +37,25 @@ pub struct AttachedMethod {
     pub card: CardDetails,
 }
 
-/// A charge to create: `confirm` charges at once (the saga); without it the client confirms
-/// (`create-intent`).
+/// Whether a new PaymentIntent is confirmed (charged) at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// Charged at creation (the saga).
+    Now,
+    /// Left for the client to confirm (`create-intent`).
+    Later,
+}
+
+/// A charge to create.
 #[derive(Debug, Clone)]
 pub struct IntentRequest<'a> {
     pub amount_cents: i64,
     pub customer: &'a str,
     pub payment_method: Option<&'a str>,
-    pub confirm: bool,
+    pub confirm: Confirm,
     /// The same key returns the same PaymentIntent: a retried charge never charges twice.
     pub idempotency_key: &'a str,
-    pub order_id: Uuid,
+    pub order_id: OrderId,
 }
 
 /// Where a PaymentIntent stands.
@@ -93,7 +101,7 @@ pub trait PaymentProvider: Send + Sync {
     async fn ping(&self) -> Result<(), ProviderError>;
 
     /// Creates the provider's customer for a user (metadata `userId`).
-    async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError>;
+    async fn create_customer(&self, user_id: UserId) -> Result<String, ProviderError>;
 
     /// Attaches a payment method (or a wallet token made into one) to `customer`.
     async fn attach_payment_method(

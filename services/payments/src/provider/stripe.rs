@@ -5,10 +5,11 @@
 
 use super::stripe_client::CappedClient;
 use super::{
-    AttachedMethod, CardDetails, Intent, IntentRequest, IntentStatus, MethodSource,
+    AttachedMethod, CardDetails, Confirm, Intent, IntentRequest, IntentStatus, MethodSource,
     PaymentProvider, ProviderError,
 };
 use async_trait::async_trait;
+use domain::UserId;
 use std::collections::HashMap;
 use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_core::customer::{CreateCustomer, ListCustomer};
@@ -19,7 +20,6 @@ use stripe_payment::payment_method::{
     CreatePaymentMethodTokenParams, CreatePaymentMethodType, DetachPaymentMethod,
 };
 use stripe_shared::{ApiErrors, ApiErrorsCode, ApiErrorsType, PaymentIntent, PaymentIntentStatus};
-use uuid::Uuid;
 
 pub struct StripeProvider {
     client: CappedClient,
@@ -115,7 +115,7 @@ impl PaymentProvider for StripeProvider {
         Ok(())
     }
 
-    async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError> {
+    async fn create_customer(&self, user_id: UserId) -> Result<String, ProviderError> {
         let customer = CreateCustomer::new()
             .metadata(HashMap::from([("userId".to_owned(), user_id.to_string())]))
             .customize()
@@ -188,7 +188,7 @@ impl PaymentProvider for StripeProvider {
         if let Some(method) = request.payment_method {
             create = create.payment_method(method);
         }
-        if request.confirm {
+        if request.confirm == Confirm::Now {
             create = create.confirm(true);
         }
         let sent = create

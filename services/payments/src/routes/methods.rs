@@ -1,26 +1,25 @@
 //! `/api/payments/methods`: a customer's saved cards and wallets.
 
-use crate::db;
 use crate::db::methods::MethodRow;
-use crate::methods::{self, MethodType};
+use crate::methods::{self, MethodType, Primacy};
 use crate::provider::MethodSource;
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Authenticated, Customer};
 use chrono::{DateTime, Utc};
-use domain::Problem;
 use domain::input::Validation;
+use domain::{Listed, Page, PaymentMethodId, Problem};
+use platform::api::{Created, NoContent};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MethodView {
-    pub id: Uuid,
+    pub id: PaymentMethodId,
     /// card, apple_pay or google_pay.
     #[serde(rename = "type")]
-    pub method_type: String,
+    pub method_type: MethodType,
     pub card_brand: Option<String>,
     pub last_four: Option<String>,
     pub exp_month: Option<i16>,
@@ -29,11 +28,15 @@ pub struct MethodView {
     pub created_at: DateTime<Utc>,
 }
 
+impl Listed for MethodView {
+    const KEY: &'static str = "paymentMethods";
+}
+
 impl From<&MethodRow> for MethodView {
     fn from(row: &MethodRow) -> Self {
         Self {
             id: row.id,
-            method_type: row.method_type.clone(),
+            method_type: row.method_type,
             card_brand: row.card_brand.clone(),
             last_four: row.last_four.clone(),
             exp_month: row.exp_month,
@@ -44,17 +47,12 @@ impl From<&MethodRow> for MethodView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MethodList {
-    pub payment_methods: Vec<MethodView>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddMethodRequest {
     /// card, apple_pay or google_pay.
     #[serde(rename = "type")]
+    #[schema(value_type = Option<MethodType>)]
     pub method_type: Option<String>,
     /// A PaymentMethod made with Stripe's SDK (`pm_...`); required for cards.
     pub stripe_payment_method_id: Option<String>,
@@ -82,9 +80,9 @@ fn provider_id(v: &mut Validation, field: &str, value: &str, prefix: &str) -> Op
 impl AddMethodRequest {
     fn parse(&self) -> Result<(MethodType, MethodSource), Problem> {
         let mut v = Validation::new();
-        let method_type = match self.method_type.as_deref().map(MethodType::parse) {
-            Some(Some(kind)) => Some(kind),
-            Some(None) => {
+        let method_type = match self.method_type.as_deref().map(str::parse::<MethodType>) {
+            Some(Ok(kind)) => Some(kind),
+            Some(Err(_)) => {
                 v.add("type", "must be card, apple_pay or google_pay");
                 None
             }
@@ -128,50 +126,55 @@ impl AddMethodRequest {
 
 /// The caller's saved payment methods, primary first.
 #[utoipa::path(get, path = "/api/payments/methods", tag = "payments",
-    responses((status = 200, body = MethodList), (status = 401, body = domain::ProblemBody)),
+    responses((status = 200, description = "Every saved method (at most `PAYMENTS_MAX_METHODS`, so one page)", body = Page<MethodView>)),
     security(("bearer" = [])))]
 pub async fn list_methods(
     state: web::Data<AppState>,
     customer: Authenticated<Customer>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<Page<MethodView>>, Problem> {
     let mut conn = state.db().await?;
-    let rows = db::methods::list(&mut conn, customer.user_id().into_inner()).await?;
-    Ok(HttpResponse::Ok().json(MethodList {
-        payment_methods: rows.iter().map(MethodView::from).collect(),
-    }))
+    let rows = crate::db::methods::list(&mut conn, customer.user_id()).await?;
+    Ok(web::Json(Page::all(
+        rows.iter().map(MethodView::from).collect(),
+    )))
 }
 
 /// Save a card (`stripePaymentMethodId`) or an Apple Pay / Google Pay token.
 #[utoipa::path(post, path = "/api/payments/methods", tag = "payments", request_body = AddMethodRequest,
-    responses((status = 201, body = MethodView), (status = 400, body = domain::ProblemBody),
-        (status = 422, description = "The provider refused it (unknown payment method or token)", body = domain::ProblemBody)),
+    responses((status = 201, description = "Saved", body = MethodView,
+            headers(("Location" = String, description = "The method's path"))),
+        (status = 422, description = "`BUSINESS_RULE`: the provider refused it (unknown payment method or token), or the customer keeps the most methods allowed"),
+        (status = 429, description = "`RATE_LIMITED`: too many methods tried this hour; wait `Retry-After` seconds")),
     security(("bearer" = [])))]
 pub async fn add_method(
     state: web::Data<AppState>,
     customer: Authenticated<Customer>,
     body: web::Json<AddMethodRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<Created<MethodView>, Problem> {
     let (method_type, source) = body.parse()?;
-    let row = methods::add(
-        &state,
-        customer.user_id().into_inner(),
-        method_type,
-        &source,
-        body.is_primary == Some(true),
-    )
-    .await?;
-    Ok(HttpResponse::Created().json(MethodView::from(&row)))
+    let primacy = if body.is_primary == Some(true) {
+        Primacy::Primary
+    } else {
+        Primacy::IfFirst
+    };
+    let row = methods::add(&state, customer.user_id(), method_type, &source, primacy).await?;
+    Ok(Created::at(
+        format!("/api/payments/methods/{}", row.id),
+        MethodView::from(&row),
+    ))
 }
 
 /// Remove a saved method (detached at the provider).
 #[utoipa::path(delete, path = "/api/payments/methods/{id}", tag = "payments",
-    responses((status = 204), (status = 404, body = domain::ProblemBody)),
+    params(("id" = PaymentMethodId, Path, description = "The saved method")),
+    responses((status = 204, description = "Removed"),
+        (status = 404, description = "`NOT_FOUND`: no such method of the caller's")),
     security(("bearer" = [])))]
 pub async fn remove_method(
     state: web::Data<AppState>,
     customer: Authenticated<Customer>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Problem> {
-    methods::remove(&state, customer.user_id().into_inner(), *id).await?;
-    Ok(HttpResponse::NoContent().finish())
+    id: web::Path<PaymentMethodId>,
+) -> Result<NoContent, Problem> {
+    methods::remove(&state, customer.user_id(), *id).await?;
+    Ok(NoContent)
 }

@@ -1,4 +1,6 @@
-//! The route table of the payments service, and its OpenAPI document.
+//! The route table of the payments service, which is also its OpenAPI document
+//! (`platform::api`): each handler is mounted at the method and path its `#[utoipa::path]`
+//! names.
 
 pub mod admin_payments;
 pub mod methods;
@@ -7,73 +9,37 @@ pub mod rewards;
 pub mod sandbox;
 pub mod webhooks;
 
-use actix_web::{HttpResponse, web};
 use auth_token::BearerAuth;
-use auth_token::{Admin, Authenticated};
-use events::audit::Actor;
-use platform::client::ClientInfo;
+use platform::api::{Api, ApiRoutes};
+use platform::endpoint;
 use utoipa::OpenApi;
 
-/// Every route of the service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/openapi.json", web::get().to(openapi_json))
-        .service(
-            web::resource("/api/payments/methods")
-                .route(web::get().to(methods::list_methods))
-                .route(web::post().to(methods::add_method)),
-        )
-        .route(
-            "/api/payments/methods/{id}",
-            web::delete().to(methods::remove_method),
-        )
-        .route(
-            "/api/payments/create-intent",
-            web::post().to(payments::create_intent),
-        )
-        .route("/api/users/rewards", web::get().to(rewards::get_rewards))
-        .route(
-            "/api/admin/payments",
-            web::get().to(admin_payments::list_payments),
-        )
-        .route(
-            "/api/admin/payments/{id}/refunds",
-            web::post().to(admin_payments::refund_payment),
-        )
-        .route(
-            "/api/admin/rewards/{user_id}/adjustments",
-            web::post().to(rewards::adjust_rewards),
-        )
-        .route("/webhooks/stripe", web::post().to(webhooks::stripe_webhook))
-        .route(
-            "/sandbox/payment_intents/{id}/action",
-            web::post().to(sandbox::complete_action),
-        );
+/// Every route of the service, in the order actix matches them.
+#[must_use]
+pub fn api() -> ApiRoutes {
+    Api::new(ApiDoc::openapi())
+        .endpoint(endpoint!(methods::list_methods))
+        .endpoint(endpoint!(methods::add_method))
+        .endpoint(endpoint!(methods::remove_method))
+        .endpoint(endpoint!(payments::create_intent))
+        .endpoint(endpoint!(rewards::get_rewards))
+        .endpoint(endpoint!(admin_payments::list_payments))
+        .endpoint(endpoint!(admin_payments::refund_payment))
+        .endpoint(endpoint!(rewards::adjust_rewards))
+        .endpoint(endpoint!(webhooks::stripe_webhook))
+        .endpoint(endpoint!(sandbox::complete_action))
+        .build()
 }
 
-/// Who is making an admin change, for the audit log.
-pub fn actor(admin: &Authenticated<Admin>, client: ClientInfo) -> Actor {
-    Actor {
-        id: admin.user_id().into_inner(),
-        role: admin.role(),
-        ip: client.ip,
-        user_agent: client.user_agent,
-    }
-}
-
+/// The document's frame: its title, tags and the bearer scheme; the paths come from [`api`].
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Faded Skies payments", description = "Payment methods, payments in the order saga, refunds, provider webhooks and FS Coin rewards."),
-    paths(
-        methods::list_methods, methods::add_method, methods::remove_method,
-        payments::create_intent, admin_payments::list_payments, admin_payments::refund_payment,
-        rewards::get_rewards, rewards::adjust_rewards,
-        webhooks::stripe_webhook, sandbox::complete_action,
-    ),
     modifiers(&BearerAuth),
-    tags((name = "payments"), (name = "rewards"), (name = "admin"), (name = "webhooks"), (name = "sandbox"))
+    tags((name = "payments", description = "A customer's payment methods and payments"),
+        (name = "rewards", description = "FS Coin: 100 points = $1.00"),
+        (name = "admin", description = "Staff: payments, refunds and balance adjustments"),
+        (name = "webhooks", description = "Provider events, signed"),
+        (name = "sandbox", description = "The sandbox provider's customer side (development and tests)"))
 )]
 pub struct ApiDoc;
-
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
-}

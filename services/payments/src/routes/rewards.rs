@@ -1,16 +1,17 @@
 //! FS Coin: `GET /api/users/rewards` for customers, adjustments for admins.
 
-use crate::admin;
 use crate::db;
 use crate::db::rewards::EntryRow;
-use crate::rewards::{self, POINTS_PER_DOLLAR};
+use crate::ledger;
+use crate::rewards::{self, EntryKind, POINTS_PER_DOLLAR};
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Admin, Authenticated, Customer};
 use chrono::{DateTime, Utc};
 use domain::input::{BoundedText, Validation};
-use domain::{Money, Pagination, PaginationQuery, Problem};
-use platform::client::ClientInfo;
+use domain::{Listed, Money, OrderId, Page, Pagination, PaginationQuery, Problem, UserId};
+use platform::api::Created;
+use platform::client::Acting;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -24,20 +25,24 @@ pub struct EntryView {
     pub id: Uuid,
     /// earned, redeemed, restored, reversed, expired or adjusted.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EntryKind,
     /// Points added (positive) or taken (negative).
     pub amount: i64,
     pub balance_after: i64,
-    pub order_id: Option<Uuid>,
+    pub order_id: Option<OrderId>,
     pub description: String,
     pub created_at: DateTime<Utc>,
+}
+
+impl Listed for EntryView {
+    const KEY: &'static str = "transactions";
 }
 
 impl From<&EntryRow> for EntryView {
     fn from(row: &EntryRow) -> Self {
         Self {
             id: row.id,
-            kind: row.kind.clone(),
+            kind: row.kind,
             amount: row.points,
             balance_after: row.balance_after,
             order_id: row.order_id,
@@ -55,32 +60,30 @@ pub struct RewardsView {
     #[schema(value_type = String, example = "12.50")]
     pub value: Money,
     pub points_per_dollar: i64,
-    pub transactions: Vec<EntryView>,
-    pub total: i64,
-    pub has_more: bool,
+    /// The history, newest first: `transactions`, `total`, `hasMore`.
+    #[serde(flatten)]
+    pub history: Page<EntryView>,
 }
 
 /// The caller's FS Coin balance, its value in dollars and the history, newest first.
 #[utoipa::path(get, path = "/api/users/rewards", tag = "rewards", params(PaginationQuery),
-    responses((status = 200, body = RewardsView), (status = 400, body = domain::ProblemBody)),
+    responses((status = 200, description = "The balance and a page of its history", body = RewardsView)),
     security(("bearer" = [])))]
 pub async fn get_rewards(
     state: web::Data<AppState>,
     customer: Authenticated<Customer>,
-    query: web::Query<PaginationQuery>,
-) -> Result<HttpResponse, Problem> {
-    let page = Pagination::from_query(query.into_inner())?;
-    let user = customer.user_id().into_inner();
+    page: Pagination,
+) -> Result<web::Json<RewardsView>, Problem> {
+    let user = customer.user_id();
     let mut conn = state.db().await?;
     let balance = db::rewards::balance(&mut conn, user).await?;
     let (rows, total) = db::rewards::history(&mut conn, user, &page).await?;
-    Ok(HttpResponse::Ok().json(RewardsView {
+    let total = u64::try_from(total).unwrap_or_default();
+    Ok(web::Json(RewardsView {
         balance,
         value: rewards::value_of(balance),
         points_per_dollar: POINTS_PER_DOLLAR,
-        transactions: rows.iter().map(EntryView::from).collect(),
-        total,
-        has_more: page.has_more(u64::try_from(total).unwrap_or_default()),
+        history: Page::new(rows.iter().map(EntryView::from).collect(), total, page),
     }))
 }
 
@@ -96,16 +99,16 @@ pub struct AdjustmentRequest {
 /// Correct a customer's balance; it never goes below zero (422).
 #[utoipa::path(post, path = "/api/admin/rewards/{user_id}/adjustments", tag = "admin",
     request_body = AdjustmentRequest,
-    responses((status = 201, body = EntryView), (status = 400, body = domain::ProblemBody),
-        (status = 403, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)),
+    params(("user_id" = UserId, Path, description = "The customer")),
+    responses((status = 201, description = "The ledger entry made", body = EntryView),
+        (status = 422, description = "`BUSINESS_RULE`: the balance would go below zero")),
     security(("bearer" = [])))]
 pub async fn adjust_rewards(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    user_id: web::Path<Uuid>,
+    admin: Acting<Admin>,
+    user_id: web::Path<UserId>,
     body: web::Json<AdjustmentRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<Created<EntryView>, Problem> {
     let mut v = Validation::new();
     let points = match body.points {
         Some(0) => {
@@ -131,7 +134,6 @@ pub async fn adjust_rewards(
         BoundedText::<3, 200>::parse,
     );
     let (points, reason) = v.finish(|| Some((points?, reason?)))?;
-    let actor = super::actor(&admin, client);
-    let entry = admin::adjust_points(&state, &actor, *user_id, points, reason.as_str()).await?;
-    Ok(HttpResponse::Created().json(EntryView::from(&entry)))
+    let entry = ledger::adjust(&state, &admin, *user_id, points, reason.as_str()).await?;
+    Ok(Created::new(EntryView::from(&entry)))
 }

@@ -7,7 +7,8 @@ use payments::startup::{Application, MIGRATIONS};
 use platform::{CommonConfig, Shutdown};
 use reqwest::Method;
 use serde_json::Value;
-use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
+use std::time::Duration;
+use testkit::{EventTap, MigrationSource, TestBroker, TestClient, TestDb, TestTokens};
 
 pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
 
@@ -22,9 +23,19 @@ pub struct TestApp {
     shutdown: Shutdown,
 }
 
+/// How long a test's last events may take to leave the outbox (the relay sweeps every second).
+const OUTBOX_GRACE: Duration = Duration::from_secs(5);
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Before the relay stops: a test that leaves events unsent fails.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.db.assert_outbox_sent(OUTBOX_GRACE);
+        }));
         self.shutdown.trigger();
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -65,7 +76,7 @@ impl TestApp {
         };
         let listener = platform::http::bind("127.0.0.1", 0).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let queue = events::queue_name(&app.broker.exchange, payments::saga::ORDERS_QUEUE);
+        let queue = events::queue_name(&app.broker.exchange, payments::events::ORDERS_QUEUE);
         app.broker.track(&queue);
         let vars: Vec<(String, String)> = vec![
             (
@@ -101,6 +112,15 @@ impl TestApp {
         tokio::spawn(application.run_until_stopped());
         testkit::wait_for_consumer(&app.broker.url, &queue).await;
         app
+    }
+
+    /// A client of this service, signed in as the holder of `token` (or not, with `None`).
+    pub fn http(&self, token: Option<&str>) -> TestClient {
+        let client = TestClient::new(&self.base);
+        match token {
+            Some(token) => client.with_token(token),
+            None => client,
+        }
     }
 
     /// Publishes `event` to the test exchange as orders would; returns the event id.

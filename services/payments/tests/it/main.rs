@@ -3,9 +3,11 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly")]
 
 mod admin;
+mod errors;
 mod helpers;
 mod intents;
 mod methods;
+mod openapi;
 mod rewards;
 mod saga;
 mod stripe_adapter;

@@ -135,7 +135,7 @@ fn last(log: &Log, path: &str) -> Seen {
 async fn the_adapter_speaks_stripes_api() {
     let (base, log) = spawn_stub().await;
     let stripe = StripeProvider::new(KEY, Some(&base)).unwrap();
-    let user = Uuid::new_v4();
+    let user = domain::UserId::new();
 
     let customer = stripe.create_customer(user).await.unwrap();
     assert_eq!(customer, "cus_stub1");
@@ -192,9 +192,9 @@ async fn the_adapter_speaks_stripes_api() {
         amount_cents: amount,
         customer: "cus_stub1",
         payment_method: Some("pm_stub1"),
-        confirm: true,
+        confirm: payments::provider::Confirm::Now,
         idempotency_key: key,
-        order_id: order,
+        order_id: domain::OrderId::from(order),
     };
     let paid = stripe
         .create_payment_intent(&request(4599, "order-1:1"))
@@ -281,7 +281,10 @@ async fn an_answer_past_the_cap_is_refused_unread() {
         .await;
     let base = format!("{}/", server.uri());
     let stripe = StripeProvider::new(KEY, Some(&base)).unwrap();
-    let refused = stripe.create_customer(Uuid::new_v4()).await.unwrap_err();
+    let refused = stripe
+        .create_customer(domain::UserId::new())
+        .await
+        .unwrap_err();
     let ProviderError::Unavailable(message) = &refused else {
         panic!("{refused:?}");
     };
@@ -292,7 +295,7 @@ async fn an_answer_past_the_cap_is_refused_unread() {
         .unwrap()
         .with_max_answer_bytes(2 * MAX_ANSWER_BYTES);
     let customer = StripeProvider::with_client(roomy)
-        .create_customer(Uuid::new_v4())
+        .create_customer(domain::UserId::new())
         .await
         .unwrap();
     assert_eq!(customer, "cus_stub1");

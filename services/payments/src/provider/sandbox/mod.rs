@@ -1,119 +1,27 @@
 //! The embedded sandbox provider: Stripe's test mode without an account. It keeps its state
-//! in the payments schema, so replicas agree, and knows Stripe's test payment methods and
-//! wallet tokens.
+//! in the payments schema, so replicas agree; `cards` holds Stripe's test payment methods and
+//! wallet tokens, `delivery` sends its webhook events as Stripe would.
+
+mod cards;
+mod delivery;
+
+pub use cards::{TEST_CARDS, TestCard, TestOutcome, decline_message, test_card};
 
 use super::{
-    AttachedMethod, CardDetails, Intent, IntentRequest, IntentStatus, MethodSource,
-    PaymentProvider, ProviderError,
+    AttachedMethod, Confirm, Intent, IntentRequest, IntentStatus, MethodSource, PaymentProvider,
+    ProviderError,
 };
 use crate::schema::{
     sandbox_customers, sandbox_payment_intents, sandbox_payment_methods, sandbox_refunds,
 };
 use async_trait::async_trait;
+use cards::{details, resolve};
+use delivery::Deliverer;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use domain::UserId;
 use platform::db::DbPool;
 use uuid::Uuid;
-
-/// What a Stripe test card does when charged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestOutcome {
-    Succeeds,
-    /// Declined with Stripe's decline code.
-    Declined(&'static str),
-    /// Needs 3-D Secure: succeeds or fails when the customer confirms.
-    AuthenticationRequired,
-}
-
-/// A Stripe test payment method: its name, card and outcome.
-#[derive(Debug, Clone, Copy)]
-pub struct TestCard {
-    pub name: &'static str,
-    pub brand: &'static str,
-    pub last_four: &'static str,
-    pub outcome: TestOutcome,
-}
-
-/// Stripe's documented test payment methods this sandbox knows.
-pub const TEST_CARDS: &[TestCard] = &[
-    TestCard {
-        name: "pm_card_visa",
-        brand: "visa",
-        last_four: "4242",
-        outcome: TestOutcome::Succeeds,
-    },
-    TestCard {
-        name: "pm_card_mastercard",
-        brand: "mastercard",
-        last_four: "4444",
-        outcome: TestOutcome::Succeeds,
-    },
-    TestCard {
-        name: "pm_card_amex",
-        brand: "amex",
-        last_four: "8431",
-        outcome: TestOutcome::Succeeds,
-    },
-    TestCard {
-        name: "pm_card_chargeDeclined",
-        brand: "visa",
-        last_four: "0002",
-        outcome: TestOutcome::Declined("generic_decline"),
-    },
-    TestCard {
-        name: "pm_card_chargeDeclinedInsufficientFunds",
-        brand: "visa",
-        last_four: "9995",
-        outcome: TestOutcome::Declined("insufficient_funds"),
-    },
-    TestCard {
-        name: "pm_card_authenticationRequired",
-        brand: "visa",
-        last_four: "3184",
-        outcome: TestOutcome::AuthenticationRequired,
-    },
-];
-
-/// Wallet tokens (Apple Pay, Google Pay) and the test card each becomes.
-const WALLET_TOKENS: &[(&str, &str)] = &[
-    ("tok_visa", "pm_card_visa"),
-    ("tok_mastercard", "pm_card_mastercard"),
-];
-
-/// Test cards expire at the end of a year well ahead, as Stripe's do.
-const TEST_EXP_MONTH: i16 = 12;
-const TEST_EXP_YEAR: i16 = 2034;
-
-pub fn test_card(name: &str) -> Option<&'static TestCard> {
-    TEST_CARDS.iter().find(|card| card.name == name)
-}
-
-fn details(card: &TestCard) -> CardDetails {
-    CardDetails {
-        brand: card.brand.to_owned(),
-        last_four: card.last_four.to_owned(),
-        exp_month: TEST_EXP_MONTH,
-        exp_year: TEST_EXP_YEAR,
-    }
-}
-
-/// The test card a source stands for, and the wallet it came through.
-fn resolve(
-    source: &MethodSource,
-) -> Result<(&'static TestCard, Option<&'static str>), ProviderError> {
-    match source {
-        MethodSource::PaymentMethod(name) => {
-            test_card(name).map(|card| (card, None)).ok_or_else(|| {
-                ProviderError::InvalidRequest(format!("No such PaymentMethod: '{name}'"))
-            })
-        }
-        MethodSource::WalletToken(token) => WALLET_TOKENS
-            .iter()
-            .find(|(known, _)| known == token)
-            .and_then(|(known, card)| Some((test_card(card)?, Some(*known))))
-            .ok_or_else(|| ProviderError::InvalidRequest(format!("No such token: '{token}'"))),
-    }
-}
 
 /// Where the sandbox delivers its webhook events: this service's own endpoint, signed with
 /// the configured secret exactly as Stripe would.
@@ -125,19 +33,28 @@ pub struct WebhookTarget {
 
 pub struct SandboxProvider {
     pool: DbPool,
-    webhook: WebhookTarget,
-    client: reqwest::Client,
+    webhooks: Deliverer,
 }
 
-/// Stripe's message for a decline code, as a customer would read it.
-pub fn decline_message(code: &str) -> &'static str {
-    match code {
-        "insufficient_funds" => "Your card has insufficient funds.",
-        "payment_intent_authentication_failure" => {
-            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
-        }
-        _ => "Your card was declined.",
+domain::string_enum! {
+    /// Where a sandbox PaymentIntent stands, in Stripe's words.
+    enum IntentState (field = "status") {
+        RequiresConfirmation => "requires_confirmation",
+        RequiresAction => "requires_action",
+        /// Declined (Stripe's state after a failed attempt).
+        RequiresPaymentMethod => "requires_payment_method",
+        Succeeded => "succeeded",
+        Canceled => "canceled",
     }
+}
+
+/// What the customer did in the 3-D Secure window (or Stripe.js's confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerAction {
+    /// Passed 3-D Secure (or confirmed).
+    Authenticate,
+    /// Failed or abandoned it.
+    Fail,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -145,7 +62,7 @@ pub fn decline_message(code: &str) -> &'static str {
 struct IntentRow {
     id: String,
     amount_cents: i64,
-    status: String,
+    status: IntentState,
     client_secret: String,
     decline_code: Option<String>,
     metadata: serde_json::Value,
@@ -153,12 +70,12 @@ struct IntentRow {
 
 impl IntentRow {
     fn intent(&self) -> Intent {
-        let status = match self.status.as_str() {
-            "succeeded" => IntentStatus::Succeeded,
-            "requires_action" => IntentStatus::RequiresAction,
-            "requires_confirmation" => IntentStatus::RequiresConfirmation,
-            "canceled" => IntentStatus::Canceled,
-            _ => {
+        let status = match self.status {
+            IntentState::Succeeded => IntentStatus::Succeeded,
+            IntentState::RequiresAction => IntentStatus::RequiresAction,
+            IntentState::RequiresConfirmation => IntentStatus::RequiresConfirmation,
+            IntentState::Canceled => IntentStatus::Canceled,
+            IntentState::RequiresPaymentMethod => {
                 let code = self
                     .decline_code
                     .clone()
@@ -175,42 +92,13 @@ impl IntentRow {
             client_secret: self.client_secret.clone(),
         }
     }
-
-    /// Stripe's event JSON for this PaymentIntent.
-    fn event(&self, event_type: &str) -> serde_json::Value {
-        let error = self.decline_code.as_ref().map(|code| {
-            serde_json::json!({
-                "type": "card_error",
-                "code": if code == "payment_intent_authentication_failure" { code.as_str() } else { "card_declined" },
-                "decline_code": code,
-                "message": decline_message(code),
-            })
-        });
-        serde_json::json!({
-            "id": new_id("evt"),
-            "object": "event",
-            "type": event_type,
-            "created": chrono::Utc::now().timestamp(),
-            "livemode": false,
-            "data": { "object": {
-                "id": self.id,
-                "object": "payment_intent",
-                "amount": self.amount_cents,
-                "currency": "usd",
-                "status": self.status,
-                "metadata": self.metadata,
-                "last_payment_error": error,
-            }},
-        })
-    }
 }
 
 impl SandboxProvider {
     pub fn new(pool: DbPool, webhook: WebhookTarget) -> Self {
         Self {
             pool,
-            webhook,
-            client: reqwest::Client::new(),
+            webhooks: Deliverer::new(webhook),
         }
     }
 
@@ -219,7 +107,7 @@ impl SandboxProvider {
     pub async fn complete_action(
         &self,
         intent_id: &str,
-        authenticated: bool,
+        action: CustomerAction,
     ) -> Result<(), ProviderError> {
         let mut conn = self.conn().await?;
         let row: Option<IntentRow> = sandbox_payment_intents::table
@@ -235,8 +123,8 @@ impl SandboxProvider {
             )));
         };
         if !matches!(
-            row.status.as_str(),
-            "requires_action" | "requires_confirmation"
+            row.status,
+            IntentState::RequiresAction | IntentState::RequiresConfirmation
         ) {
             return Err(ProviderError::InvalidRequest(format!(
                 "This PaymentIntent's status is {}; it cannot be confirmed.",
@@ -244,7 +132,7 @@ impl SandboxProvider {
             )));
         }
         // Confirming applies the card's own outcome; passing 3-D Secure ends it.
-        let outcome = if row.status == "requires_confirmation" {
+        let outcome = if row.status == IntentState::RequiresConfirmation {
             let card: Option<String> = sandbox_payment_methods::table
                 .inner_join(
                     sandbox_payment_intents::table.on(sandbox_payment_intents::payment_method_id
@@ -261,14 +149,18 @@ impl SandboxProvider {
         } else {
             TestOutcome::Succeeds
         };
-        let (status, decline) = match (authenticated, outcome) {
-            (false, _) => (
-                "requires_payment_method",
+        let (status, decline) = match (action, outcome) {
+            (CustomerAction::Fail, _) => (
+                IntentState::RequiresPaymentMethod,
                 Some("payment_intent_authentication_failure"),
             ),
-            (true, TestOutcome::Succeeds) => ("succeeded", None),
-            (true, TestOutcome::Declined(code)) => ("requires_payment_method", Some(code)),
-            (true, TestOutcome::AuthenticationRequired) => ("requires_action", None),
+            (CustomerAction::Authenticate, TestOutcome::Succeeds) => (IntentState::Succeeded, None),
+            (CustomerAction::Authenticate, TestOutcome::Declined(code)) => {
+                (IntentState::RequiresPaymentMethod, Some(code))
+            }
+            (CustomerAction::Authenticate, TestOutcome::AuthenticationRequired) => {
+                (IntentState::RequiresAction, None)
+            }
         };
         let row: IntentRow = diesel::update(sandbox_payment_intents::table.find(intent_id))
             .set((
@@ -280,43 +172,15 @@ impl SandboxProvider {
             .await
             .map_err(unavailable)?;
         match status {
-            "succeeded" => self.deliver(row.event("payment_intent.succeeded")),
-            "requires_payment_method" => self.deliver(row.event("payment_intent.payment_failed")),
+            IntentState::Succeeded => self.webhooks.send(row.event("payment_intent.succeeded")),
+            IntentState::RequiresPaymentMethod => {
+                self.webhooks
+                    .send(row.event("payment_intent.payment_failed"));
+            }
             // Still waiting for the customer: nothing to announce yet.
             _ => {}
         }
         Ok(())
-    }
-
-    /// Sends an event to the webhook as Stripe does: later, signed, retried a few times.
-    fn deliver(&self, event: serde_json::Value) {
-        let client = self.client.clone();
-        let target = self.webhook.clone();
-        tokio::spawn(async move {
-            let body = event.to_string();
-            for attempt in 0..5u32 {
-                let signature = platform::signature::sign(
-                    &target.secret,
-                    chrono::Utc::now().timestamp(),
-                    body.as_bytes(),
-                );
-                let sent = client
-                    .post(&target.url)
-                    .header("content-type", "application/json")
-                    .header("stripe-signature", signature)
-                    .body(body.clone())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(response) if response.status().is_success() => return,
-                    Ok(response) => {
-                        tracing::warn!(status = %response.status(), "sandbox webhook refused")
-                    }
-                    Err(err) => tracing::warn!(error = %err, "sandbox webhook not delivered"),
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(200 * 2u64.pow(attempt))).await;
-            }
-        });
     }
 
     async fn conn(&self) -> Result<platform::db::DbConn, ProviderError> {
@@ -332,7 +196,7 @@ fn unavailable(error: diesel::result::Error) -> ProviderError {
 }
 
 /// A Stripe-like id: prefix and 24 random characters.
-fn new_id(prefix: &str) -> String {
+pub(super) fn new_id(prefix: &str) -> String {
     format!("{prefix}_sbx{}", &Uuid::new_v4().simple().to_string()[..21])
 }
 
@@ -352,7 +216,7 @@ impl PaymentProvider for SandboxProvider {
         Ok(())
     }
 
-    async fn create_customer(&self, user_id: Uuid) -> Result<String, ProviderError> {
+    async fn create_customer(&self, user_id: UserId) -> Result<String, ProviderError> {
         let id = new_id("cus");
         let mut conn = self.conn().await?;
         diesel::insert_into(sandbox_customers::table)
@@ -449,16 +313,16 @@ impl PaymentProvider for SandboxProvider {
             None => None,
         };
         let (status, decline) = match (request.confirm, card) {
-            (false, _) => ("requires_confirmation", None),
-            (true, None) => {
+            (Confirm::Later, _) => (IntentState::RequiresConfirmation, None),
+            (Confirm::Now, None) => {
                 return Err(ProviderError::InvalidRequest(
                     "A PaymentIntent confirmed at creation needs a payment_method.".into(),
                 ));
             }
-            (true, Some(card)) => match card.outcome {
-                TestOutcome::Succeeds => ("succeeded", None),
-                TestOutcome::Declined(code) => ("requires_payment_method", Some(code)),
-                TestOutcome::AuthenticationRequired => ("requires_action", None),
+            (Confirm::Now, Some(card)) => match card.outcome {
+                TestOutcome::Succeeds => (IntentState::Succeeded, None),
+                TestOutcome::Declined(code) => (IntentState::RequiresPaymentMethod, Some(code)),
+                TestOutcome::AuthenticationRequired => (IntentState::RequiresAction, None),
             },
         };
         let id = new_id("pi");
@@ -496,9 +360,9 @@ impl PaymentProvider for SandboxProvider {
         diesel::update(
             sandbox_payment_intents::table
                 .find(id)
-                .filter(sandbox_payment_intents::status.ne("succeeded")),
+                .filter(sandbox_payment_intents::status.ne(IntentState::Succeeded)),
         )
-        .set(sandbox_payment_intents::status.eq("canceled"))
+        .set(sandbox_payment_intents::status.eq(IntentState::Canceled))
         .execute(&mut conn)
         .await
         .map_err(unavailable)?;
@@ -530,7 +394,7 @@ impl PaymentProvider for SandboxProvider {
             .optional()
             .map_err(unavailable)?;
         let intent = intent
-            .filter(|row| row.status == "succeeded")
+            .filter(|row| row.status == IntentState::Succeeded)
             .ok_or_else(|| {
                 ProviderError::InvalidRequest(format!(
                     "PaymentIntent {payment_intent} has no charge to refund"
@@ -562,7 +426,7 @@ impl PaymentProvider for SandboxProvider {
             .map_err(unavailable)?;
         let mut event = intent.event("charge.refunded");
         event["data"]["object"]["amount_refunded"] = serde_json::json!(refunded + amount_cents);
-        self.deliver(event);
+        self.webhooks.send(event);
         Ok(id)
     }
 }
@@ -570,22 +434,6 @@ impl PaymentProvider for SandboxProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn test_cards_and_wallet_tokens_resolve() {
-        let (card, wallet) = resolve(&MethodSource::PaymentMethod("pm_card_amex".into())).unwrap();
-        assert_eq!((card.brand, card.last_four, wallet), ("amex", "8431", None));
-        let (card, wallet) = resolve(&MethodSource::WalletToken("tok_mastercard".into())).unwrap();
-        assert_eq!((card.brand, wallet), ("mastercard", Some("tok_mastercard")));
-        assert!(resolve(&MethodSource::PaymentMethod("pm_card_unknown".into())).is_err());
-        assert!(resolve(&MethodSource::WalletToken("tok_amex_fake".into())).is_err());
-        assert_eq!(
-            test_card("pm_card_chargeDeclinedInsufficientFunds")
-                .unwrap()
-                .outcome,
-            TestOutcome::Declined("insufficient_funds")
-        );
-    }
 
     #[test]
     fn ids_look_like_stripe_ids() {
