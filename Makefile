@@ -24,8 +24,10 @@ build: ## Build every crate and service
 run: stack ## Start every service and the gateway locally (Ctrl-C stops them all)
 	@bash scripts/run.sh
 
-test: stack tools ## Run every unit and integration test against the real servers
+test: stack tools ## Run every unit and integration test against the real servers, and the doctests
 	$(CARGO) nextest run --workspace --profile $(NEXTEST_PROFILE) --no-tests=fail
+	# nextest does not run doctests.
+	$(CARGO) test --doc --workspace
 
 lint: stack ## Formatting and clippy, warnings as errors (the gateway build needs cmake)
 	$(CARGO) fmt --all -- --check
