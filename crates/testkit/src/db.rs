@@ -352,6 +352,36 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 mod tests {
     use super::*;
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unsent_outbox_rows_fail_the_test_and_sent_ones_do_not() {
+        let sources = [MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        }];
+        let db = TestDb::new("testkit_outbox", &sources).await;
+        let mut conn = db.conn().await;
+        diesel::sql_query(
+            "INSERT INTO outbox (id, routing_key, message_type, payload) \
+             VALUES (gen_random_uuid(), 'order.submitted', 'OrderSubmitted', '')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let grace = Duration::from_millis(300);
+        assert_eq!(db.unsent_outbox(grace).await, ["order.submitted"]);
+        let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.assert_outbox_sent(grace);
+        }));
+        assert!(failed.is_err(), "an unsent row must fail the test");
+
+        diesel::sql_query("UPDATE outbox SET sent_at = now()")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert!(db.unsent_outbox(grace).await.is_empty());
+        db.assert_outbox_sent(grace);
+    }
+
     #[test]
     fn database_names_are_replaced() {
         assert_eq!(

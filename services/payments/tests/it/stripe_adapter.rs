@@ -1,17 +1,16 @@
-//! The Stripe adapter against a local stub that answers with Stripe's JSON and records what
-//! the adapter sent: form encoding, the `Idempotency-Key`, the secret key as a bearer token,
-//! and how declines and missing resources come back.
+//! The Stripe adapter against wiremock answering with Stripe's JSON: what the adapter sent
+//! (form encoding, the `Idempotency-Key`, the secret key as a bearer token) and how declines,
+//! missing resources and outages come back.
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use payments::provider::stripe::StripeProvider;
 use payments::provider::{
-    IntentRequest, IntentStatus, MethodSource, PaymentProvider, ProviderError,
+    Confirm, IntentRequest, IntentStatus, MethodSource, PaymentProvider, ProviderError,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use uuid::Uuid;
+use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const KEY: &str = "sk_test_stub";
 
@@ -19,12 +18,9 @@ const KEY: &str = "sk_test_stub";
 #[derive(Debug, Clone)]
 struct Seen {
     method: String,
-    path: String,
     headers: HashMap<String, String>,
     form: HashMap<String, String>,
 }
-
-type Log = Arc<Mutex<Vec<Seen>>>;
 
 fn customer() -> Value {
     json!({ "id": "cus_stub1", "object": "customer", "created": 1_764_000_000, "livemode": false, "metadata": {} })
@@ -55,91 +51,110 @@ fn payment_intent(id: &str, status: &str, amount: i64, last_error: Value) -> Val
     })
 }
 
-async fn stub(req: HttpRequest, body: web::Bytes, log: web::Data<Log>) -> HttpResponse {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let headers = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                v.to_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
-    let path = req.path().to_owned();
-    log.lock().unwrap().push(Seen {
-        method: req.method().to_string(),
-        path: path.clone(),
-        headers,
-        form: form.clone(),
-    });
-    let amount: i64 = form.get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
-    match path.as_str() {
-        "/v1/customers" if req.method() == actix_web::http::Method::GET => HttpResponse::Ok()
-            .json(json!({ "object": "list", "data": [customer()], "has_more": false, "url": "/v1/customers" })),
-        "/v1/customers" => HttpResponse::Ok().json(customer()),
-        "/v1/payment_methods" => HttpResponse::Ok().json(payment_method("pm_wallet1", "visa", "4242")),
-        "/v1/payment_methods/pm_card_visa/attach" | "/v1/payment_methods/pm_wallet1/attach" => {
-            HttpResponse::Ok().json(payment_method("pm_stub1", "visa", "4242"))
-        }
-        "/v1/payment_methods/pm_gone/detach" => HttpResponse::NotFound().json(json!({ "error": {
-            "type": "invalid_request_error", "code": "resource_missing", "param": "payment_method",
-            "message": "No such PaymentMethod: 'pm_gone'" } })),
-        "/v1/payment_intents" if amount == 666 => {
-            let error = json!({ "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
-                "message": "Your card has insufficient funds." });
-            let mut body = json!({ "error": error.clone() });
-            body["error"]["payment_intent"] = payment_intent("pi_declined", "requires_payment_method", amount, error);
-            HttpResponse::PaymentRequired().json(body)
-        }
-        "/v1/payment_intents" if amount == 777 => HttpResponse::Ok().json(payment_intent("pi_3ds", "requires_action", amount, Value::Null)),
-        "/v1/payment_intents" => HttpResponse::Ok().json(payment_intent("pi_ok", "succeeded", amount, Value::Null)),
-        "/v1/refunds" => HttpResponse::Ok().json(json!({
-            "id": "re_stub1", "object": "refund", "amount": amount, "created": 1_764_000_000, "currency": "usd",
-            "payment_intent": form.get("payment_intent"), "status": "succeeded", "metadata": {} })),
-        _ => HttpResponse::InternalServerError().json(json!({ "error": { "type": "api_error", "message": "stub" } })),
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+/// Stripe as the adapter meets it: each endpoint it calls, declines by amount (666 declined,
+/// 777 waits for 3-D Secure), a missing method, and a 500 for anything else.
+async fn stripe() -> MockServer {
+    let server = MockServer::start().await;
+    let decline = json!({ "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds." });
+    let mut declined = json!({ "error": decline.clone() });
+    declined["error"]["payment_intent"] =
+        payment_intent("pi_declined", "requires_payment_method", 666, decline);
+    let mocks = [
+        Mock::given(method("GET")).and(path("/v1/customers")).respond_with(ok(
+            json!({ "object": "list", "data": [customer()], "has_more": false, "url": "/v1/customers" }),
+        )),
+        Mock::given(method("POST")).and(path("/v1/customers")).respond_with(ok(customer())),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_methods"))
+            .respond_with(ok(payment_method("pm_wallet1", "visa", "4242"))),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_methods/pm_card_visa/attach"))
+            .respond_with(ok(payment_method("pm_stub1", "visa", "4242"))),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_methods/pm_wallet1/attach"))
+            .respond_with(ok(payment_method("pm_stub1", "visa", "4242"))),
+        Mock::given(method("POST")).and(path("/v1/payment_methods/pm_gone/detach")).respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({ "error": {
+                "type": "invalid_request_error", "code": "resource_missing", "param": "payment_method",
+                "message": "No such PaymentMethod: 'pm_gone'" } })),
+        ),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .and(body_string_contains("amount=666"))
+            .respond_with(ResponseTemplate::new(402).set_body_json(declined)),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .and(body_string_contains("amount=777"))
+            .respond_with(ok(payment_intent("pi_3ds", "requires_action", 777, Value::Null))),
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .respond_with(ok(payment_intent("pi_ok", "succeeded", 4599, Value::Null))),
+        Mock::given(method("POST")).and(path("/v1/refunds")).respond_with(ok(json!({
+            "id": "re_stub1", "object": "refund", "amount": 1000, "created": 1_764_000_000, "currency": "usd",
+            "payment_intent": "pi_ok", "status": "succeeded", "metadata": {} }))),
+    ];
+    for (priority, mock) in mocks.into_iter().enumerate() {
+        // The first mock that matches answers: specific amounts before the catch-all.
+        mock.with_priority(u8::try_from(priority + 1).unwrap())
+            .mount(&server)
+            .await;
+    }
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(500)
+                .set_body_json(json!({ "error": { "type": "api_error", "message": "stub" } })),
+        )
+        .with_priority(100)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn seen(request: &Request) -> Seen {
+    Seen {
+        method: request.method.to_string(),
+        headers: request
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    v.to_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect(),
+        form: url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect(),
     }
 }
 
-async fn spawn_stub() -> (String, Log) {
-    let log: Log = Arc::default();
-    let data = web::Data::new(Arc::clone(&log));
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .default_service(web::to(stub))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/"), log)
-}
-
-fn last(log: &Log, path: &str) -> Seen {
-    log.lock()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|s| s.path == path)
-        .cloned()
-        .unwrap()
+/// The last request to `path`.
+async fn last(server: &MockServer, path: &str) -> Seen {
+    let requests = server.received_requests().await.unwrap();
+    seen(
+        requests
+            .iter()
+            .rev()
+            .find(|r| r.url.path() == path)
+            .unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_adapter_speaks_stripes_api() {
-    let (base, log) = spawn_stub().await;
-    let stripe = StripeProvider::new(KEY, Some(&base)).unwrap();
+    let server = stripe().await;
+    let stripe = StripeProvider::new(KEY, Some(&format!("{}/", server.uri()))).unwrap();
     let user = domain::UserId::new();
 
     let customer = stripe.create_customer(user).await.unwrap();
     assert_eq!(customer, "cus_stub1");
-    let seen = last(&log, "/v1/customers");
+    let seen = last(&server, "/v1/customers").await;
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.headers["authorization"], format!("Bearer {KEY}"));
     assert_eq!(
@@ -165,7 +180,9 @@ async fn the_adapter_speaks_stripes_api() {
         ("pm_stub1", "visa", "4242")
     );
     assert_eq!(
-        last(&log, "/v1/payment_methods/pm_card_visa/attach").form["customer"],
+        last(&server, "/v1/payment_methods/pm_card_visa/attach")
+            .await
+            .form["customer"],
         "cus_stub1"
     );
 
@@ -174,7 +191,7 @@ async fn the_adapter_speaks_stripes_api() {
         .attach_payment_method(&customer, &MethodSource::WalletToken("tok_visa".into()))
         .await
         .unwrap();
-    let created = last(&log, "/v1/payment_methods");
+    let created = last(&server, "/v1/payment_methods").await;
     assert_eq!(
         (
             created.form["type"].as_str(),
@@ -183,7 +200,9 @@ async fn the_adapter_speaks_stripes_api() {
         ("card", "tok_visa")
     );
     assert_eq!(
-        last(&log, "/v1/payment_methods/pm_wallet1/attach").form["customer"],
+        last(&server, "/v1/payment_methods/pm_wallet1/attach")
+            .await
+            .form["customer"],
         "cus_stub1"
     );
 
@@ -192,7 +211,7 @@ async fn the_adapter_speaks_stripes_api() {
         amount_cents: amount,
         customer: "cus_stub1",
         payment_method: Some("pm_stub1"),
-        confirm: payments::provider::Confirm::Now,
+        confirm: Confirm::Now,
         idempotency_key: key,
         order_id: domain::OrderId::from(order),
     };
@@ -204,7 +223,7 @@ async fn the_adapter_speaks_stripes_api() {
         (paid.id.as_str(), &paid.status),
         ("pi_ok", &IntentStatus::Succeeded)
     );
-    let seen = last(&log, "/v1/payment_intents");
+    let seen = last(&server, "/v1/payment_intents").await;
     assert_eq!(seen.headers["idempotency-key"], "order-1:1");
     assert_eq!(seen.form["amount"], "4599");
     assert_eq!(seen.form["currency"], "usd");
@@ -237,7 +256,7 @@ async fn the_adapter_speaks_stripes_api() {
 
     let refund = stripe.refund("pi_ok", 1000, "refund:p:0").await.unwrap();
     assert_eq!(refund, "re_stub1");
-    let seen = last(&log, "/v1/refunds");
+    let seen = last(&server, "/v1/refunds").await;
     assert_eq!(
         (
             seen.form["amount"].as_str(),
@@ -248,7 +267,7 @@ async fn the_adapter_speaks_stripes_api() {
     assert_eq!(seen.headers["idempotency-key"], "refund:p:0");
 
     stripe.ping().await.unwrap();
-    assert_eq!(last(&log, "/v1/customers").form.len(), 0);
+    assert_eq!(last(&server, "/v1/customers").await.form.len(), 0);
 
     // Detaching one already gone is fine; a Stripe outage is not the client's fault.
     stripe.detach_payment_method("pm_gone").await.unwrap();
@@ -265,8 +284,7 @@ async fn the_adapter_speaks_stripes_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_past_the_cap_is_refused_unread() {
     use payments::provider::stripe_client::{CappedClient, MAX_ANSWER_BYTES};
-    use wiremock::matchers::{header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::matchers::header;
 
     // A customer Stripe could have sent, padded past the cap (JSON allows the spaces).
     let mut padded = customer().to_string();
