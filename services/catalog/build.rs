@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/images");
+    // Read when the script runs, not baked in when it is compiled: a shared target directory
+    // may reuse a script compiled for another checkout of the same package.
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("seed/images");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(Result::ok)
