@@ -183,6 +183,8 @@ uuid_id! {
     ProductId;
     /// A catalog category.
     CategoryId;
+    /// A product image (catalog's object store holds its bytes).
+    ImageId;
     /// A customer's saved delivery address.
     AddressId;
     /// One payment attempt for an order.
