@@ -197,6 +197,8 @@ uuid_id! {
     MessageId;
     /// A product review.
     ReviewId;
+    /// One ID document a customer submitted for verification (auth's review queue).
+    IdVerificationId;
     /// An event on the bus; also its AMQP `message_id` and the inbox de-duplication key.
     EventId;
 }

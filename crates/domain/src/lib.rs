@@ -19,8 +19,8 @@ pub mod problem;
 pub mod role;
 
 pub use ids::{
-    AddressId, CategoryId, EventId, MessageId, OrderId, PaymentId, PaymentMethodId, ProductId,
-    ReviewId, TicketId, UserId,
+    AddressId, CategoryId, EventId, IdVerificationId, MessageId, OrderId, PaymentId,
+    PaymentMethodId, ProductId, ReviewId, TicketId, UserId,
 };
 pub use input::{
     AddressLine, BoundedText, City, DateOfBirth, Email, FieldError, FreeText, FullName,
