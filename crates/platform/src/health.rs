@@ -1,6 +1,11 @@
 //! `/health` (the guide's shape: status, timestamp, version, environment and one check per
 //! dependency; 200 or 503) and `/health/live` (the process answers; for liveness probes, so a
 //! database outage makes a pod unready, never restarted).
+//!
+//! A check is healthy, unhealthy, or degraded: working in part (the event bus with a consumer
+//! that is not attached to its queue). `/health` answers 200 only when every check is
+//! healthy: a degraded service is not ready, and says why (`error`, and the check's
+//! `details`).
 
 use crate::db::DbPool;
 use crate::redis::RedisPool;
@@ -15,12 +20,76 @@ use std::time::{Duration, Instant};
 /// How long one dependency may take before it counts as down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How a dependency is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    /// Working in part: the service serves, but not everything it should do happens.
+    Degraded,
+    Unhealthy,
+}
+
+impl Status {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Healthy => "healthy",
+            Self::Degraded => "degraded",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// A check's whole answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub status: Status,
+    /// What is wrong, for on-call; `None` when healthy.
+    pub error: Option<String>,
+    /// More for on-call (each consumer's state, say), shown as the check's `details`.
+    pub details: Option<serde_json::Value>,
+}
+
+impl Outcome {
+    pub const fn healthy() -> Self {
+        Self {
+            status: Status::Healthy,
+            error: None,
+            details: None,
+        }
+    }
+
+    pub const fn unhealthy(error: String) -> Self {
+        Self {
+            status: Status::Unhealthy,
+            error: Some(error),
+            details: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
 /// One dependency `/health` reports on.
 pub trait HealthCheck: Send + Sync {
     /// The key in `checks` (`database`, `redis`, `rabbitmq`).
     fn name(&self) -> &'static str;
     /// `Ok` when the dependency answers; the error text is shown to on-call.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+    /// The whole answer: by default healthy when [`HealthCheck::check`] passes and unhealthy
+    /// when it does not. A check that can be partly working answers degraded itself.
+    fn outcome(&self) -> BoxFuture<'_, Outcome> {
+        Box::pin(async move {
+            match self.check().await {
+                Ok(()) => Outcome::healthy(),
+                Err(error) => Outcome::unhealthy(error),
+            }
+        })
+    }
 }
 
 /// PostgreSQL answers a query through the service's pool.
@@ -92,6 +161,8 @@ pub struct CheckReport {
     pub response_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
 }
 
 impl Health {
@@ -109,37 +180,40 @@ impl Health {
         self
     }
 
-    /// Runs every check at once, each bounded by a timeout.
+    /// Runs every check at once, each bounded by a timeout. The report's status is the worst
+    /// of its checks'.
     pub async fn report(&self) -> HealthReport {
         let results = join_all(self.checks.iter().map(|check| async move {
             let started = Instant::now();
-            let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check.check()).await {
+            let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check.outcome()).await {
                 Ok(outcome) => outcome,
-                Err(_) => Err(format!("no answer within {}s", CHECK_TIMEOUT.as_secs())),
+                Err(_) => {
+                    Outcome::unhealthy(format!("no answer within {}s", CHECK_TIMEOUT.as_secs()))
+                }
             };
-            let response_time = format!("{}ms", started.elapsed().as_millis());
-            let report = match outcome {
-                Ok(()) => CheckReport {
-                    status: "healthy",
-                    response_time,
-                    error: None,
-                },
-                Err(error) => CheckReport {
-                    status: "unhealthy",
-                    response_time,
-                    error: Some(error),
-                },
+            let report = CheckReport {
+                status: outcome.status.as_str(),
+                response_time: format!("{}ms", started.elapsed().as_millis()),
+                error: outcome.error,
+                details: outcome.details,
             };
-            (check.name(), report)
+            (check.name(), outcome.status, report)
         }))
         .await;
-        let healthy = results.iter().all(|(_, report)| report.error.is_none());
+        let status = results
+            .iter()
+            .map(|(_, status, _)| *status)
+            .max()
+            .unwrap_or(Status::Healthy);
         HealthReport {
-            status: if healthy { "healthy" } else { "unhealthy" },
+            status: status.as_str(),
             timestamp: chrono::Utc::now(),
             version: self.version.clone(),
             environment: self.environment.clone(),
-            checks: results.into_iter().collect(),
+            checks: results
+                .into_iter()
+                .map(|(name, _, report)| (name, report))
+                .collect(),
         }
     }
 }
@@ -163,5 +237,89 @@ pub fn routes(health: Health) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.app_data(web::Data::new(health))
             .route("/health", web::get().to(self::health))
             .route("/health/live", web::get().to(live));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixed(&'static str, Outcome);
+
+    impl HealthCheck for Fixed {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async { Ok(()) })
+        }
+
+        fn outcome(&self) -> BoxFuture<'_, Outcome> {
+            Box::pin(async { self.1.clone() })
+        }
+    }
+
+    struct Plain(Result<(), String>);
+
+    impl HealthCheck for Plain {
+        fn name(&self) -> &'static str {
+            "plain"
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async { self.0.clone() })
+        }
+    }
+
+    fn degraded() -> Outcome {
+        Outcome {
+            status: Status::Degraded,
+            error: Some("orders.saga reconnecting for 3.0s".into()),
+            details: Some(serde_json::json!({ "consumers": [] })),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_report_is_as_bad_as_its_worst_check() {
+        let healthy = Health::new("1", "test").with(Plain(Ok(())));
+        assert_eq!(healthy.report().await.status, "healthy");
+
+        let report = Health::new("1", "test")
+            .with(Plain(Ok(())))
+            .with(Fixed("rabbitmq", degraded()))
+            .report()
+            .await;
+        assert_eq!(report.status, "degraded");
+        let bus = &report.checks["rabbitmq"];
+        assert_eq!(bus.status, "degraded");
+        assert_eq!(
+            bus.error.as_deref(),
+            Some("orders.saga reconnecting for 3.0s")
+        );
+        assert!(bus.details.is_some());
+
+        let report = Health::new("1", "test")
+            .with(Plain(Err("refused".into())))
+            .with(Fixed("rabbitmq", degraded()))
+            .report()
+            .await;
+        assert_eq!(report.status, "unhealthy");
+        assert_eq!(report.checks["plain"].status, "unhealthy");
+    }
+
+    #[actix_web::test]
+    async fn only_a_healthy_report_answers_200() {
+        for (outcome, code) in [(Outcome::healthy(), 200), (degraded(), 503)] {
+            let health = Health::new("1", "test").with(Fixed("rabbitmq", outcome));
+            let app =
+                actix_web::test::init_service(actix_web::App::new().configure(routes(health)))
+                    .await;
+            let request = actix_web::test::TestRequest::get()
+                .uri("/health")
+                .to_request();
+            let response = actix_web::test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), code);
+        }
     }
 }
