@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Checks the broker definitions against the event catalog, and everything that loads them.
+"""Checks the broker definitions against the event catalog and the code, and everything that
+loads them.
 
 The event catalog (the table in proto/README.md) names each event's producers and consumers.
 From it follow each service user's permissions in definitions.json: its own queues
 (`<service>.*`), publishing exactly the events it produces and binding exactly the events it
-consumes on the events exchange. This script checks that definitions.json says that and no
-more, that no file holds a user's credentials but dev-users.json (development passwords only),
-and that compose, the Kubernetes Job, the Secret's example and `make run` agree on the users.
+consumes on the events exchange. The code lists the queues the services consume and their
+bindings (`QUEUES` in crates/events/src/contracts.rs, which each service's `<X>_QUEUE` and
+`<X>_BINDINGS` constants must repeat): definitions.json declares every one of them, with its
+`.retry` and `.dlq` queues and exactly the arguments the consumer declares them with
+(crates/events/src/broker.rs, `queue_declarations`; the broker refuses a declaration whose
+arguments differ), and exactly its bindings, so that no event is dropped before its consumer
+first starts. This script checks that definitions.json says that and no more, that no file
+holds a user's credentials but dev-users.json (development passwords only), and that compose,
+the Kubernetes Job, the Secret's example and `make run` agree on the users.
 
     deploy/rabbitmq/check-definitions.py           check (scripts/lint-infra.sh runs it)
-    deploy/rabbitmq/check-definitions.py --write   rewrite the permissions in definitions.json
-                                                   from the catalog (after adding an event)
+    deploy/rabbitmq/check-definitions.py --write   rewrite the permissions, queues and bindings
+                                                   in definitions.json from the catalog and the
+                                                   code (after adding an event or a queue)
 
 Python 3 standard library only.
 """
@@ -63,6 +71,122 @@ def catalog():
                 if service:
                     into.setdefault(service, []).append(name)
     return producers, consumers
+
+
+def code_queues():
+    """[(queue, [bindings])] from `QUEUES` in crates/events/src/contracts.rs, in its order."""
+    text = (ROOT / "crates" / "events" / "src" / "contracts.rs").read_text()
+    block = re.search(r"pub const QUEUES: &\[Queue\] = &\[(.*?)\n\];", text, re.S)
+    if not block:
+        error("crates/events/src/contracts.rs: no `pub const QUEUES: &[Queue] = &[...];`")
+        return []
+    queues = []
+    for name, bindings in re.findall(
+        r'Queue\s*\{\s*name:\s*"([^"]+)",\s*bindings:\s*&\[(.*?)\],?\s*\}', block.group(1), re.S
+    ):
+        queues.append((name, re.findall(r'"([^"]+)"', bindings)))
+    if not queues:
+        error("crates/events/src/contracts.rs: QUEUES lists no queue")
+    return queues
+
+
+def service_queues():
+    """{queue: [bindings]} from every service's `<X>_QUEUE` and `<X>_BINDINGS` constants."""
+    found = {}
+    for path in sorted((ROOT / "services").glob("*/src/**/*.rs")):
+        text = path.read_text()
+        for prefix, name in re.findall(r'pub const (\w+)_QUEUE: &str = "([^"]+)";', text):
+            bindings = re.search(
+                rf"pub const {prefix}_BINDINGS: &\[&str\] = &\[(.*?)\];", text, re.S
+            )
+            where = path.relative_to(ROOT)
+            if not bindings:
+                error(f"{where}: {prefix}_QUEUE without {prefix}_BINDINGS beside it")
+                continue
+            if name in found:
+                error(f"{where}: queue {name} is declared twice in services/")
+            found[name] = re.findall(r'"([^"]+)"', bindings.group(1))
+    return found
+
+
+def queue_arguments(name):
+    """The three queues of consumer queue `name` as crates/events/src/broker.rs declares them."""
+    def queue(queue_name, arguments):
+        return {
+            "name": queue_name,
+            "vhost": VHOST,
+            "durable": True,
+            "auto_delete": False,
+            "arguments": arguments,
+        }
+
+    return [
+        queue(f"{name}.dlq", {"x-queue-type": "quorum"}),
+        queue(
+            name,
+            {
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": f"{name}.dlq",
+                "x-delivery-limit": 20,
+            },
+        ),
+        queue(
+            f"{name}.retry",
+            {
+                "x-queue-type": "classic",
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": name,
+            },
+        ),
+    ]
+
+
+def expected_topology(queues):
+    """(queues, bindings) sections of definitions.json for the code's queues."""
+    declared, bindings = [], []
+    for name, keys in queues:
+        declared.extend(queue_arguments(name))
+        for key in keys:
+            bindings.append(
+                {
+                    "source": EXCHANGE,
+                    "vhost": VHOST,
+                    "destination": name,
+                    "destination_type": "queue",
+                    "routing_key": key,
+                    "arguments": {},
+                }
+            )
+    return declared, bindings
+
+
+def check_queues(queues, services, consumers):
+    """The code's queues: the services' constants say the same, and each binds only events the
+    catalog names its service a consumer of."""
+    in_services = service_queues()
+    listed = dict(queues)
+    if len(listed) != len(queues):
+        error("crates/events/src/contracts.rs: a queue is listed twice in QUEUES")
+    for name in sorted(set(listed) | set(in_services)):
+        if name not in in_services:
+            error(f"QUEUES names {name}, which no service's <X>_QUEUE constant declares")
+        elif name not in listed:
+            error(f"a service consumes {name}, which QUEUES in crates/events/src/contracts.rs "
+                  "does not list (the definitions would not declare it)")
+        elif sorted(listed[name]) != sorted(in_services[name]):
+            error(f"{name}: the service binds {in_services[name]}, QUEUES says {listed[name]}")
+    for name, keys in queues:
+        service = name.split(".")[0]
+        if service not in services:
+            error(f"queue {name}: {service} is not a service of the catalog")
+            continue
+        if len(set(keys)) != len(keys):
+            error(f"queue {name} binds an event twice")
+        for key in keys:
+            if key not in consumers.get(service, []):
+                error(f"queue {name} binds {key}, which the catalog does not name {service} a "
+                      "consumer of (proto/README.md)")
 
 
 def alternatives(names):
@@ -123,7 +247,7 @@ def check_regexes(definitions):
                         error(f"definitions.json {section} {entry.get('user')}.{key}: {err}")
 
 
-def check_definitions(definitions, services, producers, consumers):
+def check_definitions(definitions, services, producers, consumers, queues):
     extra = set(definitions) - SECTIONS
     if extra:
         error(f"definitions.json: unexpected sections {sorted(extra)} (users live in "
@@ -147,6 +271,26 @@ def check_definitions(definitions, services, producers, consumers):
         for user in sorted(set(found) - {entry["user"] for entry in expected}):
             error(f"definitions.json: {section} of {user}, which the catalog does not name {fix}")
         if definitions.get(section) != expected and not errors:
+            error(f"definitions.json: {section} out of order {fix}")
+    declared, bindings = expected_topology(queues)
+    for section, expected in (("queues", declared), ("bindings", bindings)):
+        found = definitions.get(section, [])
+        if found == expected:
+            continue
+        key = (lambda q: q.get("name")) if section == "queues" else (
+            lambda b: (b.get("destination"), b.get("routing_key")))
+        found_by, expected_by = {key(x): x for x in found}, {key(x): x for x in expected}
+        for item in sorted(set(expected_by) - set(found_by), key=str):
+            error(f"definitions.json: {section} lacks {item} {fix}")
+        for item in sorted(set(found_by) - set(expected_by), key=str):
+            error(f"definitions.json: {section} has {item}, which no consumer declares {fix}")
+        for item in sorted(set(found_by) & set(expected_by), key=str):
+            if found_by[item] != expected_by[item]:
+                error(f"definitions.json: {section} {item} differs from what its consumer "
+                      f"declares {fix}:\n  expected {json.dumps(expected_by[item])}\n"
+                      f"  found    {json.dumps(found_by[item])}")
+        if set(found_by) == set(expected_by) and all(
+                found_by[k] == expected_by[k] for k in found_by):
             error(f"definitions.json: {section} out of order {fix}")
 
 
@@ -202,21 +346,32 @@ def main():
         set(producers) | set(consumers),
         key=lambda s: (ORDER.index(s) if s in ORDER else len(ORDER), s),
     )
+    queues = code_queues()
+    check_queues(queues, services, consumers)
     path = HERE / "definitions.json"
     text, definitions = load(path)
     if definitions is None:
         return report()
     if write:
         permissions, topic_permissions = expected_permissions(services, producers, consumers)
-        definitions["permissions"] = permissions
-        definitions["topic_permissions"] = topic_permissions
-        path.write_text(dump(definitions))
+        declared, bindings = expected_topology(queues)
+        generated = {"queues": declared, "bindings": bindings, "permissions": permissions,
+                     "topic_permissions": topic_permissions}
+        ordered = {}
+        for section in ("vhosts", "exchanges", "queues", "bindings", "permissions",
+                        "topic_permissions"):
+            if section in generated:
+                ordered[section] = generated[section]
+            elif section in definitions:
+                ordered[section] = definitions[section]
+        ordered.update({k: v for k, v in definitions.items() if k not in ordered})
+        path.write_text(dump(ordered))
         print(f"wrote {path.relative_to(ROOT)}")
-        return 0
+        return report()
     # The loader reads the users off `"user": "..."` lines: keep one key per line.
     if text != dump(definitions):
         error("definitions.json: not formatted as json.dumps(indent=2) writes it (run with --write)")
-    check_definitions(definitions, services, producers, consumers)
+    check_definitions(definitions, services, producers, consumers, queues)
     _, users = load(HERE / "dev-users.json")
     if users is not None:
         check_dev_users(users, services)

@@ -82,6 +82,81 @@ events! {
     SupportMessageCreated => "support.message_created" by ["chat"],
 }
 
+/// A queue a service consumes: `<service>.<purpose>` and the events bound to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    pub name: &'static str,
+    pub bindings: &'static [&'static str],
+}
+
+impl Queue {
+    /// The consuming service: the name's first part.
+    pub fn service(&self) -> &'static str {
+        self.name.split('.').next().unwrap_or(self.name)
+    }
+}
+
+/// Every queue the services consume, with its bindings: the deployment's topology. The broker
+/// definitions (`deploy/rabbitmq/definitions.json`) declare each of them, with its retry and
+/// dead-letter queues and its bindings, before any service starts, so an event published
+/// before its consumer first ran waits in its queue. `deploy/rabbitmq/check-definitions.py`
+/// checks the definitions, and each service's consumer constants, against this list.
+pub const QUEUES: &[Queue] = &[
+    Queue {
+        name: "auth.audit",
+        bindings: &["audit.recorded"],
+    },
+    Queue {
+        name: "catalog.orders",
+        bindings: &["order.submitted", "order.cancelled", "order.delivered"],
+    },
+    Queue {
+        name: "orders.read_models",
+        bindings: &[
+            "product.upserted",
+            "product.deleted",
+            "user.registered",
+            "user.profile_updated",
+            "user.id_verification_submitted",
+            "user.id_verification_decided",
+            "user.role_changed",
+            "user.status_changed",
+        ],
+    },
+    Queue {
+        name: "orders.saga",
+        bindings: &[
+            "stock.reserved",
+            "stock.rejected",
+            "payment.succeeded",
+            "payment.failed",
+            "payment.action_required",
+            "payment.refunded",
+        ],
+    },
+    Queue {
+        name: "payments.orders",
+        bindings: &[
+            "order.submitted",
+            "order.payment_requested",
+            "order.cancelled",
+            "order.delivered",
+        ],
+    },
+];
+
+/// The queue called `name` in [`QUEUES`].
+pub fn queue(name: &str) -> Option<&'static Queue> {
+    QUEUES.iter().find(|queue| queue.name == name)
+}
+
+/// Whether some queue of [`QUEUES`] is bound to the event called `name`. An event none is
+/// bound to has no consumer in this deployment yet (the catalog names services still to be
+/// built), so the broker returning it as unroutable loses nothing.
+pub fn consumed(name: &str) -> bool {
+    QUEUES.iter().any(|queue| queue.bindings.contains(&name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +231,51 @@ mod tests {
                 "producers of {name}"
             );
         }
+    }
+
+    /// Every queue binds events of the catalog that name its service a consumer, and each
+    /// queue is named once.
+    #[test]
+    fn every_queue_binds_events_its_service_consumes() {
+        let readme = include_str!("../../../proto/README.md");
+        let table = readme
+            .split("## Event catalog")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap();
+        let consumers: std::collections::BTreeMap<&str, Vec<&str>> = table
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+                let consumers = cells
+                    .get(4)?
+                    .split(',')
+                    .map(|consumer| consumer.split(" (").next().unwrap_or_default().trim())
+                    .collect();
+                Some((name, consumers))
+            })
+            .collect();
+        let mut names: Vec<&str> = QUEUES.iter().map(|queue| queue.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), QUEUES.len(), "queue names are unique");
+        for queue in QUEUES {
+            assert!(!queue.bindings.is_empty(), "{} binds something", queue.name);
+            for event in queue.bindings {
+                assert!(
+                    consumers[event].contains(&queue.service()),
+                    "the catalog names {} a consumer of {event} ({})",
+                    queue.service(),
+                    queue.name
+                );
+            }
+        }
+        assert!(consumed("order.submitted"));
+        assert!(
+            !consumed("order.status_changed"),
+            "no service of ours consumes it yet"
+        );
+        assert_eq!(queue("orders.saga").map(Queue::service), Some("orders"));
     }
 }
