@@ -89,13 +89,16 @@ pub async fn backlog(conn: &mut AsyncPgConnection) -> QueryResult<(i64, Option<D
         .await
 }
 
-/// Locks up to `limit` unsent rows, oldest first, skipping rows another relay holds.
+/// Locks up to `limit` unsent rows, oldest first, skipping rows another relay holds and the
+/// `skipped` ones (rows this relay holds back until their queue exists).
 pub(crate) async fn lock_unsent(
     conn: &mut AsyncPgConnection,
     limit: i64,
+    skipped: &[Uuid],
 ) -> QueryResult<Vec<OutboxRow>> {
     outbox::table
         .filter(outbox::sent_at.is_null())
+        .filter(outbox::id.ne_all(skipped))
         .order((outbox::created_at, outbox::id))
         .limit(limit)
         .for_update()

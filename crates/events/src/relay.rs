@@ -5,19 +5,30 @@
 //! same row at once and a broker outage delays events without losing any. If the process
 //! dies between the broker's confirm and the commit, the row is sent again: delivery is at
 //! least once, and consumers' inboxes make that harmless.
+//!
+//! Events are published `mandatory`: a message no queue is bound for comes back
+//! (`basic.return`, before its confirm) instead of vanishing. A returned event that some
+//! queue of the deployment consumes ([`contracts::consumed`]) stays in the outbox and is
+//! tried again with backoff, until its queue exists (the broker definitions were not loaded,
+//! or a fresh broker met a producer first); one that nothing consumes yet is marked sent, as
+//! there is nobody to lose it for. Both are counted in `events_returned_total{event,outcome}`.
 
 use crate::broker::{Broker, ensure_exchange};
+use crate::contracts;
 use crate::outbox::{self, OutboxRow};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::StreamExt;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Confirmation};
+use lapin::{BasicProperties, Channel};
 use platform::db::DbPool;
+use rand::Rng;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// How a relay runs.
@@ -70,6 +81,10 @@ enum RelayError {
     Nacked(uuid::Uuid),
 }
 
+/// How long the relay waits for the broker to close its channel at shutdown before it goes
+/// anyway (a broker that stopped answering must not hold the service up).
+const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
+
 /// Relays one service's outbox.
 pub struct Relay {
     pool: DbPool,
@@ -77,6 +92,12 @@ pub struct Relay {
     config: RelayConfig,
     wake: Arc<Notify>,
     channel: Option<Channel>,
+    /// Rows the broker returned (no queue bound yet): left out of batches until
+    /// `held_until`, so they never hold up the rows behind them, then tried again together
+    /// (in order) with a growing delay.
+    held: HashSet<uuid::Uuid>,
+    held_until: Option<Instant>,
+    held_backoff: Backoff,
 }
 
 impl Relay {
@@ -87,11 +108,16 @@ impl Relay {
             config,
             wake: Arc::new(Notify::new()),
             channel: None,
+            held: HashSet::new(),
+            held_until: None,
+            held_backoff: Backoff::new(),
         }
     }
 
     /// Runs until `shutdown` fires. Errors are logged and retried with backoff; the relay
-    /// never gives up while the service runs.
+    /// never gives up while the service runs. Shutdown is prompt whatever the relay is
+    /// waiting on: a batch in flight is abandoned (its transaction rolls back and the rows go
+    /// again later) and the channel gets [`CLOSE_TIMEOUT`] to close.
     pub async fn run(mut self, shutdown: CancellationToken) {
         let listener = tokio::spawn(listen(
             self.config.database_url.clone(),
@@ -100,9 +126,13 @@ impl Relay {
             shutdown.clone(),
         ));
         let mut backoff = Backoff::new();
-        let mut last_prune = tokio::time::Instant::now();
+        let mut last_prune = Instant::now();
         loop {
-            match self.drain().await {
+            let drained = tokio::select! {
+                drained = self.drain() => drained,
+                () = shutdown.cancelled() => break,
+            };
+            match drained {
                 Ok(()) => backoff.reset(),
                 Err(err) => {
                     tracing::warn!(%err, "outbox relay failed; retrying");
@@ -114,28 +144,40 @@ impl Relay {
                 }
             }
             if last_prune.elapsed() > Duration::from_secs(600) {
-                last_prune = tokio::time::Instant::now();
+                last_prune = Instant::now();
                 self.prune().await;
             }
+            let sweep = self
+                .next_held_due()
+                .map_or(self.config.sweep_interval, |due| {
+                    due.saturating_duration_since(Instant::now())
+                        .min(self.config.sweep_interval)
+                });
             tokio::select! {
                 () = self.wake.notified() => {},
-                () = tokio::time::sleep(self.config.sweep_interval) => {},
+                () = tokio::time::sleep(sweep) => {},
                 () = shutdown.cancelled() => break,
             }
         }
         listener.abort();
         if let Some(channel) = self.channel.take() {
-            let _ = channel
-                .close(200, ShortString::from("relay stopping"))
-                .await;
+            let closing = channel.close(200, ShortString::from("relay stopping"));
+            if tokio::time::timeout(CLOSE_TIMEOUT, closing).await.is_err() {
+                tracing::warn!("the broker did not close the relay's channel in time");
+            }
         }
     }
 
-    /// Sends batches until the outbox is empty.
+    /// When the held rows are due again.
+    fn next_held_due(&self) -> Option<Instant> {
+        self.held_until
+    }
+
+    /// Sends batches until the outbox is empty (but for the rows held back).
     async fn drain(&mut self) -> Result<(), RelayError> {
         loop {
-            let sent = self.send_batch().await?;
-            if sent < self.config.batch_size as usize {
+            let locked = self.send_batch().await?;
+            if locked < self.config.batch_size as usize {
                 self.record_backlog().await;
                 return Ok(());
             }
@@ -157,8 +199,17 @@ impl Relay {
         Ok(channel)
     }
 
+    /// Publishes one batch and marks what the broker took as sent; answers how many rows it
+    /// locked.
     async fn send_batch(&mut self) -> Result<usize, RelayError> {
         let channel = self.publisher().await?;
+        if self.held_until.is_some_and(|due| due <= Instant::now()) {
+            // Their turn again: they go with the batch, in their order.
+            self.held.clear();
+            self.held_until = None;
+        }
+        let retrying = self.held.is_empty();
+        let skipped: Vec<uuid::Uuid> = self.held.iter().copied().collect();
         let mut pooled = self
             .pool
             .get()
@@ -167,23 +218,56 @@ impl Relay {
         let conn: &mut AsyncPgConnection = &mut pooled;
         let config = &self.config;
         let broker = &self.broker;
-        let sent = conn
+        let (locked, held) = conn
             .transaction(async |conn: &mut AsyncPgConnection| {
-                let rows = outbox::lock_unsent(conn, config.batch_size).await?;
+                let rows = outbox::lock_unsent(conn, config.batch_size, &skipped).await?;
                 if rows.is_empty() {
-                    return Ok::<_, RelayError>(0);
+                    return Ok::<_, RelayError>((0, Vec::new()));
                 }
-                publish_all(&channel, config, broker.user(), &rows).await?;
-                let ids: Vec<uuid::Uuid> = rows.iter().map(|row| row.id).collect();
-                outbox::mark_sent(conn, &ids).await?;
+                let returned = publish_all(&channel, config, broker.user(), &rows).await?;
+                let mut sent = Vec::with_capacity(rows.len());
+                let mut held = Vec::new();
                 for row in &rows {
-                    metrics::counter!("events_published_total", "event" => row.routing_key.clone())
+                    let event = row.routing_key.clone();
+                    if !returned.contains(&row.id) {
+                        metrics::counter!("events_published_total", "event" => event)
+                            .increment(1);
+                        sent.push(row.id);
+                        continue;
+                    }
+                    // A returned event some queue of ours consumes waits for that queue; one
+                    // that nothing consumes yet has nobody to wait for.
+                    let outcome = if contracts::consumed(&row.routing_key) {
+                        held.push((row.id, event.clone()));
+                        "held"
+                    } else {
+                        sent.push(row.id);
+                        "no_consumer"
+                    };
+                    metrics::counter!("events_returned_total", "event" => event, "outcome" => outcome)
                         .increment(1);
                 }
-                Ok(rows.len())
+                outbox::mark_sent(conn, &sent).await?;
+                Ok((rows.len(), held))
             })
             .await?;
-        Ok(sent)
+        if retrying && held.is_empty() && locked > 0 {
+            self.held_backoff.reset();
+        }
+        for (id, event) in &held {
+            tracing::warn!(
+                event_id = %id,
+                %event,
+                "no queue is bound for the event (broker definitions not loaded?); it stays in the outbox"
+            );
+        }
+        if !held.is_empty() {
+            self.held.extend(held.iter().map(|(id, _)| *id));
+            if self.held_until.is_none() {
+                self.held_until = Some(Instant::now() + self.held_backoff.next());
+            }
+        }
+        Ok(locked)
     }
 
     async fn record_backlog(&self) {
@@ -241,35 +325,65 @@ pub(crate) fn properties(row: &OutboxRow, producer: &str, user: &str) -> BasicPr
     props
 }
 
-/// Publishes every row, then waits for all confirms: one round trip per batch, not per row.
+/// Publishes every row `mandatory`, then waits for all confirms: one round trip per batch,
+/// not per row. Answers the ids of the rows the broker returned as unroutable.
+///
+/// The broker sends a message's `basic.return` before its `basic.ack`, and lapin hands each
+/// return to the next confirm it completes, which need not be that message's own (one
+/// multiple-ack completes several in no particular order). So a return is told by the
+/// `message_id` it carries (the row's id), never by the confirm it came with; every return of
+/// the batch comes with one of the batch's confirms, since all of them are awaited.
 async fn publish_all(
     channel: &Channel,
     config: &RelayConfig,
     user: &str,
     rows: &[OutboxRow],
-) -> Result<(), RelayError> {
+) -> Result<HashSet<uuid::Uuid>, RelayError> {
+    let mandatory = BasicPublishOptions {
+        mandatory: true,
+        ..BasicPublishOptions::default()
+    };
     let mut confirms = Vec::with_capacity(rows.len());
     for row in rows {
         let confirm = channel
             .basic_publish(
                 config.exchange.as_str().into(),
                 row.routing_key.as_str().into(),
-                BasicPublishOptions::default(),
+                mandatory,
                 &row.payload,
                 properties(row, &config.producer, user),
             )
             .await?;
         confirms.push((row.id, confirm));
     }
+    let mut returned = HashSet::new();
+    let mut nacked = None;
     for (id, confirm) in confirms {
-        match confirm.await? {
-            Confirmation::Ack(_) => {}
-            Confirmation::Nack(_) | Confirmation::NotRequested => {
-                return Err(RelayError::Nacked(id));
+        let confirmation = confirm.await?;
+        if !confirmation.is_ack() {
+            nacked.get_or_insert(id);
+        }
+        if let Some(message) = confirmation.take_message() {
+            let back = message
+                .delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .and_then(|id| uuid::Uuid::parse_str(id.as_str()).ok());
+            match back {
+                Some(back) => {
+                    returned.insert(back);
+                }
+                // Not one of ours: cannot happen on the relay's own channel, but never mark
+                // the batch sent on a doubt.
+                None => return Err(RelayError::Nacked(id)),
             }
         }
     }
-    Ok(())
+    match nacked {
+        Some(id) => Err(RelayError::Nacked(id)),
+        None => Ok(returned),
+    }
 }
 
 /// Keeps a LISTEN connection open and turns notifications into wake-ups, reconnecting after
@@ -319,19 +433,30 @@ async fn listen_once(
     }
 }
 
-/// Exponential backoff from 100 ms to 30 s.
+/// Exponential backoff from 100 ms to [`Backoff::CAP`], each delay drawn at random from its
+/// upper half ("equal jitter"), so that the services' relays and consumers do not all come
+/// back at the same instant after a broker restart.
+#[derive(Debug, Clone)]
 pub(crate) struct Backoff(u32);
 
 impl Backoff {
+    /// The longest delay: a broker back after a restart is found within this long.
+    pub(crate) const CAP: Duration = Duration::from_secs(5);
+
     pub(crate) fn new() -> Self {
         Self(0)
     }
 
+    /// The ceiling of the next delay, before jitter.
+    fn ceiling(&self) -> Duration {
+        Duration::from_millis(100 * 2u64.pow(self.0.min(9))).min(Self::CAP)
+    }
+
     pub(crate) fn next(&mut self) -> Duration {
-        let delay =
-            Duration::from_millis(100 * 2u64.pow(self.0.min(9))).min(Duration::from_secs(30));
-        self.0 += 1;
-        delay
+        let ceiling = self.ceiling();
+        self.0 = self.0.saturating_add(1);
+        let half = ceiling / 2;
+        half + half.mul_f64(rand::thread_rng().gen_range(0.0..=1.0))
     }
 
     pub(crate) fn reset(&mut self) {
@@ -344,16 +469,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_grows_then_caps() {
+    fn backoff_grows_then_caps_with_jitter() {
         let mut backoff = Backoff::new();
-        assert_eq!(backoff.next(), Duration::from_millis(100));
-        assert_eq!(backoff.next(), Duration::from_millis(200));
+        let first = backoff.next();
+        assert!(
+            (Duration::from_millis(50)..=Duration::from_millis(100)).contains(&first),
+            "{first:?}"
+        );
+        let second = backoff.next();
+        assert!(
+            (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&second),
+            "{second:?}"
+        );
         for _ in 0..20 {
             backoff.next();
         }
-        assert_eq!(backoff.next(), Duration::from_secs(30));
+        let capped: Vec<Duration> = (0..50).map(|_| backoff.next()).collect();
+        assert!(
+            capped
+                .iter()
+                .all(|delay| (Backoff::CAP / 2..=Backoff::CAP).contains(delay)),
+            "{capped:?}"
+        );
+        let distinct: HashSet<Duration> = capped.iter().copied().collect();
+        assert!(distinct.len() > 1, "jittered: {capped:?}");
         backoff.reset();
-        assert_eq!(backoff.next(), Duration::from_millis(100));
+        assert!(backoff.next() <= Duration::from_millis(100));
     }
 
     #[test]

@@ -12,4 +12,5 @@ mod definitions;
 mod health;
 mod outage;
 mod outbox;
+mod returns;
 mod support;
