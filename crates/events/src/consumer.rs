@@ -16,11 +16,19 @@
 //! permissions alone do not stop a forged event; this check does. A refused event goes to the
 //! dead-letter queue at once, like an undecodable one, and counts in
 //! `events_producer_refused_total`.
+//!
+//! Each consumer records whether it is attached to its queue (`crate::status`): `/health`
+//! is ready only while every consumer is, and the metrics say, per queue, how long each has
+//! gone without. After a broker restart it reattaches within [`Backoff::CAP`], jittered.
+//! Shutdown is prompt whatever the broker does: the message in hand gets [`IN_HAND_GRACE`] to
+//! finish (unacked, it goes back to the queue otherwise) and the channels
+//! [`CLOSE_TIMEOUT`] to close.
 
 use crate::broker::{Broker, QueueNames, declare_consumer_topology, ensure_exchange};
 use crate::contracts::{self, Event};
 use crate::outbox;
 use crate::relay::Backoff;
+use crate::status::ConsumerState;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -41,6 +49,12 @@ use uuid::Uuid;
 const ATTEMPTS_HEADER: &str = "x-attempts";
 const ROUTING_KEY_HEADER: &str = "x-routing-key";
 const ERROR_HEADER: &str = "x-last-error";
+
+/// How long the message in hand may still take once shutdown began.
+const IN_HAND_GRACE: Duration = Duration::from_secs(1);
+
+/// How long the consumer waits for the broker to close its channels at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// How a consumer runs.
 #[derive(Debug, Clone)]
@@ -167,17 +181,22 @@ pub struct Consumer<H> {
     config: ConsumerConfig,
     names: QueueNames,
     handler: H,
+    state: Arc<ConsumerState>,
 }
 
 impl<H: Handler> Consumer<H> {
+    /// A consumer of `config.queue`; from now on the broker's `/health` check waits for it to
+    /// attach.
     pub fn new(pool: DbPool, broker: Arc<Broker>, config: ConsumerConfig, handler: H) -> Self {
         let names = QueueNames::for_queue(&config.queue);
+        let state = broker.register_consumer(&config.queue);
         Self {
             pool,
             broker,
             config,
             names,
             handler,
+            state,
         }
     }
 
@@ -201,13 +220,31 @@ impl<H: Handler> Consumer<H> {
         .await
     }
 
-    /// Runs until `shutdown` fires; the message in hand is finished first.
+    /// Runs until `shutdown` fires; the message in hand gets [`IN_HAND_GRACE`] to finish.
     pub async fn run(self, shutdown: CancellationToken) {
+        // The lag gauge grows while nothing happens: keep it current.
+        let refresh = async {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                self.state.refresh_metrics();
+            }
+        };
+        tokio::select! {
+            () = self.reconnecting(&shutdown) => {},
+            () = refresh => {},
+        }
+        self.state.stopped();
+        tracing::info!(queue = %self.config.queue, "consumer stopped");
+    }
+
+    async fn reconnecting(&self, shutdown: &CancellationToken) {
         let mut backoff = Backoff::new();
         while !shutdown.is_cancelled() {
-            match self.consume(&shutdown, &mut backoff).await {
+            match self.consume(shutdown, &mut backoff).await {
                 Ok(()) => break,
                 Err(err) => {
+                    self.state.detached(&err.to_string());
                     tracing::warn!(queue = %self.config.queue, %err, "consumer lost the broker; reconnecting");
                     tokio::select! {
                         () = tokio::time::sleep(backoff.next()) => {},
@@ -216,7 +253,6 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
-        tracing::info!(queue = %self.config.queue, "consumer stopped");
     }
 
     async fn consume(
@@ -244,24 +280,47 @@ impl<H: Handler> Consumer<H> {
                 FieldTable::default(),
             )
             .await?;
+        self.state.attached();
         tracing::info!(queue = %self.config.queue, "consuming");
         backoff.reset();
-        loop {
+        let stopping = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(IN_HAND_GRACE).await;
+        };
+        tokio::pin!(stopping);
+        let outcome = loop {
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => {
-                    let _ = channel.close(200, ShortString::from("consumer stopping")).await;
-                    let _ = publisher.close(200, ShortString::from("consumer stopping")).await;
-                    return Ok(());
-                }
+                () = shutdown.cancelled() => break Ok(()),
                 delivery = deliveries.next() => match delivery {
-                    Some(delivery) => self.process(delivery?, &publisher, shutdown).await?,
-                    None => return Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
+                    Some(Ok(delivery)) => {
+                        tokio::select! {
+                            processed = self.process(delivery, &publisher, shutdown) => processed?,
+                            // Unacked, the message goes back to the queue with the channel.
+                            () = &mut stopping => break Ok(()),
+                        }
+                    }
+                    Some(Err(err)) => break Err(err),
+                    None => break Err(lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
                         lapin::ChannelState::Closed, "the consumer stream ended",
                     ))),
                 },
             }
+        };
+        if outcome.is_ok() {
+            let closing = async {
+                let _ = channel
+                    .close(200, ShortString::from("consumer stopping"))
+                    .await;
+                let _ = publisher
+                    .close(200, ShortString::from("consumer stopping"))
+                    .await;
+            };
+            if tokio::time::timeout(CLOSE_TIMEOUT, closing).await.is_err() {
+                tracing::warn!(queue = %self.config.queue, "the broker did not close the consumer's channels in time");
+            }
         }
+        outcome
     }
 
     async fn process(

@@ -6,6 +6,10 @@
 //! publisher confirms. A consumer runs a [`consumer::Consumer`] whose handler is called inside
 //! a transaction that also records the event id, and the message is acknowledged only after
 //! that transaction commits. See `proto/README.md` for the catalog and wire conventions.
+//!
+//! Every queue the services consume is declared at deploy time by the broker definitions
+//! ([`contracts::QUEUES`]), the relay publishes `mandatory` and keeps an event no queue took,
+//! and `/health` ([`BrokerCheck`]) is ready only while every consumer is attached.
 
 pub mod audit;
 pub mod broker;
@@ -14,6 +18,7 @@ pub mod contracts;
 pub mod outbox;
 pub mod relay;
 pub mod sealed;
+mod status;
 mod tracecontext;
 
 pub use broker::{Broker, BrokerCheck};

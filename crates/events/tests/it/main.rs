@@ -13,4 +13,5 @@ mod health;
 mod outage;
 mod outbox;
 mod returns;
+mod shutdown;
 mod support;
