@@ -19,9 +19,12 @@
 # local development only) and its database must exist; the RabbitMQ user in the
 # URL must authenticate and have permissions on its vhost. A local RabbitMQ also
 # gets the broker definitions (deploy/rabbitmq: one user per service, with its
-# development password, and what each may publish and read; `make run` connects
-# each service as its own user) and the management plugin (port 15672: the
-# broker-definitions tests load them into a vhost of their own through it).
+# development password, and what each may publish and read; every queue the
+# services consume and its bindings, so that events published before their
+# consumer first starts wait for it; `make run` connects each service as its own
+# user), loaded into the vhost of AMQP_URL and waited for, and the management
+# plugin (port 15672: the broker-definitions tests load them into a vhost of
+# their own through it).
 #
 # Idempotent and quick when everything is already up (it runs before every
 # `make test` and `make run`). See docs/runbooks/local-stack.md.
@@ -191,7 +194,7 @@ AMQP_VHOST=${URL_PATH:-/}
 # Every daemon we start gets `9>&-` so it does not inherit (and keep) the lock,
 # and </dev/null plus a log file so it does not hold the caller's pipes open.
 LOCK_FILE=${TMPDIR:-/tmp}/faded-skies-stack.lock
-if have flock && exec 9>>"$LOCK_FILE" 2>/dev/null; then
+if have flock && { exec 9>>"$LOCK_FILE"; } 2>/dev/null; then
     chmod a+rw "$LOCK_FILE" 2>/dev/null || true # root and users share it
     flock -w $((STACK_TIMEOUT * 2)) 9 || log "another run holds the lock; going on anyway"
 fi
@@ -569,15 +572,88 @@ rabbit_ensure_user() {
     RABBIT_NOTES+=("${notes[@]}")
 }
 
-# Imports the service users (development passwords) and the definitions. Idempotent; users
-# and vhosts the files do not name (guest, the URL's user) are left as they are.
+# The definitions (written for vhost "/") for the vhost of AMQP_URL.
+definitions_for_vhost() {
+    python3 - "$REPO_ROOT/deploy/rabbitmq/definitions.json" "$AMQP_VHOST" <<'PY'
+import json, sys
+
+path, vhost = sys.argv[1], sys.argv[2]
+
+def move(value):
+    if isinstance(value, dict):
+        return {k: (vhost if k == "vhost" and v == "/" else move(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [move(v) for v in value]
+    return value
+
+definitions = move(json.load(open(path)))
+definitions["vhosts"] = [{"name": vhost}]
+print(json.dumps(definitions))
+PY
+}
+
+# What the definitions declare, one line each: "queue <name>" and "binding <queue> <key>".
+definitions_expected() {
+    python3 - "$REPO_ROOT/deploy/rabbitmq/definitions.json" <<'PY'
+import json, sys
+
+definitions = json.load(open(sys.argv[1]))
+for queue in definitions.get("queues", []):
+    print("queue", queue["name"])
+for binding in definitions.get("bindings", []):
+    print("binding", binding["destination"], binding["routing_key"])
+PY
+}
+
+# What the broker has in AMQP_VHOST, in the same form.
+# shellcheck disable=SC2317,SC2329 # called through wait_until
+definitions_present() {
+    local expected present
+    expected=$(definitions_expected | sort) || return 1
+    present=$({
+        timeout 15 rabbitmqctl -q -s list_queues -p "$AMQP_VHOST" name | sed 's/^/queue /'
+        timeout 15 rabbitmqctl -q -s list_bindings -p "$AMQP_VHOST" source_name destination_name routing_key |
+            awk -F '\t' '$1 == "faded_skies.events" { print "binding", $2, $3 }'
+    } 2>/dev/null | sort) || return 1
+    [[ -z $(comm -23 <(printf '%s\n' "$expected") <(printf '%s\n' "$present")) ]]
+}
+
+# Imports the service users (development passwords) and the definitions into AMQP_URL's
+# vhost, then waits until every queue and binding they declare exists: `import_definitions`
+# may return before it is done (RabbitMQ 3.10 imports in the background), and `make run`
+# starts the services right after. Idempotent; users and vhosts the files do not name (guest,
+# the URL's user) are left as they are.
 rabbit_import_definitions() {
     rabbit_local_ok || return 0
-    local f
-    for f in dev-users.json definitions.json; do
-        timeout 60 rabbitmqctl -q import_definitions "$REPO_ROOT/deploy/rabbitmq/$f" >/dev/null 9>&- || return 1
-    done
-    RABBIT_NOTES+=("definitions loaded")
+    local output definitions
+    if ! output=$(timeout 60 rabbitmqctl -q import_definitions "$REPO_ROOT/deploy/rabbitmq/dev-users.json" 2>&1 9>&-); then
+        log "dev-users.json: $output"
+        return 1
+    fi
+    # A file the rabbitmq user (rabbitmqctl runs as it) can read; rabbitmqctl 3.10 reads no
+    # definitions from stdin.
+    definitions=$(mktemp "${TMPDIR:-/tmp}/faded-skies-definitions.XXXXXX.json") || return 1
+    chmod 644 "$definitions"
+    if ! definitions_for_vhost >"$definitions"; then
+        rm -f "$definitions"
+        return 1
+    fi
+    output=$(timeout 60 rabbitmqctl -q import_definitions "$definitions" 2>&1 9>&-)
+    local status=$?
+    rm -f "$definitions"
+    if ((status != 0)); then
+        log "definitions.json: $output"
+        # A queue declared earlier with other arguments (an older version of the consumer):
+        # the broker refuses to change it.
+        [[ $output == *inequivalent* ]] &&
+            log "a queue exists with other arguments; delete it (rabbitmqctl delete_queue -p '$AMQP_VHOST' <name>) and run again"
+        return 1
+    fi
+    if ! wait_until definitions_present; then
+        log "the queues and bindings of definitions.json did not appear in vhost $AMQP_VHOST within ${STACK_TIMEOUT}s"
+        return 1
+    fi
+    RABBIT_NOTES+=("definitions loaded into vhost $AMQP_VHOST")
 }
 
 # Enabling a plugin starts it on the running node; nothing restarts.

@@ -94,6 +94,23 @@ impl Management {
         .await;
     }
 
+    async fn get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/api/{path}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
     async fn delete_vhost(&self, vhost: &str) {
         self.send(
             self.http
@@ -481,4 +498,50 @@ async fn a_consumer_refuses_an_event_another_service_writes_into_its_queue_in_a_
         conn.close(200, "done".into()).await.unwrap();
     }
     bus.stop().await;
+}
+
+/// Every consumer, connected as its service's user, declares its queues and bindings on a
+/// broker the definitions were loaded into, and finds them as they are: the same arguments
+/// (else PRECONDITION_FAILED) and no binding the definitions lack.
+#[tokio::test]
+async fn each_consumer_declares_its_queues_on_the_defined_broker_and_changes_nothing() {
+    let vhost = DefinedVhost::new().await;
+    let bus = Bus::new().await;
+    let management = Management::new();
+    let bindings_of = async |queue: &str| {
+        let mut keys: Vec<String> = management
+            .get(&format!("queues/{}/{queue}/bindings", vhost.name))
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|binding| binding["source"] == DEFAULT_EXCHANGE)
+            .map(|binding| binding["routing_key"].as_str().unwrap().to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    for queue in events::contracts::QUEUES {
+        let mut expected: Vec<String> = queue.bindings.iter().map(|k| (*k).to_owned()).collect();
+        expected.sort();
+        assert_eq!(
+            bindings_of(queue.name).await,
+            expected,
+            "{} as loaded",
+            queue.name
+        );
+        let broker = Broker::new(vhost.url(queue.service()), "definitions-test");
+        let config = ConsumerConfig::new(queue.name, DEFAULT_EXCHANGE, queue.bindings);
+        let consumer = events::Consumer::new(bus.pool.clone(), broker, config, Recorder::default());
+        consumer
+            .declare()
+            .await
+            .unwrap_or_else(|err| panic!("{} declares {}: {err}", queue.service(), queue.name));
+        assert_eq!(
+            bindings_of(queue.name).await,
+            expected,
+            "{} after",
+            queue.name
+        );
+    }
 }
