@@ -115,7 +115,9 @@ pub async fn adjust_rewards(
             v.add("points", "must not be 0");
             None
         }
-        Some(p) if p.abs() <= MAX_ADJUSTMENT => Some(p),
+        // `unsigned_abs`: `abs` of `i64::MIN` overflows (a panic in debug builds, and in
+        // release it stays negative and would pass).
+        Some(p) if p.unsigned_abs() <= MAX_ADJUSTMENT.unsigned_abs() => Some(p),
         Some(_) => {
             v.add(
                 "points",

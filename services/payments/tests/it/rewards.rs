@@ -171,3 +171,22 @@ async fn concurrent_debits_that_together_exceed_the_balance_cannot_all_pass() {
         .await;
     assert_eq!(rewards["balance"], 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adjustment_of_the_smallest_64_bit_number_is_refused_as_invalid() {
+    // Found by the gateway's contract test: `abs()` of it overflowed and killed the request.
+    let app = TestApp::spawn().await;
+    let (user, _) = app.tokens.token(Role::Customer);
+    let path = format!("/api/admin/rewards/{}/adjustments", user.into_inner());
+    let body = app
+        .call(
+            Method::POST,
+            &path,
+            Some(&json!({ "points": i64::MIN, "reason": "Overflow" })),
+            Some(&app.admin),
+            400,
+        )
+        .await;
+    assert_eq!(body["code"], "VALIDATION_FAILED");
+    assert_eq!(body["errors"][0]["field"], "points");
+}
