@@ -7,10 +7,11 @@
 //! generation, which no reader asks for any more, so a read after a write never sees old data.
 //! Redis failures are logged and counted; the list is then served from the database.
 
-use crate::listing::{CacheScope, CategoryRef};
+use crate::product_filter::{CacheScope, CategoryRef};
+use domain::CategoryId;
 use platform::redis::RedisPool;
+use std::future::Future;
 use std::time::Duration;
-use uuid::Uuid;
 
 const READ: &str = r"
 local generation = redis.call('GET', KEYS[1]) or '0'
@@ -25,6 +26,27 @@ redis.call('HSET', KEYS[2], generation .. '|' .. ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return 1
 ";
+
+/// Where an answer came from, as the `X-Cache` header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// From the cache.
+    Hit,
+    /// From the database, and stored in the cache.
+    Miss,
+    /// From the database: this request is never cached (or the cache is off).
+    Bypass,
+}
+
+impl Source {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::Bypass => "bypass",
+        }
+    }
+}
 
 /// A cache lookup: the page if cached, and the generation to store a fresh one under.
 pub struct Lookup {
@@ -65,7 +87,7 @@ fn scope_label(scope: &CacheScope) -> &'static str {
 
 /// The scopes to drop when products of these categories change: the featured list and
 /// each category's pages by id and by slug.
-pub fn scopes_for(categories: &[(Uuid, String)]) -> Vec<CacheScope> {
+pub fn scopes_for(categories: &[(CategoryId, String)]) -> Vec<CacheScope> {
     let mut scopes = vec![CacheScope::Featured];
     for (id, slug) in categories {
         scopes.push(CacheScope::Category(CategoryRef::Id(*id)));
@@ -88,6 +110,35 @@ impl ProductCache {
 
     fn key(&self, scope: &CacheScope) -> String {
         format!("{}{}", self.prefix, key(scope))
+    }
+
+    /// The page for `field` in `scope` (`None`: a request never cached) from the cache, or
+    /// else from `load`, storing what it loaded unless the scope changed meanwhile.
+    pub async fn read_through<E, F, Fut>(
+        &self,
+        scope: Option<CacheScope>,
+        field: &str,
+        load: F,
+    ) -> Result<(String, Source), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<String, E>>,
+    {
+        let lookup = match &scope {
+            Some(scope) => self.get(scope, field).await,
+            None => None,
+        };
+        if let Some(page) = lookup.as_ref().and_then(|lookup| lookup.page.clone()) {
+            return Ok((page, Source::Hit));
+        }
+        let page = load().await?;
+        match (&scope, &lookup) {
+            (Some(scope), Some(lookup)) => {
+                self.put(scope, lookup, field, &page).await;
+                Ok((page, Source::Miss))
+            }
+            _ => Ok((page, Source::Bypass)),
+        }
     }
 
     /// The cached page for `field` in `scope`; `None` when the cache is off.
@@ -188,7 +239,7 @@ mod tests {
 
     #[test]
     fn keys_follow_the_guide() {
-        let id = Uuid::nil();
+        let id = CategoryId::from(uuid::Uuid::nil());
         assert_eq!(key(&CacheScope::Featured), "products:featured");
         assert_eq!(
             key(&CacheScope::Category(CategoryRef::Id(id))),

@@ -1,419 +1,346 @@
-//! Products as the catalog sells them: their kinds, potency and the rules an admin's input
-//! must follow before it becomes a row. Plain functions and types, unit-tested here.
+//! Products: what clients browse (a page of the list, a product's page) and what admins
+//! change (create, replace, take off sale and put back, delete). Each change runs in one
+//! transaction with its `product.upserted`/`product.deleted` and its audit entry, and drops
+//! the cached pages of the categories it touched once it committed. The rules of a product's
+//! fields are [`crate::product_rules`]'.
 
-use bigdecimal::BigDecimal;
-use domain::Money;
-use domain::input::{ParseError, Validation};
-use serde::{Deserialize, Serialize};
-use std::str::FromStr;
-use utoipa::ToSchema;
+use crate::cache;
+use crate::db;
+use crate::db::categories::CategoryRow;
+use crate::db::categories::Which;
+use crate::db::images::ImageRow;
+use crate::db::inventory::{HistoryKind, NewHistory};
+use crate::db::products::{ProductChanges, ProductRow};
+use crate::db::reviews::ReviewRow;
+use crate::events::{self, Subject};
+use crate::product_filter::ListFilter;
+use crate::reviews::{self, Rating};
+use crate::state::AppState;
+use ::events::audit::Actor;
+use diesel::QueryResult;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use domain::{CategoryId, Code, Pagination, PaginationQuery, Problem, ProductId, UserId};
+use serde_json::json;
+use std::collections::HashMap;
 
-/// What kind of product (drives purchase limits in orders).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProductType {
-    Flower,
-    PreRoll,
-    Vape,
-    Concentrate,
-    Edible,
-    Tincture,
-    Topical,
-    Accessory,
+/// Reviews shown with a product before the client asks for more.
+const FIRST_REVIEWS: u32 = 10;
+
+pub(crate) fn product_missing() -> Problem {
+    Problem::not_found("No such product.")
 }
 
-impl ProductType {
-    pub const ALL: [Self; 8] = [
-        Self::Flower,
-        Self::PreRoll,
-        Self::Vape,
-        Self::Concentrate,
-        Self::Edible,
-        Self::Tincture,
-        Self::Topical,
-        Self::Accessory,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Flower => "flower",
-            Self::PreRoll => "pre_roll",
-            Self::Vape => "vape",
-            Self::Concentrate => "concentrate",
-            Self::Edible => "edible",
-            Self::Tincture => "tincture",
-            Self::Topical => "topical",
-            Self::Accessory => "accessory",
-        }
-    }
-
-    /// Whether the product is sold by cannabis weight (and so needs a net weight).
-    pub const fn sold_by_weight(self) -> bool {
-        matches!(
-            self,
-            Self::Flower | Self::PreRoll | Self::Vape | Self::Concentrate
-        )
-    }
-
-    /// Whether the product is limited by THC milligrams (and so needs them per package).
-    pub const fn limited_by_thc_mg(self) -> bool {
-        matches!(self, Self::Edible | Self::Tincture | Self::Topical)
-    }
-
-    pub const fn to_proto(self) -> events::v1::ProductType {
-        use events::v1::ProductType as P;
-        match self {
-            Self::Flower => P::Flower,
-            Self::PreRoll => P::PreRoll,
-            Self::Vape => P::Vape,
-            Self::Concentrate => P::Concentrate,
-            Self::Edible => P::Edible,
-            Self::Tincture => P::Tincture,
-            Self::Topical => P::Topical,
-            Self::Accessory => P::Accessory,
-        }
-    }
+fn category_missing() -> Problem {
+    Problem::validation(vec![domain::FieldError::new(
+        "categoryId",
+        "no such category",
+    )])
 }
 
-impl FromStr for ProductType {
-    type Err = ParseError;
-
-    fn from_str(value: &str) -> Result<Self, ParseError> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| {
-                ParseError::unnamed(
-                    "must be one of flower, pre_roll, vape, concentrate, edible, tincture, topical, accessory",
-                )
-            })
-    }
+/// A product with what its view shows besides its row: its category and primary image.
+#[derive(Debug, Clone)]
+pub struct Card {
+    pub row: ProductRow,
+    pub category: Option<CategoryRow>,
+    pub primary_image: Option<ImageRow>,
 }
 
-/// The strain family of a cannabis product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StrainType {
-    Sativa,
-    Indica,
-    Hybrid,
-}
-
-impl StrainType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Sativa => "sativa",
-            Self::Indica => "indica",
-            Self::Hybrid => "hybrid",
-        }
-    }
-}
-
-impl FromStr for StrainType {
-    type Err = ParseError;
-
-    fn from_str(value: &str) -> Result<Self, ParseError> {
-        match value {
-            "sativa" => Ok(Self::Sativa),
-            "indica" => Ok(Self::Indica),
-            "hybrid" => Ok(Self::Hybrid),
-            _ => Err(ParseError::unnamed("must be sativa, indica or hybrid")),
-        }
-    }
-}
-
-/// How a cannabinoid amount is expressed: share of dry weight, or milligrams per package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PotencyUnit {
-    Percent,
-    Mg,
-}
-
-impl PotencyUnit {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Percent => "percent",
-            Self::Mg => "mg",
-        }
-    }
-}
-
-impl FromStr for PotencyUnit {
-    type Err = ParseError;
-
-    fn from_str(value: &str) -> Result<Self, ParseError> {
-        match value {
-            "percent" | "%" => Ok(Self::Percent),
-            "mg" => Ok(Self::Mg),
-            _ => Err(ParseError::unnamed("unit must be percent or mg")),
-        }
-    }
-}
-
-/// THC or CBD content: a number with its unit (the guide's "24%" strings, parsed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Potency {
-    pub value: BigDecimal,
-    pub unit: PotencyUnit,
-}
-
-/// A potency as clients send it: `{"value": 24.5, "unit": "percent"}` or the guide's string
-/// form `"24.5%"` / `"10mg"`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(untagged)]
-pub enum PotencyInput {
-    Text(String),
-    Parts {
-        #[schema(value_type = f64)]
-        value: serde_json::Number,
-        unit: String,
-    },
-}
-
-impl Potency {
-    pub fn parse(input: &PotencyInput) -> Result<Self, ParseError> {
-        let (value, unit) = match input {
-            PotencyInput::Text(text) => {
-                let text = text.trim();
-                let (number, unit) = if let Some(number) = text.strip_suffix('%') {
-                    (number, PotencyUnit::Percent)
-                } else if let Some(number) = text.strip_suffix("mg") {
-                    (number, PotencyUnit::Mg)
-                } else {
-                    return Err(ParseError::unnamed(
-                        "must be like \"24.5%\" or \"10mg\", or {value, unit}",
-                    ));
-                };
-                (number.trim().to_owned(), unit)
-            }
-            PotencyInput::Parts { value, unit } => (value.to_string(), unit.parse()?),
-        };
-        let value =
-            BigDecimal::from_str(&value).map_err(|_| ParseError::unnamed("must be a number"))?;
-        let limit = match unit {
-            PotencyUnit::Percent => BigDecimal::from(100),
-            PotencyUnit::Mg => BigDecimal::from(100_000),
-        };
-        if value < 0 || value > limit {
-            return Err(ParseError::unnamed(match unit {
-                PotencyUnit::Percent => "must be between 0 and 100 percent",
-                PotencyUnit::Mg => "must be between 0 and 100000 mg",
-            }));
-        }
-        Ok(Self {
-            value: value.round(2),
-            unit,
+/// The cards of `rows`, in their order.
+pub async fn cards(conn: &mut AsyncPgConnection, rows: Vec<ProductRow>) -> QueryResult<Vec<Card>> {
+    let categories: HashMap<CategoryId, CategoryRow> = db::categories::list(conn, Which::All)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let ids: Vec<ProductId> = rows.iter().map(|row| row.id).collect();
+    let mut images: HashMap<ProductId, ImageRow> = db::images::primaries(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|image| (image.product_id, image))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| Card {
+            category: categories.get(&row.category_id).cloned(),
+            primary_image: images.remove(&row.id),
+            row,
         })
-    }
-
-    /// The guide's display form, e.g. `24.5%` or `10mg`.
-    pub fn display(&self) -> String {
-        let value = self.value.normalized();
-        match self.unit {
-            PotencyUnit::Percent => format!("{value}%"),
-            PotencyUnit::Mg => format!("{value}mg"),
-        }
-    }
+        .collect())
 }
 
-/// A positive decimal with at most 3 places (grams, milligrams).
-pub fn parse_amount(text: &serde_json::Number, max: u32) -> Result<BigDecimal, ParseError> {
-    let value = BigDecimal::from_str(&text.to_string())
-        .map_err(|_| ParseError::unnamed("must be a number"))?;
-    if value <= 0 || value > max {
-        return Err(ParseError::unnamed(format!(
-            "must be above 0 and at most {max}"
-        )));
-    }
-    Ok(value.round(3))
+/// One page of the products clients may see that match `filter`, and how many match in all.
+pub async fn list(state: &AppState, filter: &ListFilter) -> Result<(Vec<Card>, u64), Problem> {
+    let mut conn = state.db().await?;
+    let (rows, total) = db::products::list(&mut conn, filter).await?;
+    let cards = cards(&mut conn, rows).await?;
+    Ok((cards, u64::try_from(total).unwrap_or_default()))
 }
 
-/// Effects: short lowercase words, at most 10, no duplicates.
-pub fn parse_effects(input: &[String]) -> Result<Vec<String>, ParseError> {
-    if input.len() > 10 {
-        return Err(ParseError::unnamed("at most 10 effects"));
-    }
-    let mut effects: Vec<String> = Vec::with_capacity(input.len());
-    for effect in input {
-        let effect = effect.trim().to_lowercase();
-        if effect.is_empty() || effect.len() > 30 {
-            return Err(ParseError::unnamed(
-                "each effect must be 1 to 30 characters",
-            ));
-        }
-        if !effects.contains(&effect) {
-            effects.push(effect);
-        }
-    }
-    Ok(effects)
+/// The product if clients may see it: listed, in an active category.
+pub async fn find_listed(
+    conn: &mut AsyncPgConnection,
+    id: ProductId,
+) -> QueryResult<Option<ProductRow>> {
+    let Some(row) = db::products::find(conn, id)
+        .await?
+        .filter(ProductRow::is_listed)
+    else {
+        return Ok(None);
+    };
+    let category_active = db::categories::find(conn, row.category_id)
+        .await?
+        .is_some_and(|c| c.is_active);
+    Ok(category_active.then_some(row))
 }
 
-/// A URL clients may follow: http(s) only, at most 500 characters.
-pub fn parse_url(input: &str) -> Result<String, ParseError> {
-    let input = input.trim();
-    let scheme_ok = input.starts_with("https://") || input.starts_with("http://");
-    if !scheme_ok || input.len() > 500 || input.chars().any(char::is_whitespace) {
-        return Err(ParseError::unnamed(
-            "must be an http(s) URL of at most 500 characters",
-        ));
-    }
-    Ok(input.to_owned())
+/// A product that clients may see, or 404.
+pub async fn listed(conn: &mut AsyncPgConnection, id: ProductId) -> Result<ProductRow, Problem> {
+    find_listed(conn, id).await?.ok_or_else(product_missing)
 }
 
-/// A slug: lowercase letters, digits and single dashes.
-pub fn parse_slug(input: &str) -> Result<String, ParseError> {
-    let valid = !input.is_empty()
-        && input.len() <= 100
-        && !input.starts_with('-')
-        && !input.ends_with('-')
-        && !input.contains("--")
-        && input
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if valid {
-        Ok(input.to_owned())
-    } else {
-        Err(ParseError::unnamed(
-            "must be lowercase letters, digits and single dashes (at most 100)",
-        ))
-    }
+/// A product's page: its card, images, first reviews and rating.
+#[derive(Debug, Clone)]
+pub struct ProductPage {
+    pub card: Card,
+    pub images: Vec<ImageRow>,
+    pub reviews: Vec<ReviewRow>,
+    pub reviews_total: i64,
+    pub rating: Rating,
 }
 
-/// A slug made from a name: "Blue Dream 3.5g" → "blue-dream-3-5g".
-pub fn slugify(name: &str) -> String {
-    let mut slug = String::with_capacity(name.len());
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.ends_with('-') && !slug.is_empty() {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').chars().take(100).collect()
+async fn page_of(conn: &mut AsyncPgConnection, row: ProductRow) -> Result<ProductPage, Problem> {
+    let images = db::images::for_product(conn, row.id).await?;
+    let first = Pagination::from_query(PaginationQuery {
+        limit: Some(FIRST_REVIEWS.to_string()),
+        offset: None,
+    })?;
+    let (reviews, reviews_total) = db::reviews::page(conn, row.id, &first).await?;
+    let rating = reviews::rating(conn, row.id).await?;
+    let card = cards(conn, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(product_missing)?;
+    Ok(ProductPage {
+        card,
+        images,
+        reviews,
+        reviews_total,
+        rating,
+    })
 }
 
-/// Money given as a decimal string ("24.99") that must be above zero.
-pub fn parse_price(input: &str) -> Result<Money, ParseError> {
-    let money = Money::parse(input)?;
-    if money.is_zero() {
-        return Err(ParseError::unnamed("must be more than 0.00"));
-    }
-    Ok(money)
+/// The page of a product clients may see (404 otherwise).
+pub async fn page(state: &AppState, id: ProductId) -> Result<ProductPage, Problem> {
+    let mut conn = state.db().await?;
+    let row = listed(&mut conn, id).await?;
+    page_of(&mut conn, row).await
 }
 
-/// Rules that tie fields together, checked once every field parsed.
-pub fn check_consistency(
-    v: &mut Validation,
-    product_type: ProductType,
-    net_weight: Option<&BigDecimal>,
-    thc_mg: Option<&BigDecimal>,
-    price: Option<Money>,
-    original_price: Option<Money>,
-) {
-    if product_type.sold_by_weight() && net_weight.is_none() {
-        v.add(
-            "netWeightGrams",
-            format!("is required for {}", product_type.as_str()),
-        );
-    }
-    if product_type.limited_by_thc_mg() && thc_mg.is_none() {
-        v.add(
-            "thcMgPerPackage",
-            format!("is required for {}", product_type.as_str()),
-        );
-    }
-    if let (Some(price), Some(original)) = (price, original_price)
-        && original <= price
-    {
-        v.add(
-            "originalPrice",
-            "must be more than price (it is the price before a sale)",
-        );
-    }
+/// The page of any product that is not deleted (admins see inactive ones too).
+pub async fn page_for_admin(state: &AppState, id: ProductId) -> Result<ProductPage, Problem> {
+    let mut conn = state.db().await?;
+    let row = db::products::find(&mut conn, id)
+        .await?
+        .ok_or_else(product_missing)?;
+    page_of(&mut conn, row).await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Creates a product with `initial_stock` on hand; answers its admin page.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    changes: ProductChanges,
+    initial_stock: i32,
+) -> Result<ProductPage, Problem> {
+    let mut conn = state.db().await?;
+    let (row, category) = conn
+        .transaction(async |conn| {
+            let category = db::categories::find(conn, changes.category_id)
+                .await?
+                .ok_or_else(category_missing)?;
+            if let Some(slug) = &changes.slug
+                && db::products::find_by_slug(conn, slug).await?.is_some()
+            {
+                return Err(Problem::conflict("A product with this slug exists."));
+            }
+            let row = db::products::insert(conn, &changes, initial_stock).await?;
+            if initial_stock > 0 {
+                db::inventory::record(
+                    conn,
+                    NewHistory {
+                        product_id: row.id,
+                        kind: HistoryKind::Created,
+                        change: initial_stock,
+                        quantity_after: initial_stock,
+                        reason: "initial stock",
+                        actor_id: Some(UserId::from(actor.id)),
+                        order_id: None,
+                    },
+                )
+                .await?;
+            }
+            events::product_upserted(conn, &row, state.public_url()).await?;
+            events::audit(
+                conn,
+                actor,
+                "product.created",
+                Subject::Product(row.id),
+                json!({ "name": row.name }),
+            )
+            .await?;
+            Ok::<_, Problem>((row, category))
+        })
+        .await?;
+    state
+        .cache
+        .invalidate(&cache::scopes_for(&[(category.id, category.slug)]))
+        .await;
+    page_of(&mut conn, row).await
+}
 
-    #[test]
-    fn potency_strings_from_the_guide_parse() {
-        let thc = Potency::parse(&PotencyInput::Text("24%".into())).unwrap();
-        assert_eq!(thc.unit, PotencyUnit::Percent);
-        assert_eq!(thc.display(), "24%");
-        let mg = Potency::parse(&PotencyInput::Text("10 mg".into())).unwrap();
-        assert_eq!((mg.unit, mg.display().as_str()), (PotencyUnit::Mg, "10mg"));
-        assert!(Potency::parse(&PotencyInput::Text("24".into())).is_err());
-        assert!(Potency::parse(&PotencyInput::Text("124%".into())).is_err());
-        assert!(Potency::parse(&PotencyInput::Text("-1%".into())).is_err());
-    }
+/// Replaces every field of a product but its stock; answers its admin page.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: ProductId,
+    mut changes: ProductChanges,
+) -> Result<ProductPage, Problem> {
+    let mut conn = state.db().await?;
+    let (row, touched) = conn
+        .transaction(async |conn| {
+            let before = db::products::lock(conn, id)
+                .await?
+                .ok_or_else(product_missing)?;
+            // A replacement without a slug keeps the old one: the demo seed finds its
+            // products by slug and would add them again.
+            if changes.slug.is_none() {
+                changes.slug.clone_from(&before.slug);
+            }
+            let category = db::categories::find(conn, changes.category_id)
+                .await?
+                .ok_or_else(category_missing)?;
+            if let Some(slug) = &changes.slug
+                && before.slug.as_ref() != Some(slug)
+                && db::products::find_by_slug(conn, slug).await?.is_some()
+            {
+                return Err(Problem::conflict("A product with this slug exists."));
+            }
+            let row = db::products::update(conn, id, &changes).await?;
+            events::product_upserted(conn, &row, state.public_url()).await?;
+            events::audit(
+                conn,
+                actor,
+                "product.updated",
+                Subject::Product(id),
+                json!({ "name": row.name }),
+            )
+            .await?;
+            // The product's category now, and the one it left.
+            let mut touched = db::categories::of_products(conn, &[id]).await?;
+            if before.category_id != category.id
+                && let Some(old) = db::categories::find(conn, before.category_id).await?
+            {
+                touched.push((old.id, old.slug));
+            }
+            Ok::<_, Problem>((row, touched))
+        })
+        .await?;
+    state.cache.invalidate(&cache::scopes_for(&touched)).await;
+    page_of(&mut conn, row).await
+}
 
-    #[test]
-    fn potency_parts_parse() {
-        let parts = PotencyInput::Parts {
-            value: serde_json::Number::from_f64(24.5).unwrap(),
-            unit: "percent".into(),
-        };
-        assert_eq!(Potency::parse(&parts).unwrap().display(), "24.5%");
-        let bad = PotencyInput::Parts {
-            value: serde_json::Number::from(5),
-            unit: "grams".into(),
-        };
-        assert!(Potency::parse(&bad).is_err());
-    }
+/// Whether a product is on sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// On sale (listed, if its category is active).
+    Active,
+    /// Off sale: hidden from clients, kept for admins.
+    Inactive,
+}
 
-    #[test]
-    fn slugs() {
-        assert_eq!(slugify("Blue Dream 3.5g"), "blue-dream-3-5g");
-        assert_eq!(slugify("  OG Kush!! "), "og-kush");
-        assert!(parse_slug("blue-dream").is_ok());
-        assert!(parse_slug("Blue").is_err());
-        assert!(parse_slug("a--b").is_err());
-        assert!(parse_slug("-a").is_err());
-    }
+/// Puts a product on sale or takes it off; answers its admin page.
+pub async fn set_listing(
+    state: &AppState,
+    actor: &Actor,
+    id: ProductId,
+    listing: Listing,
+) -> Result<ProductPage, Problem> {
+    let row = change_listing(state, actor, id, listing).await?;
+    let mut conn = state.db().await?;
+    page_of(&mut conn, row).await
+}
 
-    #[test]
-    fn effects_are_normalised_and_bounded() {
-        let effects = parse_effects(&["Relaxed".into(), "relaxed".into(), " Happy ".into()]);
-        assert_eq!(effects.unwrap(), ["relaxed", "happy"]);
-        assert!(parse_effects(&[String::new()]).is_err());
-        assert!(parse_effects(&vec!["a".to_owned(); 11]).is_err());
-    }
+async fn change_listing(
+    state: &AppState,
+    actor: &Actor,
+    id: ProductId,
+    listing: Listing,
+) -> Result<ProductRow, Problem> {
+    let mut conn = state.db().await?;
+    let (row, touched) = conn
+        .transaction(async |conn| {
+            db::products::lock(conn, id)
+                .await?
+                .ok_or_else(product_missing)?;
+            let row = db::products::set_active(conn, id, listing == Listing::Active).await?;
+            events::product_upserted(conn, &row, state.public_url()).await?;
+            let action = match listing {
+                Listing::Active => "product.activated",
+                Listing::Inactive => "product.deactivated",
+            };
+            events::audit(conn, actor, action, Subject::Product(id), json!({})).await?;
+            let touched = db::categories::of_products(conn, &[id]).await?;
+            Ok::<_, Problem>((row, touched))
+        })
+        .await?;
+    state.cache.invalidate(&cache::scopes_for(&touched)).await;
+    Ok(row)
+}
 
-    #[test]
-    fn weight_and_thc_rules_depend_on_the_type() {
-        let mut v = Validation::new();
-        check_consistency(&mut v, ProductType::Flower, None, None, None, None);
-        check_consistency(&mut v, ProductType::Edible, None, None, None, None);
-        check_consistency(&mut v, ProductType::Accessory, None, None, None, None);
-        let fields: Vec<_> = v.errors().iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["netWeightGrams", "thcMgPerPackage"]);
-    }
+/// What `DELETE /api/admin/products/{id}` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Take it off sale ([`Listing::Inactive`]); it can come back.
+    Deactivate,
+    /// Delete it for good (kept for history, gone for clients and admins).
+    Permanent,
+}
 
-    #[test]
-    fn a_sale_price_must_be_below_the_original() {
-        let mut v = Validation::new();
-        let price = Money::from_cents(4500);
-        check_consistency(&mut v, ProductType::Accessory, None, None, price, price);
-        assert!(!v.is_valid());
-        let mut v = Validation::new();
-        check_consistency(
-            &mut v,
-            ProductType::Accessory,
-            None,
-            None,
-            price,
-            Money::from_cents(5000),
-        );
-        assert!(v.is_valid());
+/// Deactivates or deletes a product. Deleting is refused (409) while open orders hold stock
+/// of it.
+pub async fn remove(
+    state: &AppState,
+    actor: &Actor,
+    id: ProductId,
+    removal: Removal,
+) -> Result<(), Problem> {
+    if removal == Removal::Deactivate {
+        change_listing(state, actor, id, Listing::Inactive).await?;
+        return Ok(());
     }
-
-    #[test]
-    fn urls_and_prices() {
-        assert!(parse_url("https://labs.example/coa.pdf").is_ok());
-        assert!(parse_url("javascript:alert(1)").is_err());
-        assert!(parse_price("0.00").is_err());
-        assert_eq!(parse_price("24.99").unwrap().to_cents(), 2499);
-    }
+    let mut conn = state.db().await?;
+    let touched = conn
+        .transaction(async |conn| {
+            let before = db::products::lock(conn, id).await?.ok_or_else(product_missing)?;
+            if before.reserved_quantity > 0 {
+                return Err(Problem::new(Code::Conflict).with_detail(
+                    "Open orders hold stock of this product; deactivate it instead, or wait until they are delivered or cancelled.",
+                ));
+            }
+            let touched = db::categories::of_products(conn, &[id]).await?;
+            let row = db::products::mark_deleted(conn, id).await?;
+            events::product_deleted(conn, &row).await?;
+            events::audit(
+                conn,
+                actor,
+                "product.deleted",
+                Subject::Product(id),
+                json!({ "name": row.name }),
+            )
+            .await?;
+            Ok::<_, Problem>(touched)
+        })
+        .await?;
+    state.cache.invalidate(&cache::scopes_for(&touched)).await;
+    Ok(())
 }

@@ -6,16 +6,18 @@
 use crate::db;
 use crate::db::categories::CategoryChanges;
 use crate::db::images::NewImage;
+use crate::db::inventory::{HistoryKind, NewHistory};
 use crate::db::products::ProductChanges;
 use crate::events;
 use crate::images::ImageFormat;
+use crate::product_rules::{PotencyUnit, ProductType, StrainType};
 use bigdecimal::BigDecimal;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use domain::Money;
+use domain::ids::ImageId;
+use domain::{CategoryId, Money};
 use platform::objects::Objects;
 use serde::Deserialize;
 use std::str::FromStr;
-use uuid::Uuid;
 
 include!(concat!(env!("OUT_DIR"), "/seed_images.rs"));
 
@@ -93,15 +95,26 @@ fn cents(text: &str) -> Result<i64, SeedError> {
         .map_err(|_| invalid(format!("not a price: {text}")))
 }
 
+/// A closed value of the demo catalog (a type, a unit), or what is wrong with it.
+fn known<T: FromStr>(what: &str, text: &str) -> Result<T, SeedError> {
+    text.parse()
+        .map_err(|_| invalid(format!("not a {what}: {text}")))
+}
+
 impl SeedProduct {
-    fn changes(&self, category_id: Uuid) -> Result<ProductChanges, SeedError> {
-        let potency =
-            |p: &Option<SeedPotency>| -> Result<(Option<BigDecimal>, Option<String>), SeedError> {
-                match p {
-                    Some(p) => Ok((decimal(Some(&p.value))?, Some(p.unit.clone()))),
-                    None => Ok((None, None)),
-                }
-            };
+    fn changes(&self, category_id: CategoryId) -> Result<ProductChanges, SeedError> {
+        let potency = |p: &Option<SeedPotency>| -> Result<
+            (Option<BigDecimal>, Option<PotencyUnit>),
+            SeedError,
+        > {
+            match p {
+                Some(p) => Ok((
+                    decimal(Some(&p.value))?,
+                    Some(known::<PotencyUnit>("unit", &p.unit)?),
+                )),
+                None => Ok((None, None)),
+            }
+        };
         let (thc_value, thc_unit) = potency(&self.thc)?;
         let (cbd_value, cbd_unit) = potency(&self.cbd)?;
         Ok(ProductChanges {
@@ -111,14 +124,18 @@ impl SeedProduct {
             description: self.description.clone(),
             price_cents: cents(&self.price)?,
             original_price_cents: self.original_price.as_deref().map(cents).transpose()?,
-            product_type: self.product_type.clone(),
+            product_type: known::<ProductType>("product type", &self.product_type)?,
             net_weight_grams: decimal(self.net_weight_grams.as_ref())?,
             thc_mg_per_package: decimal(self.thc_mg_per_package.as_ref())?,
             thc_value,
             thc_unit,
             cbd_value,
             cbd_unit,
-            strain_type: self.strain_type.clone(),
+            strain_type: self
+                .strain_type
+                .as_deref()
+                .map(|strain| known::<StrainType>("strain type", strain))
+                .transpose()?,
             effects: self.effects.clone(),
             lab_tested: self.lab_tested,
             lab_results_url: self.lab_results_url.clone(),
@@ -135,7 +152,7 @@ pub async fn load_demo(
     conn: &mut AsyncPgConnection,
     objects: &Objects,
     public_url: &str,
-) -> Result<Vec<(Uuid, String)>, SeedError> {
+) -> Result<Vec<(CategoryId, String)>, SeedError> {
     let catalog: SeedCatalog = serde_json::from_str(CATALOG).map_err(|e| invalid(e.to_string()))?;
     // Only products not loaded before: a restart stores no image again.
     let slugs: Vec<&str> = catalog.products.iter().map(|p| p.slug.as_str()).collect();
@@ -197,11 +214,11 @@ pub async fn load_demo(
                     .ok_or_else(|| invalid(format!("unknown category {}", product.category)))?;
                 let row = db::products::insert(conn, &product.changes(category.id)?, product.stock)
                     .await?;
-                db::stock::record_history(
+                db::inventory::record(
                     conn,
-                    db::stock::NewHistory {
+                    NewHistory {
                         product_id: row.id,
-                        kind: "created",
+                        kind: HistoryKind::Created,
                         change: product.stock,
                         quantity_after: product.stock,
                         reason: "demo catalog",
@@ -213,7 +230,7 @@ pub async fn load_demo(
                 db::images::insert(
                     conn,
                     NewImage {
-                        id: Uuid::new_v4(),
+                        id: ImageId::new(),
                         product_id: row.id,
                         object_key: key,
                         content_type: format.mime(),
@@ -247,7 +264,7 @@ mod tests {
         let catalog: SeedCatalog = serde_json::from_str(CATALOG).unwrap();
         assert_eq!(catalog.products.len(), 40);
         for product in &catalog.products {
-            product.changes(Uuid::nil()).unwrap();
+            product.changes(CategoryId::new()).unwrap();
             let (_, bytes) = SEED_IMAGES
                 .iter()
                 .find(|(name, _)| *name == product.image)

@@ -8,10 +8,10 @@ use crate::events::{ORDERS_BINDINGS, ORDERS_QUEUE, OrderEvents};
 use crate::routes;
 use crate::seed;
 use crate::state::AppState;
+use ::events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use actix_web::web;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health, RedisCheck};
 use platform::http::ServerSettings;
 use platform::objects::Objects;
@@ -26,7 +26,7 @@ pub use platform::start::{Running, StartError};
 
 /// Runs catalog's migrations (and the shared outbox/inbox ones) into the `catalog` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
+    platform::start::migrate(common, &[&::events::MIGRATIONS, &MIGRATIONS]).await
 }
 
 /// Starts the catalog service; `build` answers the `Running` service.
@@ -96,7 +96,7 @@ impl Application {
         let relay = Relay::new(pool.clone(), broker.clone(), relay_config);
         tasks.push(("outbox relay", tokio::spawn(relay.run(shutdown.token()))));
         let consumer_config = ConsumerConfig::new(
-            events::queue_name(&common.events_exchange, ORDERS_QUEUE),
+            ::events::queue_name(&common.events_exchange, ORDERS_QUEUE),
             &common.events_exchange,
             ORDERS_BINDINGS,
         );
@@ -128,12 +128,13 @@ impl Application {
             workers: None,
             shutdown_timeout,
         };
+        let api = routes::api();
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(verifier.clone())
                 // Images are up to 5 MB; the multipart reader enforces that itself.
                 .app_data(web::PayloadConfig::new(6 * 1024 * 1024))
-                .configure(routes::configure);
+                .configure(|cfg| api.configure(cfg));
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
         Ok(Running::new(server, tasks, shutdown, shutdown_timeout))

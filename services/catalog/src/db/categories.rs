@@ -4,12 +4,12 @@ use crate::schema::categories;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{CategoryId, ProductId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = categories)]
 pub struct CategoryRow {
-    pub id: Uuid,
+    pub id: CategoryId,
     pub name: String,
     pub slug: String,
     pub icon: Option<String>,
@@ -31,22 +31,31 @@ pub struct CategoryChanges {
     pub is_active: bool,
 }
 
-/// Every category, in menu order; inactive ones only when `include_inactive`.
-pub async fn list(
-    conn: &mut AsyncPgConnection,
-    include_inactive: bool,
-) -> QueryResult<Vec<CategoryRow>> {
+/// Which categories a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Those clients see.
+    Active,
+    /// Inactive ones too (admins).
+    All,
+}
+
+/// Categories in menu order.
+pub async fn list(conn: &mut AsyncPgConnection, which: Which) -> QueryResult<Vec<CategoryRow>> {
     let mut query = categories::table
         .select(CategoryRow::as_select())
         .order((categories::sort_order, categories::name))
         .into_boxed();
-    if !include_inactive {
+    if which == Which::Active {
         query = query.filter(categories::is_active);
     }
     query.load(conn).await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<CategoryRow>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: CategoryId,
+) -> QueryResult<Option<CategoryRow>> {
     categories::table
         .find(id)
         .select(CategoryRow::as_select())
@@ -80,7 +89,7 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: CategoryId,
     changes: &CategoryChanges,
 ) -> QueryResult<Option<CategoryRow>> {
     diesel::update(categories::table.find(id))
@@ -91,11 +100,11 @@ pub async fn update(
         .optional()
 }
 
-/// The categories (id and slug) of these products.
+/// The categories (id and slug) of these products: the cache scopes their change touches.
 pub async fn of_products(
     conn: &mut AsyncPgConnection,
-    product_ids: &[Uuid],
-) -> QueryResult<Vec<(Uuid, String)>> {
+    product_ids: &[ProductId],
+) -> QueryResult<Vec<(CategoryId, String)>> {
     use crate::schema::products;
     categories::table
         .filter(

@@ -4,13 +4,14 @@ use crate::schema::product_images;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::ProductId;
+use domain::ids::ImageId;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = product_images)]
 pub struct ImageRow {
-    pub id: Uuid,
-    pub product_id: Uuid,
+    pub id: ImageId,
+    pub product_id: ProductId,
     pub object_key: String,
     pub content_type: String,
     pub byte_size: i32,
@@ -23,8 +24,8 @@ pub struct ImageRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = product_images)]
 pub struct NewImage<'a> {
-    pub id: Uuid,
-    pub product_id: Uuid,
+    pub id: ImageId,
+    pub product_id: ProductId,
     pub object_key: &'a str,
     pub content_type: &'a str,
     pub byte_size: i32,
@@ -36,7 +37,7 @@ pub struct NewImage<'a> {
 /// A product's images, primary first.
 pub async fn for_product(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
+    product_id: ProductId,
 ) -> QueryResult<Vec<ImageRow>> {
     product_images::table
         .filter(product_images::product_id.eq(product_id))
@@ -53,7 +54,7 @@ pub async fn for_product(
 /// The primary image of each of `products` that has one.
 pub async fn primaries(
     conn: &mut AsyncPgConnection,
-    products: &[Uuid],
+    products: &[ProductId],
 ) -> QueryResult<Vec<ImageRow>> {
     product_images::table
         .filter(product_images::product_id.eq_any(products))
@@ -65,8 +66,8 @@ pub async fn primaries(
 
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
-    id: Uuid,
+    product_id: ProductId,
+    id: ImageId,
 ) -> QueryResult<Option<ImageRow>> {
     product_images::table
         .find(id)
@@ -88,8 +89,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, image: NewImage<'_>) -> QueryR
 /// Makes `id` the product's only primary image.
 pub async fn make_primary(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
-    id: Uuid,
+    product_id: ProductId,
+    id: ImageId,
 ) -> QueryResult<()> {
     diesel::update(
         product_images::table
@@ -106,13 +107,13 @@ pub async fn make_primary(
     Ok(())
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: ImageId) -> QueryResult<usize> {
     diesel::delete(product_images::table.find(id))
         .execute(conn)
         .await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, product_id: Uuid) -> QueryResult<i64> {
+pub async fn count(conn: &mut AsyncPgConnection, product_id: ProductId) -> QueryResult<i64> {
     product_images::table
         .filter(product_images::product_id.eq(product_id))
         .count()

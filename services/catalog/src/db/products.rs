@@ -1,6 +1,7 @@
 //! `products`: the list query with its filters and sorts, admin writes, stock and ratings.
 
-use crate::listing::{CategoryRef, ListFilter, Sort};
+use crate::product_filter::{CategoryRef, ListFilter, Sort};
+use crate::product_rules::{PotencyUnit, ProductType, StrainType};
 use crate::schema::{categories, products};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
@@ -9,26 +10,26 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Float, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{CategoryId, ProductId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = products)]
 pub struct ProductRow {
-    pub id: Uuid,
-    pub category_id: Uuid,
+    pub id: ProductId,
+    pub category_id: CategoryId,
     pub slug: Option<String>,
     pub name: String,
     pub description: String,
     pub price_cents: i64,
     pub original_price_cents: Option<i64>,
-    pub product_type: String,
+    pub product_type: ProductType,
     pub net_weight_grams: Option<BigDecimal>,
     pub thc_mg_per_package: Option<BigDecimal>,
     pub thc_value: Option<BigDecimal>,
-    pub thc_unit: Option<String>,
+    pub thc_unit: Option<PotencyUnit>,
     pub cbd_value: Option<BigDecimal>,
-    pub cbd_unit: Option<String>,
-    pub strain_type: Option<String>,
+    pub cbd_unit: Option<PotencyUnit>,
+    pub strain_type: Option<StrainType>,
     pub effects: Vec<String>,
     pub lab_tested: bool,
     pub lab_results_url: Option<String>,
@@ -61,20 +62,20 @@ impl ProductRow {
 #[derive(Debug, Clone, Insertable, AsChangeset)]
 #[diesel(table_name = products, treat_none_as_null = true)]
 pub struct ProductChanges {
-    pub category_id: Uuid,
+    pub category_id: CategoryId,
     pub slug: Option<String>,
     pub name: String,
     pub description: String,
     pub price_cents: i64,
     pub original_price_cents: Option<i64>,
-    pub product_type: String,
+    pub product_type: ProductType,
     pub net_weight_grams: Option<BigDecimal>,
     pub thc_mg_per_package: Option<BigDecimal>,
     pub thc_value: Option<BigDecimal>,
-    pub thc_unit: Option<String>,
+    pub thc_unit: Option<PotencyUnit>,
     pub cbd_value: Option<BigDecimal>,
-    pub cbd_unit: Option<String>,
-    pub strain_type: Option<String>,
+    pub cbd_unit: Option<PotencyUnit>,
+    pub strain_type: Option<StrainType>,
     pub effects: Vec<String>,
     pub lab_tested: bool,
     pub lab_results_url: Option<String>,
@@ -131,10 +132,10 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
         query = query.filter(products::is_featured.eq(featured));
     }
     if let Some(strain) = filter.strain_type {
-        query = query.filter(products::strain_type.eq(strain.as_str()));
+        query = query.filter(products::strain_type.eq(strain));
     }
     if let Some(kind) = filter.product_type {
-        query = query.filter(products::product_type.eq(kind.as_str()));
+        query = query.filter(products::product_type.eq(kind));
     }
     if let Some(min) = filter.min_price {
         query = query.filter(products::price_cents.ge(min.to_cents()));
@@ -144,7 +145,7 @@ fn filtered(filter: &ListFilter) -> Boxed<'_> {
     }
     if let Some(min_thc) = &filter.min_thc {
         query = query
-            .filter(products::thc_unit.eq("percent"))
+            .filter(products::thc_unit.eq(PotencyUnit::Percent))
             .filter(products::thc_value.ge(min_thc.clone()));
     }
     match filter.in_stock {
@@ -228,7 +229,7 @@ fn sorted(filter: &ListFilter) -> Boxed<'_> {
 }
 
 /// A product that has not been deleted (active or not).
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: ProductId) -> QueryResult<Option<ProductRow>> {
     products::table
         .find(id)
         .filter(products::deleted_at.is_null())
@@ -239,7 +240,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// The row, locked until the transaction ends.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: ProductId) -> QueryResult<Option<ProductRow>> {
     products::table
         .find(id)
         .filter(products::deleted_at.is_null())
@@ -252,7 +253,10 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 /// These products (deleted ones too), locked in id order so that two transactions locking
 /// overlapping sets cannot deadlock.
-pub async fn lock_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ProductRow>> {
+pub async fn lock_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[ProductId],
+) -> QueryResult<Vec<ProductRow>> {
     products::table
         .filter(products::id.eq_any(ids))
         .order(products::id)
@@ -300,7 +304,7 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProductId,
     changes: &ProductChanges,
 ) -> QueryResult<ProductRow> {
     diesel::update(products::table.find(id))
@@ -316,7 +320,7 @@ pub async fn update(
 
 pub async fn set_active(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProductId,
     active: bool,
 ) -> QueryResult<ProductRow> {
     diesel::update(products::table.find(id))
@@ -330,7 +334,7 @@ pub async fn set_active(
         .await
 }
 
-pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<ProductRow> {
+pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: ProductId) -> QueryResult<ProductRow> {
     diesel::update(products::table.find(id))
         .set((
             products::deleted_at.eq(diesel::dsl::now),
@@ -346,7 +350,7 @@ pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult
 /// Sets stock on hand and reservations in one step (callers checked the rules).
 pub async fn set_quantities(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProductId,
     stock: i32,
     reserved: i32,
 ) -> QueryResult<ProductRow> {
@@ -363,7 +367,7 @@ pub async fn set_quantities(
 }
 
 /// Bumps the version of a product whose announced state changed elsewhere (its images).
-pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<ProductRow> {
+pub async fn touch(conn: &mut AsyncPgConnection, id: ProductId) -> QueryResult<ProductRow> {
     diesel::update(products::table.find(id))
         .set((
             products::version.eq(products::version + 1),
@@ -377,7 +381,7 @@ pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Produc
 /// Stores a product's rating summary (visible reviews only).
 pub async fn set_rating(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProductId,
     average: Option<BigDecimal>,
     count: i32,
 ) -> QueryResult<()> {
@@ -413,7 +417,7 @@ pub async fn low_stock(
 /// new names); returns the new rows.
 pub async fn touch_category(
     conn: &mut AsyncPgConnection,
-    category_id: Uuid,
+    category_id: CategoryId,
 ) -> QueryResult<Vec<ProductRow>> {
     diesel::update(
         products::table

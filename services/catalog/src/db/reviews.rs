@@ -6,15 +6,14 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{avg, count_star};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use domain::Pagination;
-use uuid::Uuid;
+use domain::{OrderId, Pagination, ProductId, ReviewId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reviews)]
 pub struct ReviewRow {
-    pub id: Uuid,
-    pub product_id: Uuid,
-    pub user_id: Uuid,
+    pub id: ReviewId,
+    pub product_id: ProductId,
+    pub user_id: UserId,
     pub author_name: String,
     pub rating: i16,
     pub comment: Option<String>,
@@ -27,8 +26,8 @@ pub struct ReviewRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = reviews)]
 pub struct NewReview<'a> {
-    pub product_id: Uuid,
-    pub user_id: Uuid,
+    pub product_id: ProductId,
+    pub user_id: UserId,
     pub author_name: &'a str,
     pub rating: i16,
     pub comment: Option<&'a str>,
@@ -37,7 +36,7 @@ pub struct NewReview<'a> {
 /// Visible reviews of a product, newest first, and how many there are.
 pub async fn page(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
+    product_id: ProductId,
     page: &Pagination,
 ) -> QueryResult<(Vec<ReviewRow>, i64)> {
     let visible = reviews::product_id
@@ -62,7 +61,7 @@ pub async fn page(
 /// Count of visible reviews per star rating.
 pub async fn distribution(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
+    product_id: ProductId,
 ) -> QueryResult<Vec<(i16, i64)>> {
     reviews::table
         .filter(reviews::product_id.eq(product_id))
@@ -76,7 +75,7 @@ pub async fn distribution(
 /// Average and count of visible reviews.
 pub async fn summary(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
+    product_id: ProductId,
 ) -> QueryResult<(Option<BigDecimal>, i64)> {
     reviews::table
         .filter(reviews::product_id.eq(product_id))
@@ -88,8 +87,8 @@ pub async fn summary(
 
 pub async fn find(
     conn: &mut AsyncPgConnection,
-    product_id: Uuid,
-    id: Uuid,
+    product_id: ProductId,
+    id: ReviewId,
 ) -> QueryResult<Option<ReviewRow>> {
     reviews::table
         .find(id)
@@ -117,7 +116,7 @@ pub async fn insert(
 
 pub async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ReviewId,
     author_name: &str,
     rating: i16,
     comment: Option<&str>,
@@ -134,9 +133,10 @@ pub async fn update(
         .await
 }
 
+/// Hides a review (with the reason) or shows it again.
 pub async fn set_hidden(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ReviewId,
     hidden: bool,
     reason: Option<&str>,
 ) -> QueryResult<ReviewRow> {
@@ -151,15 +151,15 @@ pub async fn set_hidden(
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<usize> {
+pub async fn delete(conn: &mut AsyncPgConnection, id: ReviewId) -> QueryResult<usize> {
     diesel::delete(reviews::table.find(id)).execute(conn).await
 }
 
 /// Whether this customer received this product in a delivered order.
 pub async fn has_purchased(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    product_id: Uuid,
+    user_id: UserId,
+    product_id: ProductId,
 ) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         purchases::table
@@ -173,9 +173,9 @@ pub async fn has_purchased(
 /// Records that `user_id` received `product_id` in `order_id` (idempotent).
 pub async fn record_purchase(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    product_id: Uuid,
-    order_id: Uuid,
+    user_id: UserId,
+    product_id: ProductId,
+    order_id: OrderId,
     delivered_at: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::insert_into(purchases::table)

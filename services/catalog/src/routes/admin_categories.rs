@@ -1,25 +1,24 @@
-//! `/api/admin/categories*`: create, rename, reorder and (de)activate categories.
+//! `/api/admin/categories*`: every category, and creating, renaming, reordering and
+//! (de)activating them.
 
-use crate::changes;
-use crate::db;
-use crate::db::categories::CategoryChanges;
-use crate::products::parse_slug;
-use crate::routes::actor;
-use crate::routes::categories::CategoryList;
+use crate::categories;
+use crate::db::categories::{CategoryChanges, Which};
+use crate::product_rules::{parse_slug, slugify};
+use crate::routes::categories::CategoryView;
 use crate::state::AppState;
-use crate::views::CategoryView;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Admin, Authenticated};
-use domain::Problem;
 use domain::input::{BoundedText, FreeText, Validation};
-use platform::client::ClientInfo;
+use domain::{CategoryId, Page, Problem};
+use platform::api::Created;
+use platform::client::Acting;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CategoryRequest {
+    /// 1 to 100 characters.
     pub name: Option<String>,
     /// Lowercase letters, digits and dashes; made from the name when left out.
     pub slug: Option<String>,
@@ -36,9 +35,7 @@ impl CategoryRequest {
         let name = v.required("name", self.name.as_deref(), BoundedText::<1, 100>::parse);
         let slug = match (&self.slug, &name) {
             (Some(slug), _) => v.check("slug", parse_slug(slug.trim())),
-            (None, Some(name)) => {
-                v.check("slug", parse_slug(&crate::products::slugify(name.as_str())))
-            }
+            (None, Some(name)) => v.check("slug", parse_slug(&slugify(name.as_str()))),
             (None, None) => None,
         };
         let icon = self
@@ -66,48 +63,47 @@ impl CategoryRequest {
 
 /// Every category, inactive ones included.
 #[utoipa::path(get, path = "/api/admin/categories", tag = "admin",
-    responses((status = 200, body = CategoryList), (status = 403, body = domain::ProblemBody)),
+    responses((status = 200, description = "Every category in menu order (one page)", body = Page<CategoryView>)),
     security(("bearer" = [])))]
 pub async fn list_all_categories(
     state: web::Data<AppState>,
     _admin: Authenticated<Admin>,
-) -> Result<HttpResponse, Problem> {
-    let mut conn = state.db().await?;
-    let rows = db::categories::list(&mut conn, true).await?;
-    Ok(HttpResponse::Ok().json(CategoryList {
-        categories: rows.iter().map(CategoryView::from).collect(),
-    }))
+) -> Result<web::Json<Page<CategoryView>>, Problem> {
+    let rows = categories::list(&state, Which::All).await?;
+    Ok(web::Json(Page::all(
+        rows.iter().map(CategoryView::from).collect(),
+    )))
 }
 
 /// Create a category.
 #[utoipa::path(post, path = "/api/admin/categories", tag = "admin", request_body = CategoryRequest,
-    responses((status = 201, body = CategoryView), (status = 400, body = domain::ProblemBody),
-        (status = 403, body = domain::ProblemBody), (status = 409, body = domain::ProblemBody)),
+    responses((status = 201, description = "Created", body = CategoryView),
+        (status = 409, description = "`CONFLICT`: a category with this slug exists")),
     security(("bearer" = [])))]
 pub async fn create_category(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
+    admin: Acting<Admin>,
     body: web::Json<CategoryRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<Created<CategoryView>, Problem> {
     let changes = body.parse()?;
-    let row = changes::create_category(&state, &actor(&admin, client), changes).await?;
-    Ok(HttpResponse::Created().json(CategoryView::from(&row)))
+    let row = categories::create(&state, &admin, changes).await?;
+    Ok(Created::new(CategoryView::from(&row)))
 }
 
 /// Replace a category (every field; `isActive: false` hides it and its products).
 #[utoipa::path(put, path = "/api/admin/categories/{id}", tag = "admin", request_body = CategoryRequest,
-    responses((status = 200, body = CategoryView), (status = 400, body = domain::ProblemBody),
-        (status = 404, body = domain::ProblemBody), (status = 409, body = domain::ProblemBody)),
+    params(("id" = CategoryId, Path, description = "The category")),
+    responses((status = 200, description = "The category as it is now", body = CategoryView),
+        (status = 404, description = "`NOT_FOUND`: no such category"),
+        (status = 409, description = "`CONFLICT`: another category has this slug")),
     security(("bearer" = [])))]
 pub async fn update_category(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    id: web::Path<Uuid>,
+    admin: Acting<Admin>,
+    id: web::Path<CategoryId>,
     body: web::Json<CategoryRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<CategoryView>, Problem> {
     let changes = body.parse()?;
-    let row = changes::update_category(&state, &actor(&admin, client), *id, changes).await?;
-    Ok(HttpResponse::Ok().json(CategoryView::from(&row)))
+    let row = categories::update(&state, &admin, *id, changes).await?;
+    Ok(web::Json(CategoryView::from(&row)))
 }

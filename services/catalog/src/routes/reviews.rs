@@ -1,31 +1,114 @@
 //! Reviews: anyone reads them; a customer who received a product writes one (and edits or
 //! deletes it); admins hide one.
 
-use crate::changes::{self, ReviewInput};
-use crate::db;
-use crate::routes::actor;
-use crate::routes::products::listed;
+use crate::db::reviews::ReviewRow;
+use crate::reviews::{self, Rating, ReviewChange, ReviewInput, Visibility};
+use crate::routes::BAD_TOKEN;
 use crate::state::AppState;
-use crate::views::{RatingSummary, ReviewList, ReviewView};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Admin, Authenticated, Customer, MaybeUser};
+use bigdecimal::{BigDecimal, ToPrimitive};
+use chrono::{DateTime, Utc};
 use domain::input::{BoundedText, FreeText, Validation};
-use domain::{Pagination, PaginationQuery, Problem};
-use platform::client::ClientInfo;
-use serde::Deserialize;
+use domain::{Listed, Page, Pagination, PaginationQuery, Problem, ProductId, ReviewId, UserId};
+use platform::api::{Created, NoContent};
+use platform::client::Acting;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// The name shown when a reviewer gives none.
 const ANONYMOUS: &str = "Verified buyer";
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    pub id: ReviewId,
+    pub product_id: ProductId,
+    pub author_name: String,
+    #[schema(minimum = 1, maximum = 5)]
+    pub rating: i16,
+    pub comment: Option<String>,
+    /// Whether the caller wrote it (they may edit or delete it).
+    pub is_mine: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Listed for ReviewView {
+    const KEY: &'static str = "reviews";
+}
+
+impl ReviewView {
+    pub fn new(row: &ReviewRow, caller: Option<UserId>) -> Self {
+        Self {
+            id: row.id,
+            product_id: row.product_id,
+            author_name: row.author_name.clone(),
+            rating: row.rating,
+            comment: row.comment.clone(),
+            is_mine: caller == Some(row.user_id),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// Visible reviews of a product: mean, count and how many gave each star rating.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RatingSummary {
+    /// Two decimals; null without reviews.
+    pub average: Option<f64>,
+    pub count: i64,
+    /// Counts for 1 to 5 stars, in that order.
+    pub distribution: [i64; 5],
+}
+
+impl RatingSummary {
+    pub fn new(average: Option<&BigDecimal>, count: i64, by_rating: &[(i16, i64)]) -> Self {
+        let mut distribution = [0; 5];
+        for (rating, n) in by_rating {
+            if let Some(slot) = usize::try_from(*rating - 1)
+                .ok()
+                .and_then(|i| distribution.get_mut(i))
+            {
+                *slot = *n;
+            }
+        }
+        Self {
+            average: average
+                .map(|a| a.round(2))
+                .as_ref()
+                .and_then(BigDecimal::to_f64),
+            count,
+            distribution,
+        }
+    }
+}
+
+impl From<&Rating> for RatingSummary {
+    fn from(rating: &Rating) -> Self {
+        Self::new(rating.average.as_ref(), rating.count, &rating.by_stars)
+    }
+}
+
+/// A page of reviews (`{reviews, total, hasMore}`) with the product's rating summary.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewList {
+    #[serde(flatten)]
+    pub page: Page<ReviewView>,
+    pub summary: RatingSummary,
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewRequest {
     /// 1 to 5 stars.
     pub rating: Option<i64>,
+    /// At most 2000 characters.
     pub comment: Option<String>,
-    /// The name shown with the review (default "Verified buyer").
+    /// The name shown with the review (default "Verified buyer"), 1 to 60 characters.
     pub display_name: Option<String>,
 }
 
@@ -61,111 +144,124 @@ impl ReviewRequest {
     }
 }
 
-/// Visible reviews of a product, newest first, with its rating summary.
-#[utoipa::path(get, path = "/api/products/{id}/reviews", tag = "reviews", params(PaginationQuery),
-    responses((status = 200, body = ReviewList), (status = 400, body = domain::ProblemBody),
-        (status = 404, body = domain::ProblemBody)))]
+/// Visible reviews of a product, newest first, with its rating summary. With a token, the
+/// caller's own review is marked (`isMine`).
+#[utoipa::path(get, path = "/api/products/{id}/reviews", tag = "reviews",
+    params(("id" = ProductId, Path, description = "The product"), PaginationQuery),
+    responses((status = 200, description = "A page of reviews and the rating summary", body = ReviewList),
+        (status = 401, description = BAD_TOKEN),
+        (status = 404, description = "`NOT_FOUND`: no such product, or it is not listed")))]
 pub async fn list_reviews(
     state: web::Data<AppState>,
     caller: MaybeUser,
-    id: web::Path<Uuid>,
-    query: web::Query<PaginationQuery>,
-) -> Result<HttpResponse, Problem> {
-    let page = Pagination::from_query(query.into_inner())?;
-    let mut conn = state.db().await?;
-    let product = listed(&mut conn, *id).await?;
-    let (rows, total) = db::reviews::page(&mut conn, product.id, &page).await?;
-    let (average, count) = db::reviews::summary(&mut conn, product.id).await?;
-    let distribution = db::reviews::distribution(&mut conn, product.id).await?;
-    let caller = caller.0.map(|c| c.user_id().into_inner());
-    Ok(HttpResponse::Ok().json(ReviewList {
-        reviews: rows.iter().map(|r| ReviewView::new(r, caller)).collect(),
-        total,
-        has_more: page.has_more(u64::try_from(total).unwrap_or_default()),
-        summary: RatingSummary::new(average.as_ref(), count, &distribution),
+    id: web::Path<ProductId>,
+    page: Pagination,
+) -> Result<web::Json<ReviewList>, Problem> {
+    let found = reviews::page(&state, *id, &page).await?;
+    let caller = caller.0.map(|c| c.user_id());
+    Ok(web::Json(ReviewList {
+        page: Page::new(
+            found
+                .reviews
+                .iter()
+                .map(|r| ReviewView::new(r, caller))
+                .collect(),
+            found.total,
+            page,
+        ),
+        summary: RatingSummary::from(&found.rating),
     }))
 }
 
 /// Review a product you received (one review per product).
 #[utoipa::path(post, path = "/api/products/{id}/reviews", tag = "reviews", request_body = ReviewRequest,
-    responses((status = 201, body = ReviewView), (status = 400, body = domain::ProblemBody),
-        (status = 403, description = "Not a customer, or never received this product", body = domain::ProblemBody),
-        (status = 404, body = domain::ProblemBody), (status = 409, description = "Already reviewed", body = domain::ProblemBody)),
+    params(("id" = ProductId, Path, description = "The product")),
+    responses((status = 201, description = "Written", body = ReviewView),
+        (status = 403, description = "`FORBIDDEN`: not a customer, or never received this product"),
+        (status = 404, description = "`NOT_FOUND`: no such product, or it is not listed"),
+        (status = 409, description = "`CONFLICT`: the caller reviewed it already (edit that review instead)")),
     security(("bearer" = [])))]
 pub async fn create_review(
     state: web::Data<AppState>,
     customer: Authenticated<Customer>,
-    id: web::Path<Uuid>,
+    id: web::Path<ProductId>,
     body: web::Json<ReviewRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<Created<ReviewView>, Problem> {
     let input = body.parse()?;
-    let user = customer.user_id().into_inner();
-    let row = changes::create_review(&state, user, *id, &input).await?;
-    Ok(HttpResponse::Created().json(ReviewView::new(&row, Some(user))))
+    let author = customer.user_id();
+    let row = reviews::create(&state, author, *id, &input).await?;
+    Ok(Created::new(ReviewView::new(&row, Some(author))))
 }
 
 /// Edit your review (someone else's answers 404, as a missing one does).
 #[utoipa::path(put, path = "/api/products/{id}/reviews/{review_id}", tag = "reviews", request_body = ReviewRequest,
-    responses((status = 200, body = ReviewView), (status = 400, body = domain::ProblemBody),
-        (status = 404, description = "No such review of yours", body = domain::ProblemBody)),
+    params(("id" = ProductId, Path, description = "The product"),
+        ("review_id" = ReviewId, Path, description = "The caller's review of it")),
+    responses((status = 200, description = "The review as it is now", body = ReviewView),
+        (status = 404, description = "`NOT_FOUND`: no such product, or no such review of the caller's")),
     security(("bearer" = [])))]
 pub async fn update_review(
     state: web::Data<AppState>,
     caller: Authenticated,
-    path: web::Path<(Uuid, Uuid)>,
+    path: web::Path<(ProductId, ReviewId)>,
     body: web::Json<ReviewRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<ReviewView>, Problem> {
     let (product_id, review_id) = path.into_inner();
-    let input = body.parse()?;
-    let user = caller.user_id().into_inner();
-    let row = changes::change_review(&state, user, product_id, review_id, Some(&input))
+    let change = ReviewChange::Edit(body.parse()?);
+    let author = caller.user_id();
+    let row = reviews::change(&state, author, product_id, review_id, &change)
         .await?
         .ok_or_else(|| Problem::not_found("No such review."))?;
-    Ok(HttpResponse::Ok().json(ReviewView::new(&row, Some(user))))
+    Ok(web::Json(ReviewView::new(&row, Some(author))))
 }
 
 /// Delete your review (someone else's answers 404, as a missing one does).
 #[utoipa::path(delete, path = "/api/products/{id}/reviews/{review_id}", tag = "reviews",
-    responses((status = 204), (status = 404, description = "No such review of yours", body = domain::ProblemBody)),
+    params(("id" = ProductId, Path, description = "The product"),
+        ("review_id" = ReviewId, Path, description = "The caller's review of it")),
+    responses((status = 204, description = "Deleted"),
+        (status = 404, description = "`NOT_FOUND`: no such product, or no such review of the caller's")),
     security(("bearer" = [])))]
 pub async fn delete_review(
     state: web::Data<AppState>,
     caller: Authenticated,
-    path: web::Path<(Uuid, Uuid)>,
-) -> Result<HttpResponse, Problem> {
+    path: web::Path<(ProductId, ReviewId)>,
+) -> Result<NoContent, Problem> {
     let (product_id, review_id) = path.into_inner();
-    changes::change_review(
+    reviews::change(
         &state,
-        caller.user_id().into_inner(),
+        caller.user_id(),
         product_id,
         review_id,
-        None,
+        &ReviewChange::Delete,
     )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(NoContent)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VisibilityRequest {
+    /// `true` hides the review, `false` shows it again.
     pub hidden: Option<bool>,
-    /// Why it was hidden (kept with the review and in the audit log).
+    /// Why it was hidden (kept with the review and in the audit log), at most 500 characters.
     pub reason: Option<String>,
 }
 
 /// Hide a review (or show it again); hidden reviews leave the rating.
 #[utoipa::path(put, path = "/api/admin/products/{id}/reviews/{review_id}/visibility", tag = "admin",
     request_body = VisibilityRequest,
-    responses((status = 200, body = ReviewView), (status = 400, body = domain::ProblemBody),
-        (status = 403, body = domain::ProblemBody), (status = 404, body = domain::ProblemBody)),
+    params(("id" = ProductId, Path, description = "The product"),
+        ("review_id" = ReviewId, Path, description = "One of its reviews")),
+    responses((status = 200, description = "The review as it is now", body = ReviewView),
+        (status = 404, description = "`NOT_FOUND`: no such product, or no such review of it")),
     security(("bearer" = [])))]
 pub async fn set_review_visibility(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    path: web::Path<(Uuid, Uuid)>,
+    admin: Acting<Admin>,
+    path: web::Path<(ProductId, ReviewId)>,
     body: web::Json<VisibilityRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<ReviewView>, Problem> {
     let (product_id, review_id) = path.into_inner();
     let mut v = Validation::new();
     if body.hidden.is_none() {
@@ -176,18 +272,29 @@ pub async fn set_review_visibility(
         .as_deref()
         .and_then(|r| v.check("reason", FreeText::<500>::parse(r)));
     let (hidden, reason) = v.finish(|| Some((body.hidden?, reason)))?;
+    let visibility = if hidden {
+        Visibility::Hidden
+    } else {
+        Visibility::Shown
+    };
     let reason = reason
         .as_ref()
         .map(FreeText::as_str)
         .filter(|r| !r.is_empty());
-    let row = changes::moderate_review(
-        &state,
-        &actor(&admin, client),
-        product_id,
-        review_id,
-        hidden,
-        reason,
-    )
-    .await?;
-    Ok(HttpResponse::Ok().json(ReviewView::new(&row, None)))
+    let row = reviews::moderate(&state, &admin, product_id, review_id, visibility, reason).await?;
+    Ok(web::Json(ReviewView::new(&row, None)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn rating_distribution() {
+        let avg = BigDecimal::from_str("4.333333").unwrap();
+        let summary = RatingSummary::new(Some(&avg), 3, &[(5, 2), (3, 1)]);
+        assert_eq!(summary.distribution, [0, 0, 1, 0, 2]);
+        assert_eq!(summary.average, Some(4.33));
+    }
 }

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 async fn page(app: &TestApp, query: &str) -> (String, Value) {
     let res = app.get(&format!("/api/products?{query}"), None).await;
-    assert_eq!(res.status(), 200);
-    let cache = res.headers()["x-cache"].to_str().unwrap().to_owned();
-    (cache, res.json().await.unwrap())
+    assert_eq!(res.status, 200);
+    let cache = res.headers["x-cache"].to_str().unwrap().to_owned();
+    (cache, res.json())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! `TestApp`: the catalog service on port 0 with its own database, exchange, cache prefix
-//! and image directory; tokens it trusts; a publisher for the order events it consumes; and
-//! typed helpers for fixtures.
+//! and image directory; tokens it trusts; a publisher for the order events it consumes; a
+//! `testkit::TestClient` per caller (`http`); and typed helpers for fixtures. A test that
+//! leaves events in the outbox fails when its `TestApp` drops.
 
 use catalog::config::{CatalogConfig, DEFAULT_PORT, SERVICE};
 use catalog::startup::{Application, MIGRATIONS, Running};
@@ -9,7 +10,10 @@ use events::Event;
 use platform::{CommonConfig, Shutdown};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
+use std::time::Duration;
+use testkit::{
+    EventTap, MigrationSource, TestBroker, TestClient, TestDb, TestResponse, TestTokens,
+};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -25,10 +29,20 @@ pub struct TestApp {
     shutdown: Shutdown,
 }
 
+/// How long a test's last events may take to leave the outbox (the relay sweeps every second).
+const OUTBOX_GRACE: Duration = Duration::from_secs(5);
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Before the relay stops: a test that leaves events unsent fails.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.db.assert_outbox_sent(OUTBOX_GRACE);
+        }));
         self.shutdown.trigger();
         let _ = std::fs::remove_dir_all(&self.images);
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -136,35 +150,52 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.get(self.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
+    /// A client of this service, signed in as the holder of `token` (or not, with `None`).
+    pub fn http(&self, token: Option<&str>) -> TestClient {
+        let client = TestClient::new(&self.base);
+        match token {
+            Some(token) => client.with_token(token),
+            None => client,
         }
-        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.http(token).get(path).await
+    }
+
+    /// GET of raw bytes (images): status, headers and body.
+    pub async fn get_bytes(
+        &self,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let res = request.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, res.bytes().await.unwrap().to_vec())
     }
 
     /// GET returning the JSON body after checking the status.
     pub async fn get_json(&self, path: &str, status: u16) -> Value {
         let res = self.get(path, None).await;
-        let code = res.status().as_u16();
-        let body: Value = res.json().await.unwrap();
-        assert_eq!(code, status, "GET {path}: {body}");
-        body
+        assert_eq!(res.status, status, "GET {path}: {}", res.text);
+        res.json()
     }
 
+    /// A request with `body` as JSON (none for `null`).
     pub async fn send(
         &self,
         method: reqwest::Method,
         path: &str,
         body: &Value,
         token: Option<&str>,
-    ) -> reqwest::Response {
-        let mut req = self.client.request(method, self.url(path)).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        req.send().await.unwrap()
+    ) -> TestResponse {
+        let body = (!body.is_null()).then_some(body);
+        self.http(token).send(method, path, body).await
     }
 
     /// An admin request that must answer `status`; returns the JSON body (or null).
@@ -178,10 +209,8 @@ impl TestApp {
         let res = self
             .send(method.clone(), path, body, Some(&self.admin))
             .await;
-        let code = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        assert_eq!(code, status, "{method} {path}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        assert_eq!(res.status, status, "{method} {path}: {}", res.text);
+        res.json()
     }
 
     pub async fn category(&self, slug: &str) -> Uuid {

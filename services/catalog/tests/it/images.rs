@@ -51,16 +51,16 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     assert_eq!(image["contentType"], "image/png");
     let url = image["url"].as_str().unwrap();
     let path = url.strip_prefix("http://gateway.test").unwrap();
-    let res = app.get(path, None).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "image/png");
+    let (status, headers, bytes) = app.get_bytes(path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/png");
     assert!(
-        res.headers()["cache-control"]
+        headers["cache-control"]
             .to_str()
             .unwrap()
             .contains("immutable")
     );
-    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    assert_eq!(bytes, PNG);
 
     let listed = app.get_json("/api/products", 200).await;
     assert_eq!(listed["products"][0]["primaryImage"]["url"], url);
@@ -99,7 +99,7 @@ async fn an_uploaded_image_is_served_at_its_url_and_becomes_primary() {
     assert_eq!(
         app.get(&format!("/api/products/{product}/images/{second_id}"), None)
             .await
-            .status(),
+            .status,
         404
     );
 }
@@ -171,7 +171,7 @@ async fn images_of_hidden_products_are_not_served_except_to_admins() {
         "/api/products/{product}/images/{}",
         image["id"].as_str().unwrap()
     );
-    assert_eq!(app.get(&path, None).await.status(), 200);
+    assert_eq!(app.get(&path, None).await.status, 200);
 
     // Deactivated: the image goes with the product, for anyone but admins.
     app.admin(
@@ -182,15 +182,15 @@ async fn images_of_hidden_products_are_not_served_except_to_admins() {
     )
     .await;
     let res = app.get(&path, None).await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
+    assert_eq!(res.status, 404);
+    let body: Value = res.json();
     assert_eq!(body["code"], "NOT_FOUND");
     let (_, customer) = app.tokens.token(domain::Role::Customer);
-    assert_eq!(app.get(&path, Some(&customer)).await.status(), 404);
-    let res = app.get(&path, Some(&app.admin)).await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "private, no-store");
-    assert_eq!(res.bytes().await.unwrap().as_ref(), PNG);
+    assert_eq!(app.get(&path, Some(&customer)).await.status, 404);
+    let (status, headers, bytes) = app.get_bytes(&path, Some(&app.admin)).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "private, no-store");
+    assert_eq!(bytes, PNG);
 
     // A product of an inactive category is hidden too.
     let edibles = app.category("edibles").await;
@@ -200,7 +200,7 @@ async fn images_of_hidden_products_are_not_served_except_to_admins() {
         "/api/products/{gummies}/images/{}",
         image["id"].as_str().unwrap()
     );
-    assert_eq!(app.get(&path, None).await.status(), 200);
+    assert_eq!(app.get(&path, None).await.status, 200);
     app.admin(
         Method::PUT,
         &format!("/api/admin/categories/{edibles}"),
@@ -208,5 +208,5 @@ async fn images_of_hidden_products_are_not_served_except_to_admins() {
         200,
     )
     .await;
-    assert_eq!(app.get(&path, None).await.status(), 404);
+    assert_eq!(app.get(&path, None).await.status, 404);
 }

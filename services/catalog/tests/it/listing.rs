@@ -131,13 +131,12 @@ async fn every_invalid_parameter_is_a_400_problem() {
         ("minPrice=50.00&maxPrice=10.00", "maxPrice"),
     ] {
         let res = app.get(&format!("/api/products?{query}"), None).await;
-        assert_eq!(res.status(), 400, "{query}");
+        assert_eq!(res.status, 400, "{query}");
         assert_eq!(
-            res.headers()["content-type"],
-            "application/problem+json",
+            res.headers["content-type"], "application/problem+json",
             "{query}"
         );
-        let body: Value = res.json().await.unwrap();
+        let body: Value = res.json();
         assert_eq!(body["code"], "VALIDATION_FAILED", "{query}");
         assert!(
             body["errors"]
@@ -177,11 +176,11 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     let missing = app
         .get(&format!("/api/products/{}", uuid::Uuid::new_v4()), None)
         .await;
-    assert_eq!(missing.status(), 404);
-    let body: Value = missing.json().await.unwrap();
+    assert_eq!(missing.status, 404);
+    let body: Value = missing.json();
     assert_eq!(body["code"], "NOT_FOUND");
     let malformed = app.get("/api/products/not-a-uuid", None).await;
-    assert!(malformed.status().is_client_error());
+    assert!(malformed.status >= 400 && malformed.status < 500);
 
     // Deactivated: gone for clients, still there for admins.
     app.admin(
@@ -192,7 +191,7 @@ async fn a_product_page_has_images_reviews_and_summary_and_unknown_ones_are_404(
     )
     .await;
     assert_eq!(
-        app.get(&format!("/api/products/{id}"), None).await.status(),
+        app.get(&format!("/api/products/{id}"), None).await.status,
         404
     );
     assert!(app.names("").await.is_empty());
@@ -262,5 +261,5 @@ async fn categories_are_listed_in_menu_order_and_inactive_ones_hide_their_produc
             Some(&app.admin),
         )
         .await;
-    assert_eq!(duplicate.status(), 409);
+    assert_eq!(duplicate.status, 409);
 }

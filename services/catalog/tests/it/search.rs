@@ -55,7 +55,7 @@ async fn effects_descriptions_and_categories_are_searched() {
     assert_eq!(
         app.get(&format!("/api/products?search={long}"), None)
             .await
-            .status(),
+            .status,
         400
     );
 }

@@ -13,8 +13,8 @@ async fn the_demo_catalog_loads_once_with_images() {
     let res = app
         .get(image.strip_prefix("http://gateway.test").unwrap(), None)
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.status, 200);
+    assert_eq!(res.headers["content-type"], "image/png");
     assert_eq!(app.names("search=blu%20dreem").await[0], "Blue Dream");
 
     // An admin edits a demo product (a replacement without its slug), then a restart seeds

@@ -1,91 +1,73 @@
-//! The product list's query parameters, parsed into a [`ListFilter`] before any query runs:
-//! every bad parameter is named in one 400 answer.
+//! The product list's query parameters (`GET /api/products`), parsed into a [`ListFilter`]
+//! before any query runs: every bad parameter, `limit` and `offset` included, is named in one
+//! 400 answer. Also which cache, if any, may answer the request.
 
-use crate::products::{ProductType, StrainType};
+use crate::product_rules::{ProductType, StrainType};
 use bigdecimal::{BigDecimal, ToPrimitive};
 use domain::input::Validation;
-use domain::{Money, Pagination, PaginationQuery, Problem};
+use domain::{CategoryId, Money, Pagination, PaginationQuery, Problem};
 use serde::Deserialize;
 use std::str::FromStr;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-/// `GET /api/products` as the client sent it (all text, so that a bad value is a clear 400
-/// rather than a deserializer's message).
+/// `GET /api/products`' filters as the client sent them (all text, so that a bad value is a
+/// clear 400 rather than a deserializer's message); `limit` and `offset` are
+/// [`PaginationQuery`]'s.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Category slug (e.g. `flower`) or id.
+    #[param(example = "flower")]
     pub category: Option<String>,
-    /// Words to find in name, description, effects and category; misspellings are tolerated.
+    /// Words to find in name, description, effects and category; misspellings are tolerated
+    /// (at most 100 characters).
+    #[param(max_length = 100)]
     pub search: Option<String>,
-    /// `true` for featured products only.
+    /// `true` for featured products only (`false`: only the others).
+    #[param(value_type = Option<bool>)]
     pub featured: Option<String>,
     /// `sativa`, `indica` or `hybrid`.
+    #[param(value_type = Option<StrainType>)]
     pub strain_type: Option<String>,
     /// `flower`, `pre_roll`, `vape`, `concentrate`, `edible`, `tincture`, `topical` or `accessory`.
+    #[param(value_type = Option<ProductType>)]
     pub product_type: Option<String>,
     /// Lowest price, e.g. `20.00`.
     pub min_price: Option<String>,
     /// Highest price, e.g. `60.00`.
     pub max_price: Option<String>,
     /// Lowest THC in percent (products whose THC is given in percent), e.g. `20`.
+    #[param(value_type = Option<f64>, minimum = 0, maximum = 100)]
     pub min_thc: Option<String>,
     /// `true`: only products that can be ordered now; `false`: only sold-out ones.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// `relevance` (default with `search`), `newest` (default otherwise), `price_asc`,
     /// `price_desc`, `rating` or `thc_desc`.
+    #[param(value_type = Option<Sort>)]
     pub sort: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, default = 20)]
-    pub limit: Option<String>,
-    #[param(value_type = Option<u64>, minimum = 0, default = 0)]
-    pub offset: Option<String>,
 }
 
 /// A category named by the client.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CategoryRef {
-    Id(Uuid),
+    Id(CategoryId),
     Slug(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Sort {
-    Relevance,
-    Newest,
-    PriceAsc,
-    PriceDesc,
-    Rating,
-    ThcDesc,
-}
-
-impl Sort {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Relevance => "relevance",
-            Self::Newest => "newest",
-            Self::PriceAsc => "price_asc",
-            Self::PriceDesc => "price_desc",
-            Self::Rating => "rating",
-            Self::ThcDesc => "thc_desc",
-        }
-    }
-}
-
-impl FromStr for Sort {
-    type Err = ();
-
-    fn from_str(value: &str) -> Result<Self, ()> {
-        match value {
-            "relevance" => Ok(Self::Relevance),
-            "newest" => Ok(Self::Newest),
-            "price_asc" => Ok(Self::PriceAsc),
-            "price_desc" => Ok(Self::PriceDesc),
-            "rating" => Ok(Self::Rating),
-            "thc_desc" => Ok(Self::ThcDesc),
-            _ => Err(()),
-        }
+domain::string_enum! {
+    /// The order of the list.
+    pub enum Sort (field = "sort") {
+        /// Best match first (searches only).
+        Relevance => "relevance",
+        Newest => "newest",
+        PriceAsc => "price_asc",
+        PriceDesc => "price_desc",
+        /// Best rated first (unrated last).
+        Rating => "rating",
+        ThcDesc => "thc_desc",
     }
 }
 
@@ -125,11 +107,9 @@ fn boolean(v: &mut Validation, field: &str, value: Option<&String>) -> Option<bo
 }
 
 impl ListFilter {
-    pub fn parse(query: &ListQuery) -> Result<Self, Problem> {
-        let page = Pagination::from_query(PaginationQuery {
-            limit: query.limit.clone(),
-            offset: query.offset.clone(),
-        });
+    /// Parses the filters and the page together, so one 400 names every bad parameter.
+    pub fn parse(query: &ListQuery, page: PaginationQuery) -> Result<Self, Problem> {
+        let page = Pagination::from_query(page);
         let mut v = Validation::new();
         if let Err(problem) = &page {
             for error in problem.errors() {
@@ -137,8 +117,10 @@ impl ListFilter {
             }
         }
         let category = given(query.category.as_ref()).map(|value| {
-            Uuid::parse_str(value)
-                .map_or_else(|_| CategoryRef::Slug(value.to_lowercase()), CategoryRef::Id)
+            Uuid::parse_str(value).map_or_else(
+                |_| CategoryRef::Slug(value.to_lowercase()),
+                |id| CategoryRef::Id(CategoryId::from(id)),
+            )
         });
         let search = given(query.search.as_ref())
             .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
@@ -154,9 +136,9 @@ impl ListFilter {
         let featured = boolean(&mut v, "featured", query.featured.as_ref());
         let in_stock = boolean(&mut v, "inStock", query.in_stock.as_ref());
         let strain_type = given(query.strain_type.as_ref())
-            .and_then(|s| v.check("strainType", s.parse::<StrainType>()));
+            .and_then(|s| v.check("strainType", StrainType::from_input(s)));
         let product_type = given(query.product_type.as_ref())
-            .and_then(|s| v.check("productType", s.parse::<ProductType>()));
+            .and_then(|s| v.check("productType", ProductType::from_input(s)));
         let min_price =
             given(query.min_price.as_ref()).and_then(|s| v.check("minPrice", Money::parse(s)));
         let max_price =
@@ -179,7 +161,7 @@ impl ListFilter {
             Some(value) => match value.parse::<Sort>() {
                 Ok(Sort::Relevance) if search.is_none() => Some(Sort::Newest),
                 Ok(sort) => Some(sort),
-                Err(()) => {
+                Err(_) => {
                     v.add(
                         "sort",
                         "must be relevance, newest, price_asc, price_desc, rating or thc_desc",
@@ -249,18 +231,18 @@ pub enum CacheScope {
 mod tests {
     use super::*;
 
-    fn query(pairs: &[(&str, &str)]) -> ListQuery {
-        let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        serde_urlencoded_like(&text.join("&"))
+    fn parse(pairs: &[(&str, &str)]) -> Result<ListFilter, Problem> {
+        let (query, page) = query(pairs);
+        ListFilter::parse(&query, page)
     }
 
-    // The test builds the struct by hand to avoid another dependency for form decoding.
-    fn serde_urlencoded_like(text: &str) -> ListQuery {
+    // The test builds the structs by hand to avoid another dependency for form decoding.
+    fn query(pairs: &[(&str, &str)]) -> (ListQuery, PaginationQuery) {
         let mut q = ListQuery::default();
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap();
-            let value = Some(value.to_owned());
-            match key {
+        let mut page = PaginationQuery::default();
+        for (key, value) in pairs {
+            let value = Some((*value).to_owned());
+            match *key {
                 "category" => q.category = value,
                 "search" => q.search = value,
                 "featured" => q.featured = value,
@@ -271,12 +253,12 @@ mod tests {
                 "minThc" => q.min_thc = value,
                 "inStock" => q.in_stock = value,
                 "sort" => q.sort = value,
-                "limit" => q.limit = value,
-                "offset" => q.offset = value,
+                "limit" => page.limit = value,
+                "offset" => page.offset = value,
                 other => panic!("unknown key {other}"),
             }
         }
-        q
+        (q, page)
     }
 
     fn fields(problem: &Problem) -> Vec<String> {
@@ -285,17 +267,17 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let filter = ListFilter::parse(&query(&[])).unwrap();
+        let filter = parse(&[]).unwrap();
         assert_eq!(filter.sort, Sort::Newest);
         assert_eq!(filter.page.limit(), 20);
-        let filter = ListFilter::parse(&query(&[("search", "  blue   dream ")])).unwrap();
+        let filter = parse(&[("search", "  blue   dream ")]).unwrap();
         assert_eq!(filter.search.as_deref(), Some("blue dream"));
         assert_eq!(filter.sort, Sort::Relevance);
     }
 
     #[test]
     fn every_bad_parameter_is_named() {
-        let problem = ListFilter::parse(&query(&[
+        let problem = parse(&[
             ("limit", "-1"),
             ("offset", "abc"),
             ("sort", "cheapest"),
@@ -305,7 +287,7 @@ mod tests {
             ("minPrice", "ten"),
             ("minThc", "150"),
             ("inStock", "maybe"),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(problem.status(), 400);
         let mut got = fields(&problem);
@@ -324,24 +306,23 @@ mod tests {
                 "strainType"
             ]
         );
-        assert!(ListFilter::parse(&query(&[("limit", "100000")])).is_err());
-        let inverted = ListFilter::parse(&query(&[("minPrice", "50.00"), ("maxPrice", "10.00")]));
+        assert!(parse(&[("limit", "100000")]).is_err());
+        let inverted = parse(&[("minPrice", "50.00"), ("maxPrice", "10.00")]);
         assert_eq!(fields(&inverted.unwrap_err()), ["maxPrice"]);
     }
 
     #[test]
     fn categories_by_slug_or_id() {
-        let filter = ListFilter::parse(&query(&[("category", "Flower")])).unwrap();
+        let filter = parse(&[("category", "Flower")]).unwrap();
         assert_eq!(filter.category, Some(CategoryRef::Slug("flower".into())));
-        let id = Uuid::new_v4();
-        let filter = ListFilter::parse(&query(&[("category", &id.to_string())])).unwrap();
+        let id = CategoryId::new();
+        let filter = parse(&[("category", &id.to_string())]).unwrap();
         assert_eq!(filter.category, Some(CategoryRef::Id(id)));
     }
 
     #[test]
     fn only_category_and_featured_pages_are_cached() {
-        let scope =
-            |pairs: &[(&str, &str)]| ListFilter::parse(&query(pairs)).unwrap().cache_scope();
+        let scope = |pairs: &[(&str, &str)]| parse(pairs).unwrap().cache_scope();
         assert_eq!(
             scope(&[("category", "flower")]),
             Some(CacheScope::Category(CategoryRef::Slug("flower".into())))
@@ -353,10 +334,10 @@ mod tests {
 
     #[test]
     fn the_canonical_form_tells_pages_apart() {
-        let a = ListFilter::parse(&query(&[("category", "flower"), ("offset", "20")])).unwrap();
-        let b = ListFilter::parse(&query(&[("category", "flower")])).unwrap();
+        let a = parse(&[("category", "flower"), ("offset", "20")]).unwrap();
+        let b = parse(&[("category", "flower")]).unwrap();
         assert_ne!(a.canonical(), b.canonical());
-        let c = ListFilter::parse(&query(&[("category", "flower"), ("offset", "0")])).unwrap();
+        let c = parse(&[("category", "flower"), ("offset", "0")]).unwrap();
         assert_eq!(b.canonical(), c.canonical());
     }
 }
