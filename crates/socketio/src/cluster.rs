@@ -3,7 +3,8 @@
 //!
 //! So each session id names its replica ([`crate::Sid`]), each replica announces its own
 //! address in Redis (`<prefix>:node:<id>`, refreshed every few seconds, gone a little after
-//! it stops), and a replica that receives a request for another's session forwards it there:
+//! it stops, and listed in the set `<prefix>:nodes`), and a replica that receives a request
+//! for another's session forwards it there:
 //! polling requests as HTTP, the WebSocket of an upgrade as a WebSocket it pipes both ways.
 //! A forwarded request carries [`FORWARDED_HEADER`] and is never forwarded again. A session
 //! whose replica is gone is unknown, which tells the client to connect anew.
@@ -27,8 +28,9 @@ use tokio_util::sync::CancellationToken;
 /// How often a replica renews its address, and how long the record outlives a missed renewal.
 const ANNOUNCE_EVERY: Duration = Duration::from_secs(5);
 const ANNOUNCEMENT_LASTS: Duration = Duration::from_secs(20);
-/// How long an address looked up is reused.
-const ADDRESS_FRESH_FOR: Duration = Duration::from_secs(5);
+/// How often, at most, the replicas' addresses are read again from Redis when a request names a
+/// replica not known here: a flood of made-up session ids costs Redis one read a second.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// How long Redis may take.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 
@@ -51,7 +53,8 @@ pub struct Cluster {
     path: String,
     client: redis::Client,
     connection: tokio::sync::Mutex<Option<redis::aio::MultiplexedConnection>>,
-    addresses: Mutex<HashMap<NodeId, (Option<String>, Instant)>>,
+    /// The replicas' addresses as last read, and when.
+    addresses: Mutex<(HashMap<NodeId, String>, Option<Instant>)>,
     http: reqwest::Client,
     max_payload: usize,
 }
@@ -89,6 +92,10 @@ impl Cluster {
 
     fn key(&self, node: NodeId) -> String {
         format!("{}:node:{node}", self.prefix)
+    }
+
+    fn nodes_key(&self) -> String {
+        format!("{}:nodes", self.prefix)
     }
 
     async fn redis(&self) -> Result<redis::aio::MultiplexedConnection, String> {
@@ -131,8 +138,12 @@ impl Cluster {
                         .arg(&self.address)
                         .arg("EX")
                         .arg(ANNOUNCEMENT_LASTS.as_secs());
+                    let mut list = redis::cmd("SADD");
+                    list.arg(self.nodes_key()).arg(self.node.as_str());
                     if let Err(err) = self.query::<()>(&announce).await {
                         tracing::warn!(%err, "cannot announce this replica in Redis");
+                    } else if let Err(err) = self.query::<()>(&list).await {
+                        tracing::warn!(%err, "cannot list this replica in Redis");
                     }
                 }
                 () = shutdown.cancelled() => break,
@@ -141,26 +152,75 @@ impl Cluster {
         let mut withdraw = redis::cmd("DEL");
         withdraw.arg(self.key(self.node));
         let _ = self.query::<()>(&withdraw).await;
+        let mut unlist = redis::cmd("SREM");
+        unlist.arg(self.nodes_key()).arg(self.node.as_str());
+        let _ = self.query::<()>(&unlist).await;
+    }
+
+    /// Reads every announced replica's address; forgets replicas whose announcement lapsed.
+    async fn refresh(&self) -> Result<HashMap<NodeId, String>, String> {
+        let mut members = redis::cmd("SMEMBERS");
+        members.arg(self.nodes_key());
+        let nodes: Vec<String> = self.query(&members).await?;
+        let nodes: Vec<NodeId> = nodes.iter().filter_map(|node| node.parse().ok()).collect();
+        if nodes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let mut get = redis::cmd("MGET");
+        for node in &nodes {
+            get.arg(self.key(*node));
+        }
+        let addresses: Vec<Option<String>> = self.query(&get).await?;
+        let mut known = HashMap::new();
+        let mut lapsed = redis::cmd("SREM");
+        lapsed.arg(self.nodes_key());
+        let mut any_lapsed = false;
+        for (node, address) in nodes.into_iter().zip(addresses) {
+            match address {
+                Some(address) => {
+                    known.insert(node, address);
+                }
+                None => {
+                    lapsed.arg(node.as_str());
+                    any_lapsed = true;
+                }
+            }
+        }
+        if any_lapsed {
+            let _ = self.query::<()>(&lapsed).await;
+        }
+        Ok(known)
     }
 
     /// The address of `node`, if it is announced.
     async fn address_of(&self, node: NodeId) -> Option<String> {
-        if let Some((address, at)) = self
+        let stale = {
+            let addresses = self
+                .addresses
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(address) = addresses.0.get(&node) {
+                return Some(address.clone());
+            }
+            addresses
+                .1
+                .is_none_or(|at| at.elapsed() >= REFRESH_AT_MOST_EVERY)
+        };
+        if !stale {
+            return None;
+        }
+        let known = match self.refresh().await {
+            Ok(known) => known,
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the replicas' addresses");
+                return None;
+            }
+        };
+        let address = known.get(&node).cloned();
+        *self
             .addresses
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&node)
-            && at.elapsed() < ADDRESS_FRESH_FOR
-        {
-            return address.clone();
-        }
-        let mut lookup = redis::cmd("GET");
-        lookup.arg(self.key(node));
-        let address: Option<String> = self.query(&lookup).await.ok().flatten();
-        self.addresses
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(node, (address.clone(), Instant::now()));
+            .unwrap_or_else(PoisonError::into_inner) = (known, Some(Instant::now()));
         address
     }
 

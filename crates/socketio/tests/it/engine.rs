@@ -48,7 +48,7 @@ async fn polling_handshake_answers_an_open_packet_with_the_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_invalid_mandatory_parameter_or_method_is_a_400() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     for query in [
         "/engine.io/?transport=polling",
         "/engine.io/?EIO=abc&transport=polling",
@@ -88,7 +88,7 @@ async fn websocket_handshake_answers_an_open_packet_without_upgrades() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_with_an_invalid_parameter_is_refused() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     for query in [
         "/engine.io/?transport=websocket",
         "/engine.io/?EIO=abc&transport=websocket",
@@ -110,7 +110,7 @@ async fn a_websocket_with_an_invalid_parameter_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_sends_and_receives_one_packet_several_and_binary() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     for payload in [
         "4hello",
         "4test1\x1e4test2\x1e4test3",
@@ -125,7 +125,7 @@ async fn polling_sends_and_receives_one_packet_several_and_binary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_answers_are_plain_text() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let response = reqwest::get(server.url(Q)).await.unwrap();
     assert_eq!(
         response.headers()["content-type"],
@@ -135,7 +135,7 @@ async fn polling_answers_are_plain_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_session_is_a_400_for_get_and_post() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     // A well-formed id no session has, and one that is not an id of ours.
     let unknown = format!("{}AAAAAAAAAAAAAAAA", server.node);
     for sid in [unknown.as_str(), "lv_VI97HAXpY6yYWAAAC"] {
@@ -147,7 +147,7 @@ async fn an_unknown_session_is_a_400_for_get_and_post() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_packet_closes_the_session() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     assert_eq!(post(&url, "abc").await.0, 400);
@@ -156,7 +156,7 @@ async fn an_invalid_packet_closes_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_pending_get_closes_the_session() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     let first = tokio::spawn({
@@ -174,7 +174,7 @@ async fn a_second_pending_get_closes_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_active_post_closes_the_session() {
     use tokio::io::AsyncWriteExt;
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     // A POST whose body is still coming keeps the first one active.
@@ -193,7 +193,7 @@ async fn a_second_active_post_closes_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_sends_and_receives_text_and_binary() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let mut ws = ws(&server.ws_url("/engine.io/?EIO=4&transport=websocket")).await;
     next_text(&mut ws).await.unwrap();
     send(&mut ws, "4hello").await;
@@ -209,7 +209,7 @@ async fn websocket_sends_and_receives_text_and_binary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_closes_on_an_invalid_packet() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let mut ws = ws(&server.ws_url("/engine.io/?EIO=4&transport=websocket")).await;
     next_text(&mut ws).await.unwrap();
     send(&mut ws, "abc").await;
@@ -263,7 +263,7 @@ async fn websocket_closes_the_session_on_ping_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_close_ends_the_pending_poll_with_noop() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     let (poll, closing) = tokio::join!(get(&url), async {
@@ -277,7 +277,7 @@ async fn polling_close_ends_the_pending_poll_with_noop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_close_packet_closes_the_socket() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let mut ws = ws(&server.ws_url("/engine.io/?EIO=4&transport=websocket")).await;
     next_text(&mut ws).await.unwrap();
     send(&mut ws, "1").await;
@@ -288,7 +288,7 @@ async fn websocket_close_packet_closes_the_socket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_upgrades_to_websocket_with_probe_noop_and_upgrade() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let mut ws =
         ws(&server.ws_url(&format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"))).await;
@@ -306,7 +306,7 @@ async fn polling_upgrades_to_websocket_with_probe_noop_and_upgrade() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poll_pending_at_the_probe_gets_noop() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     let poll = tokio::spawn(async move { get(&url).await });
@@ -320,7 +320,7 @@ async fn a_poll_pending_at_the_probe_gets_noop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_the_upgrade_polling_and_a_second_websocket_are_refused() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let ws_url = server.ws_url(&format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"));
     let mut ws = ws(&ws_url).await;
@@ -350,7 +350,7 @@ async fn after_the_upgrade_polling_and_a_second_websocket_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn packets_queued_during_the_upgrade_arrive_over_the_websocket() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/engine.io/").await;
     let url = session_url(&server, &sid);
     let mut ws =
@@ -367,7 +367,7 @@ async fn packets_queued_during_the_upgrade_arrive_over_the_websocket() {
 async fn an_upgrade_without_the_upgrade_packet_leaves_the_session_polling() {
     let config = Config {
         upgrade_timeout: Duration::from_millis(200),
-        ..quick()
+        ..steady()
     };
     let server = TestServer::start(config).await;
     let sid = open_polling(&server, "/engine.io/").await;
@@ -390,7 +390,7 @@ async fn an_upgrade_without_the_upgrade_packet_leaves_the_session_polling() {
 async fn a_body_over_max_payload_is_a_413_and_closes_the_session() {
     let config = Config {
         max_payload: 100,
-        ..quick()
+        ..steady()
     };
     let server = TestServer::start(config).await;
     let sid = open_polling(&server, "/engine.io/").await;
@@ -404,7 +404,7 @@ async fn a_body_over_max_payload_is_a_413_and_closes_the_session() {
 async fn a_websocket_message_over_max_payload_closes_the_session() {
     let config = Config {
         max_payload: 100,
-        ..quick()
+        ..steady()
     };
     let server = TestServer::start(config).await;
     let mut ws = ws(&server.ws_url("/engine.io/?EIO=4&transport=websocket")).await;

@@ -29,6 +29,15 @@ pub fn quick() -> Config {
     }
 }
 
+/// Like [`quick`], with heartbeats far apart: for tests whose answers a ping would get into.
+pub fn steady() -> Config {
+    Config {
+        ping_interval: Duration::from_secs(10),
+        ping_timeout: Duration::from_secs(5),
+        ..quick()
+    }
+}
+
 /// Echoes every Engine.IO message back.
 struct Echo;
 

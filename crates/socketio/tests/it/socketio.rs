@@ -276,7 +276,7 @@ async fn malformed_packets_close_the_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sample_session_over_long_polling() {
-    let server = TestServer::start(quick()).await;
+    let server = TestServer::start(steady()).await;
     let sid = open_polling(&server, "/socket.io/").await;
     let url = server.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
     assert_eq!(post(&url, "40").await, (200, "ok".to_owned()));
