@@ -40,6 +40,9 @@ pub fn apply_stock_change(stock: i32, reserved: i32, change: StockChange) -> Res
     };
     match after {
         Some(after) if after >= reserved && after >= 0 => Ok(after),
+        _ if reserved == 0 => {
+            Err(Problem::new(Code::Conflict).with_detail("Stock on hand cannot go below zero."))
+        }
         _ => Err(Problem::new(Code::Conflict).with_detail(format!(
             "Stock on hand cannot go below the {reserved} packages open orders hold."
         ))),

@@ -12,7 +12,7 @@ use crate::routes::products::ProductDetail;
 use crate::state::AppState;
 use actix_web::web;
 use auth_token::{Admin, Authenticated};
-use domain::input::{BoundedText, FreeText, Validation};
+use domain::input::{BoundedText, FieldError, FreeText, Validation};
 use domain::{CategoryId, Problem, ProductId};
 use platform::api::{Created, NoContent};
 use platform::client::Acting;
@@ -245,8 +245,22 @@ pub async fn update_product(
 #[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// `true` deletes the product for good (`product.deleted`); otherwise (default) it is
-    /// only deactivated.
-    pub permanent: Option<bool>,
+    /// only deactivated. Taken as text so a bad value is answered naming it.
+    #[param(value_type = Option<bool>)]
+    pub permanent: Option<String>,
+}
+
+impl DeleteQuery {
+    fn parse(&self) -> Result<Removal, Problem> {
+        match self.permanent.as_deref() {
+            None | Some("false") => Ok(Removal::Deactivate),
+            Some("true") => Ok(Removal::Permanent),
+            Some(_) => Err(Problem::validation(vec![FieldError::new(
+                "permanent",
+                "must be true or false",
+            )])),
+        }
+    }
 }
 
 /// Deactivate a product (or delete it with `permanent=true`).
@@ -262,11 +276,7 @@ pub async fn delete_product(
     id: web::Path<ProductId>,
     query: web::Query<DeleteQuery>,
 ) -> Result<NoContent, Problem> {
-    let removal = if query.permanent == Some(true) {
-        Removal::Permanent
-    } else {
-        Removal::Deactivate
-    };
+    let removal = query.parse()?;
     products::remove(&state, &admin, *id, removal).await?;
     Ok(NoContent)
 }

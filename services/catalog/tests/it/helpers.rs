@@ -163,6 +163,37 @@ impl TestApp {
         self.http(token).get(path).await
     }
 
+    /// Uploads `bytes` as a product image (multipart `image`, with an `altText`) as the admin.
+    pub async fn upload_image(
+        &self,
+        product: Uuid,
+        bytes: Vec<u8>,
+        name: &str,
+        mime: &str,
+    ) -> TestResponse {
+        use reqwest::multipart::{Form, Part};
+        let part = Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str(mime)
+            .unwrap();
+        let form = Form::new()
+            .part("image", part)
+            .text("altText", "Buds in a jar");
+        let res = self
+            .client
+            .post(self.url(&format!("/api/admin/products/{product}/images")))
+            .bearer_auth(&self.admin)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        TestResponse {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            text: res.text().await.unwrap(),
+        }
+    }
+
     /// GET of raw bytes (images): status, headers and body.
     pub async fn get_bytes(
         &self,

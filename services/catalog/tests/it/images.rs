@@ -2,7 +2,7 @@
 
 use crate::helpers::TestApp;
 use reqwest::Method;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
 /// A real 1×1 PNG.
@@ -21,23 +21,8 @@ async fn upload(
     name: &str,
     mime: &str,
 ) -> (u16, Value) {
-    let part = Part::bytes(bytes)
-        .file_name(name.to_owned())
-        .mime_str(mime)
-        .unwrap();
-    let form = Form::new()
-        .part("image", part)
-        .text("altText", "Buds in a jar");
-    let res = app
-        .client
-        .post(app.url(&format!("/api/admin/products/{product}/images")))
-        .bearer_auth(&app.admin)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
+    let res = app.upload_image(product, bytes, name, mime).await;
+    (res.status, res.json())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

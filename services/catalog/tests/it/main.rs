@@ -4,9 +4,11 @@
 
 mod admin;
 mod cache;
+mod errors;
 mod helpers;
 mod images;
 mod listing;
+mod openapi;
 mod reviews;
 mod search;
 mod seed;

@@ -7,9 +7,10 @@ use serde_json::json;
 async fn fixture(app: &TestApp) {
     let flower = app.category("flower").await;
     let edibles = app.category("edibles").await;
-    app.product(flower, json!({ "name": "Blue Dream", "description": "Sweet berry aroma with a calm, creative lift.", "effects": ["creative", "uplifted"] })).await;
-    app.product(flower, json!({ "name": "Blueberry Kush", "description": "Dense buds; a dream of a nightcap.", "effects": ["sleepy"] })).await;
-    app.product(flower, json!({ "name": "Sour Diesel", "description": "Pungent fuel with a citrus finish.", "effects": ["energetic"] })).await;
+    // Prices run against relevance: the best matches of "diesel OR dream" cost the most.
+    app.product(flower, json!({ "name": "Blue Dream", "price": "45.00", "description": "Sweet berry aroma with a calm, creative lift.", "effects": ["creative", "uplifted"] })).await;
+    app.product(flower, json!({ "name": "Blueberry Kush", "price": "30.00", "description": "Dense buds; a dream of a nightcap.", "effects": ["sleepy"] })).await;
+    app.product(flower, json!({ "name": "Sour Diesel", "price": "35.00", "description": "Pungent fuel with a citrus finish.", "effects": ["energetic"] })).await;
     app.product(edibles, json!({ "name": "Lemon Drops", "productType": "edible", "netWeightGrams": null, "thcMgPerPackage": 100, "thc": "100mg", "description": "Tart gummies.", "effects": ["happy"] })).await;
 }
 
@@ -48,8 +49,20 @@ async fn effects_descriptions_and_categories_are_searched() {
         app.names("search=blue&category=edibles").await,
         Vec::<String>::new()
     );
-    let by_price = app.names("search=diesel%20OR%20dream&sort=price_asc").await;
-    assert!(by_price.len() >= 2, "{by_price:?}");
+    let by_relevance = app.names("search=diesel%20OR%20dream").await;
+    assert_eq!(
+        by_relevance.last().map(String::as_str),
+        Some("Blueberry Kush")
+    );
+    assert_eq!(
+        app.names("search=diesel%20OR%20dream&sort=price_asc").await,
+        ["Blueberry Kush", "Sour Diesel", "Blue Dream"]
+    );
+    assert_eq!(
+        app.names("search=diesel%20OR%20dream&sort=price_desc")
+            .await,
+        ["Blue Dream", "Sour Diesel", "Blueberry Kush"]
+    );
     // Search text is bounded.
     let long = "a".repeat(101);
     assert_eq!(
