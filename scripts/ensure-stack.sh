@@ -593,6 +593,7 @@ PY
 }
 
 # What the definitions declare, one line each: "queue <name>" and "binding <queue> <key>".
+# shellcheck disable=SC2317,SC2329 # called through wait_until
 definitions_expected() {
     python3 - "$REPO_ROOT/deploy/rabbitmq/definitions.json" <<'PY'
 import json, sys

@@ -3,8 +3,11 @@
 #   1. one user per service (AMQP_USERS), each with the password in AMQP_PASSWORD_<USER>
 #      and no tags (no management access, and never `impersonator`: the broker must refuse a
 #      user_id that is not the connection's own);
-#   2. definitions.json: the vhost, the events exchange, and each user's permissions (its own
-#      queues) and topic permissions (the routing keys it may publish and bind).
+#   2. definitions.json: the vhost, the events exchange, every queue the services consume with
+#      its retry and dead-letter queues and its bindings (declared before any service starts, so
+#      the broker keeps events published before their consumer first runs), and each user's
+#      permissions (its own queues) and topic permissions (the routing keys it may publish and
+#      bind). The management API imports it before it answers.
 # Idempotent: run it at every deploy, before the services start. The Kubernetes Job
 # (job.yaml) and compose's rabbitmq-definitions service run it; `make run`'s local broker
 # imports dev-users.json and definitions.json with rabbitmqctl instead
