@@ -1,65 +1,40 @@
-//! Delivery addresses (the guide's addressSchema): parsed at the edge, geocoded when saved,
-//! and answered with whether they are inside a service area.
+//! Delivery addresses (the guide's addressSchema): geocoded when saved, at most
+//! [`MAX_ADDRESSES`] per customer, exactly one primary while there are any.
 
 use crate::db;
-use crate::db::addresses::AddressRow;
+use crate::db::addresses::{AddressRow, AddressType};
 use crate::state::AppState;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
-use domain::{AddressLine, City, FreeText, Instructions, Label, Problem, UsState, UsZip};
+use domain::{
+    AddressId, AddressLine, City, FreeText, Instructions, Label, Problem, UsState, UsZip, UserId,
+};
 use geo::{AddressQuery, Geocoded};
-use serde::Deserialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// Most addresses one customer may keep.
 pub const MAX_ADDRESSES: i64 = 20;
 
-/// The guide's address types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AddressType {
-    Home,
-    Work,
-    Other,
+/// Whether a saved address becomes the primary one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Primacy {
+    /// It becomes primary; the one that was loses it.
+    Primary,
+    /// It stays as it is (a first address is primary all the same).
+    AsItIs,
 }
 
-impl AddressType {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Home => "home",
-            Self::Work => "work",
-            Self::Other => "other",
-        }
-    }
-}
-
-/// `POST`/`PUT /api/users/addresses` (the guide's addressSchema).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AddressInput {
-    /// A name for the address, e.g. "Home" (1–100 characters).
-    #[schema(value_type = String, example = "Home")]
+/// An address as the customer gave it, parsed.
+#[derive(Debug, Clone)]
+pub struct Address {
     pub name: Label,
-    #[schema(value_type = String, example = "1100 Congress Ave")]
-    pub address_line1: AddressLine,
-    /// Apartment, suite, unit (may be empty).
-    #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Apt 4")]
-    pub address_line2: Option<FreeText<255>>,
-    #[schema(value_type = String, example = "Austin")]
+    pub line1: AddressLine,
+    pub line2: Option<FreeText<255>>,
     pub city: City,
-    #[schema(value_type = String, example = "TX")]
     pub state: UsState,
-    #[schema(value_type = String, example = "78701")]
-    pub zip_code: UsZip,
-    pub address_type: AddressType,
-    /// For the driver: gate code, where to park (up to 500 characters).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub delivery_instructions: Option<Instructions>,
-    #[serde(default)]
-    pub is_primary: bool,
+    pub zip: UsZip,
+    pub kind: AddressType,
+    pub instructions: Option<Instructions>,
+    pub primacy: Primacy,
 }
 
 fn non_empty<const N: usize>(text: Option<FreeText<N>>) -> Option<String> {
@@ -67,14 +42,13 @@ fn non_empty<const N: usize>(text: Option<FreeText<N>>) -> Option<String> {
 }
 
 /// Where the geocoder put the address, if it could.
-async fn geocode(state: &AppState, input: &AddressInput) -> Option<Geocoded> {
-    let line2 = input.address_line2.as_ref().map(FreeText::as_str);
+async fn geocode(state: &AppState, address: &Address) -> Option<Geocoded> {
     let query = AddressQuery {
-        line1: input.address_line1.as_str(),
-        line2,
-        city: input.city.as_str(),
-        state: input.state.as_str(),
-        zip: input.zip_code.as_str(),
+        line1: address.line1.as_str(),
+        line2: address.line2.as_ref().map(FreeText::as_str),
+        city: address.city.as_str(),
+        state: address.state.as_str(),
+        zip: address.zip.as_str(),
     };
     match state.geocoder.geocode(&query).await {
         Ok(found) => found,
@@ -94,24 +68,24 @@ async fn geocode(state: &AppState, input: &AddressInput) -> Option<Geocoded> {
 }
 
 fn row_from(
-    input: AddressInput,
-    id: Uuid,
-    user: Uuid,
+    address: Address,
+    id: AddressId,
+    user: UserId,
     found: Option<&Geocoded>,
-    created_at: chrono::DateTime<Utc>,
+    created_at: DateTime<Utc>,
 ) -> AddressRow {
     AddressRow {
         id,
         user_id: user,
-        name: input.name.into_inner(),
-        address_line1: input.address_line1.into_inner(),
-        address_line2: non_empty(input.address_line2),
-        city: input.city.into_inner(),
-        state: input.state.as_str().to_owned(),
-        zip_code: input.zip_code.as_str().to_owned(),
-        address_type: input.address_type.as_str().to_owned(),
-        delivery_instructions: non_empty(input.delivery_instructions),
-        is_primary: input.is_primary,
+        name: address.name.into_inner(),
+        address_line1: address.line1.into_inner(),
+        address_line2: non_empty(address.line2),
+        city: address.city.into_inner(),
+        state: address.state.as_str().to_owned(),
+        zip_code: address.zip.as_str().to_owned(),
+        address_type: address.kind,
+        delivery_instructions: non_empty(address.instructions),
+        is_primary: address.primacy == Primacy::Primary,
         latitude: found.map(|f| f.point.latitude()),
         longitude: found.map(|f| f.point.longitude()),
         geocode_precision: found.map(|f| f.precision.as_str().to_owned()),
@@ -120,13 +94,19 @@ fn row_from(
     }
 }
 
+/// The customer's addresses, primary first.
+pub async fn list(state: &AppState, user: UserId) -> Result<Vec<AddressRow>, Problem> {
+    let mut conn = state.db().await?;
+    Ok(db::addresses::list(&mut conn, user).await?)
+}
+
 /// Saves a new address; the first one is primary whatever the request says.
 pub async fn create(
     state: &AppState,
-    user: Uuid,
-    input: AddressInput,
+    user: UserId,
+    address: Address,
 ) -> Result<AddressRow, Problem> {
-    let found = geocode(state, &input).await;
+    let found = geocode(state, &address).await;
     let mut conn = state.db().await?;
     let row = conn
         .transaction(async move |conn| {
@@ -138,7 +118,7 @@ pub async fn create(
                     )),
                 );
             }
-            let mut row = row_from(input, Uuid::now_v7(), user, found.as_ref(), Utc::now());
+            let mut row = row_from(address, AddressId::new(), user, found.as_ref(), Utc::now());
             row.is_primary = row.is_primary || count == 0;
             if row.is_primary {
                 db::addresses::clear_primary(conn, user, row.id).await?;
@@ -153,17 +133,17 @@ pub async fn create(
 /// primary: another one becomes primary by being saved with `isPrimary: true`.
 pub async fn replace(
     state: &AppState,
-    user: Uuid,
-    id: Uuid,
-    input: AddressInput,
+    user: UserId,
+    id: AddressId,
+    address: Address,
 ) -> Result<AddressRow, Problem> {
-    let found = geocode(state, &input).await;
+    let found = geocode(state, &address).await;
     let mut conn = state.db().await?;
     conn.transaction(async move |conn| {
         let existing = db::addresses::find_owned(conn, user, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        let mut row = row_from(input, id, user, found.as_ref(), existing.created_at);
+        let mut row = row_from(address, id, user, found.as_ref(), existing.created_at);
         row.is_primary = row.is_primary || existing.is_primary;
         if row.is_primary {
             db::addresses::clear_primary(conn, user, id).await?;
@@ -175,7 +155,7 @@ pub async fn replace(
 
 /// Deletes an address of `user`; when it was primary, the oldest other one takes over.
 /// Orders keep their own copy of the destination, so history is unaffected.
-pub async fn delete(state: &AppState, user: Uuid, id: Uuid) -> Result<(), Problem> {
+pub async fn delete(state: &AppState, user: UserId, id: AddressId) -> Result<(), Problem> {
     let mut conn = state.db().await?;
     conn.transaction(async move |conn| {
         let existing = db::addresses::find_owned(conn, user, id)
@@ -190,6 +170,7 @@ pub async fn delete(state: &AppState, user: Uuid, id: Uuid) -> Result<(), Proble
     .await
 }
 
-pub fn not_found(id: Uuid) -> Problem {
+/// 404 for an address that is not the customer's, or does not exist.
+pub fn not_found(id: AddressId) -> Problem {
     Problem::not_found(format!("No delivery address {id} on this account."))
 }

@@ -1,217 +1,194 @@
-//! The cart in Redis (the guide's `cart:{userId}`): a hash of product id → quantity and when
-//! it was added. Every change re-arms the key's expiry, so a cart left untouched for the
-//! configured time (7 days) disappears on its own. Changes run as Lua scripts so two taps on
-//! "add" at once can never pass the quantity cap together.
+//! The cart's rules: only products for sale, 1 to the configured most packages per line,
+//! never more than is available; and its contents priced from the read model, with tax,
+//! delivery fee and total estimated for the customer's primary address. The lines live in
+//! Redis (`db::carts`).
 
-use chrono::{DateTime, TimeZone, Utc};
-use deadpool_redis::redis;
-use platform::redis::RedisPool;
-use std::time::Duration;
-use uuid::Uuid;
+use crate::db;
+use crate::db::addresses::AddressRow;
+use crate::db::carts::{CartEntry, CartError};
+use crate::db::products::ProductRow;
+use crate::pricing::{self, Line, Quote};
+use crate::state::AppState;
+use chrono::{DateTime, Utc};
+use domain::{Code, FieldError, Problem, ProductId, UserId};
 
-/// Adds ARGV[2] packages of product ARGV[1] unless the line would exceed ARGV[3]; ARGV[4] is
-/// now in milliseconds, ARGV[5] the expiry in milliseconds, ARGV[6] the most lines allowed.
-/// Returns the new quantity, -1 over the cap (with the current quantity second) or -2 when
-/// the cart is full.
-const ADD: &str = r"
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-local quantity, added = 0, ARGV[4]
-if current then
-  local sep = string.find(current, '|')
-  quantity = tonumber(string.sub(current, 1, sep - 1))
-  added = string.sub(current, sep + 1)
-elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[6]) then
-  return {-2, 0}
-end
-local wanted = quantity + tonumber(ARGV[2])
-if wanted > tonumber(ARGV[3]) then return {-1, quantity} end
-redis.call('HSET', KEYS[1], ARGV[1], wanted .. '|' .. added)
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {wanted, quantity}
-";
-
-/// Sets product ARGV[1]'s quantity to ARGV[2] if the line exists. Returns 1, or 0 if absent.
-const SET: &str = r"
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if not current then return 0 end
-local sep = string.find(current, '|')
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. string.sub(current, sep + 1))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
-";
-
-/// One line of a cart as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CartEntry {
-    pub product_id: Uuid,
+/// A product and a number of packages, as the customer asked.
+#[derive(Debug, Clone, Copy)]
+pub struct Packages {
+    pub product: ProductId,
     pub quantity: u32,
-    pub added_at: DateTime<Utc>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum CartError {
-    #[error("the line would hold more than {cap} packages (it holds {current})")]
-    OverCap { cap: u32, current: u32 },
-    #[error("the cart already holds {0} different products")]
-    Full(u32),
-    #[error("the product is not in the cart")]
-    NotInCart,
-    #[error("cart storage unavailable: {0}")]
-    Unavailable(#[from] redis::RedisError),
-    #[error("cart storage unavailable: {0}")]
-    Pool(#[from] deadpool_redis::PoolError),
+/// One line of the cart with its product as the read model has it now.
+#[derive(Debug, Clone)]
+pub struct CartLine {
+    pub entry: CartEntry,
+    /// `None` when catalog never announced the product.
+    pub product: Option<ProductRow>,
+    /// False when the product is no longer for sale: remove it to check out.
+    pub available: bool,
 }
 
-#[derive(Clone)]
-pub struct Carts {
-    redis: RedisPool,
-    prefix: String,
-    ttl: Duration,
-    max_lines: u32,
-    add: redis::Script,
-    set: redis::Script,
+/// What the order would cost delivered to the customer's primary address.
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    pub address: AddressRow,
+    /// `None` when the address is not served (or not on the map).
+    pub quote: Option<Quote>,
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// The cart as the customer sees it.
+#[derive(Debug, Clone)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    /// The lines still for sale, at current prices.
+    pub subtotal_cents: i64,
+    /// For the primary address, when there is one and something to price.
+    pub estimate: Option<Estimate>,
+    /// When the cart disappears if left untouched.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
-fn parse_entry(field: &str, value: &str) -> Option<CartEntry> {
-    let (quantity, added) = value.split_once('|')?;
-    Some(CartEntry {
-        product_id: Uuid::parse_str(field).ok()?,
-        quantity: quantity.parse().ok()?,
-        added_at: Utc.timestamp_millis_opt(added.parse().ok()?).single()?,
-    })
+impl Cart {
+    /// Packages in the cart, all lines together.
+    pub fn item_count(&self) -> u32 {
+        self.lines.iter().map(|l| l.entry.quantity).sum()
+    }
 }
 
-impl Carts {
-    pub fn new(redis: RedisPool, prefix: &str, ttl: Duration, max_lines: u32) -> Self {
-        Self {
-            redis,
-            prefix: prefix.to_owned(),
-            ttl,
-            max_lines,
-            add: redis::Script::new(ADD),
-            set: redis::Script::new(SET),
+fn cart_problem(err: CartError) -> Problem {
+    match err {
+        CartError::OverCap { cap, current } => Problem::new(Code::BusinessRule)
+            .with_detail(format!(
+                "At most {cap} packages of this product can be ordered now; your cart holds {current}."
+            ))
+            .with_extension("maxQuantity", cap)
+            .with_extension("inCart", current),
+        CartError::Full(lines) => Problem::new(Code::BusinessRule)
+            .with_detail(format!("A cart holds at most {lines} different products.")),
+        CartError::NotInCart => Problem::not_found("This product is not in your cart."),
+        other => Problem::unavailable(&other),
+    }
+}
+
+fn check_quantity(state: &AppState, quantity: u32) -> Result<(), Problem> {
+    let max = state.config.cart_max_quantity;
+    if quantity == 0 || quantity > max {
+        return Err(Problem::validation(vec![FieldError::new(
+            "quantity",
+            format!("must be between 1 and {max}"),
+        )]));
+    }
+    Ok(())
+}
+
+/// The most packages of `product` a cart may hold now: the configured most, and what is
+/// available. Refuses products that are not for sale.
+async fn cap_for(state: &AppState, product: ProductId) -> Result<u32, Problem> {
+    let mut conn = state.db().await?;
+    let row = db::products::find(&mut conn, product)
+        .await?
+        .filter(ProductRow::can_be_ordered)
+        .ok_or_else(|| {
+            Problem::new(Code::ProductUnavailable).with_detail("This product is not for sale.")
+        })?;
+    let available = u32::try_from(row.available_quantity.max(0)).unwrap_or(u32::MAX);
+    if available == 0 {
+        return Err(Problem::new(Code::InsufficientStock).with_detail("This product is sold out."));
+    }
+    Ok(available.min(state.config.cart_max_quantity))
+}
+
+/// Adds packages of a product to any already in the cart.
+pub async fn add(state: &AppState, user: UserId, add: Packages) -> Result<Cart, Problem> {
+    check_quantity(state, add.quantity)?;
+    let cap = cap_for(state, add.product).await?;
+    state
+        .carts
+        .add(user, add.product, add.quantity, cap)
+        .await
+        .map_err(cart_problem)?;
+    contents(state, user).await
+}
+
+/// Sets the quantity of a product already in the cart.
+pub async fn update(state: &AppState, user: UserId, set: Packages) -> Result<Cart, Problem> {
+    check_quantity(state, set.quantity)?;
+    let cap = cap_for(state, set.product).await?;
+    if set.quantity > cap {
+        return Err(cart_problem(CartError::OverCap {
+            cap,
+            current: set.quantity,
+        }));
+    }
+    state
+        .carts
+        .set(user, set.product, set.quantity)
+        .await
+        .map_err(cart_problem)?;
+    contents(state, user).await
+}
+
+/// Takes a product out of the cart (404 when it is not there).
+pub async fn remove(state: &AppState, user: UserId, product: ProductId) -> Result<Cart, Problem> {
+    state
+        .carts
+        .remove(user, product)
+        .await
+        .map_err(cart_problem)?;
+    contents(state, user).await
+}
+
+/// The cart priced from the read model, with the estimate for the primary address.
+pub async fn contents(state: &AppState, user: UserId) -> Result<Cart, Problem> {
+    let entries = state.carts.get(user).await.map_err(cart_problem)?;
+    let mut conn = state.db().await?;
+    let ids: Vec<ProductId> = entries.iter().map(|e| e.product_id).collect();
+    let products = db::products::find_many(&mut conn, &ids).await?;
+    let mut lines = Vec::with_capacity(entries.len());
+    let mut priced = Vec::new();
+    for entry in entries {
+        let product = products.iter().find(|p| p.id == entry.product_id).cloned();
+        let available = product.as_ref().is_some_and(ProductRow::orderable);
+        if let Some(p) = product.as_ref().filter(|_| available) {
+            priced.push(Line {
+                product: p.clone(),
+                quantity: entry.quantity,
+            });
         }
-    }
-
-    /// How long an untouched cart lives.
-    pub const fn ttl(&self) -> Duration {
-        self.ttl
-    }
-
-    pub fn key(&self, user: Uuid) -> String {
-        format!("{}cart:{user}", self.prefix)
-    }
-
-    /// The cart's lines, oldest first. Reading counts as touching it.
-    pub async fn get(&self, user: Uuid) -> Result<Vec<CartEntry>, CartError> {
-        let mut conn = self.redis.get().await?;
-        let key = self.key(user);
-        let (raw, _): (Vec<(String, String)>, i64) = redis::pipe()
-            .hgetall(&key)
-            .pexpire(&key, i64::try_from(millis(self.ttl)).unwrap_or(i64::MAX))
-            .query_async(&mut conn)
-            .await?;
-        let mut entries: Vec<CartEntry> = raw
-            .iter()
-            .filter_map(|(field, value)| parse_entry(field, value))
-            .collect();
-        entries.sort_by(|a, b| {
-            a.added_at
-                .cmp(&b.added_at)
-                .then(a.product_id.cmp(&b.product_id))
+        lines.push(CartLine {
+            entry,
+            product,
+            available,
         });
-        Ok(entries)
     }
-
-    /// Adds `quantity` packages, never letting the line exceed `cap`. Returns the line's new
-    /// quantity.
-    pub async fn add(
-        &self,
-        user: Uuid,
-        product: Uuid,
-        quantity: u32,
-        cap: u32,
-    ) -> Result<u32, CartError> {
-        let mut conn = self.redis.get().await?;
-        let (result, current): (i64, i64) = self
-            .add
-            .key(self.key(user))
-            .arg(product.to_string())
-            .arg(quantity)
-            .arg(cap)
-            .arg(Utc::now().timestamp_millis())
-            .arg(millis(self.ttl))
-            .arg(self.max_lines)
-            .invoke_async(&mut conn)
-            .await?;
-        match result {
-            -2 => Err(CartError::Full(self.max_lines)),
-            -1 => Err(CartError::OverCap {
-                cap,
-                current: u32::try_from(current).unwrap_or(0),
-            }),
-            n => Ok(u32::try_from(n).unwrap_or(0)),
+    let estimate = match db::addresses::primary(&mut conn, user).await? {
+        Some(address) if !priced.is_empty() => {
+            let located = address.point().and_then(|p| state.rules.locate(p));
+            let quote = located.as_ref().and_then(|l| {
+                pricing::quote(
+                    l.jurisdiction,
+                    &priced,
+                    &address.city,
+                    l.distance_miles,
+                    l.jurisdiction.local_date(Utc::now()),
+                )
+            });
+            Some(Estimate { address, quote })
         }
-    }
-
-    /// Sets the quantity of a line already in the cart.
-    pub async fn set(&self, user: Uuid, product: Uuid, quantity: u32) -> Result<(), CartError> {
-        let mut conn = self.redis.get().await?;
-        let updated: i64 = self
-            .set
-            .key(self.key(user))
-            .arg(product.to_string())
-            .arg(quantity)
-            .arg(millis(self.ttl))
-            .invoke_async(&mut conn)
-            .await?;
-        if updated == 1 {
-            Ok(())
-        } else {
-            Err(CartError::NotInCart)
-        }
-    }
-
-    pub async fn remove(&self, user: Uuid, product: Uuid) -> Result<(), CartError> {
-        let mut conn = self.redis.get().await?;
-        let removed: i64 = redis::cmd("HDEL")
-            .arg(self.key(user))
-            .arg(product.to_string())
-            .query_async(&mut conn)
-            .await?;
-        if removed == 1 {
-            Ok(())
-        } else {
-            Err(CartError::NotInCart)
-        }
-    }
-
-    pub async fn clear(&self, user: Uuid) -> Result<(), CartError> {
-        let mut conn = self.redis.get().await?;
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.key(user))
-            .query_async(&mut conn)
-            .await?;
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_lines_parse_and_bad_ones_are_skipped() {
-        let id = Uuid::now_v7();
-        let entry = parse_entry(&id.to_string(), "3|1764000000000").unwrap();
-        assert_eq!(entry.quantity, 3);
-        assert_eq!(entry.product_id, id);
-        assert!(parse_entry("not-a-uuid", "3|1").is_none());
-        assert!(parse_entry(&id.to_string(), "three|1").is_none());
-        assert!(parse_entry(&id.to_string(), "3").is_none());
-    }
+        _ => None,
+    };
+    Ok(Cart {
+        subtotal_cents: pricing::subtotal_cents(&priced),
+        estimate,
+        // Reading the cart re-armed its expiry; an empty cart has no key to expire.
+        expires_at: (!lines.is_empty())
+            .then(|| {
+                chrono::Duration::from_std(state.carts.ttl())
+                    .ok()
+                    .map(|ttl| Utc::now() + ttl)
+            })
+            .flatten(),
+        lines,
+    })
 }

@@ -3,7 +3,7 @@
 //! Used by the cart's estimate, checkout and the tax calculator, so they always agree.
 
 use crate::db::products::ProductRow;
-use crate::products::compliance_type;
+use crate::products;
 use chrono::NaiveDate;
 use compliance::{
     AppliesTo, Jurisdiction, LimitedLine, ProductType, Rules, TaxBreakdown, TaxableLine,
@@ -25,12 +25,12 @@ impl Line {
     }
 
     pub fn product_type(&self) -> ProductType {
-        product_type(&self.product.product_type)
+        product_type(self.product.product_type)
     }
 
     pub fn limited(&self) -> LimitedLine {
         limited_line(
-            &self.product.product_type,
+            self.product.product_type,
             i64::from(self.quantity),
             self.product.net_weight_mg,
             self.product.thc_mg,
@@ -38,15 +38,15 @@ impl Line {
     }
 }
 
-/// The rules' type for a stored type name. Unknown types are refused before pricing;
-/// flower (limited, taxed as cannabis) is the safe reading, never accessory.
-pub fn product_type(name: &str) -> ProductType {
-    compliance_type(name).unwrap_or(ProductType::Flower)
+/// The rules' type for a stored type. Unknown types are refused before pricing; flower
+/// (limited, taxed as cannabis) is the safe reading, never accessory.
+pub fn product_type(kind: products::ProductType) -> ProductType {
+    kind.rules().unwrap_or(ProductType::Flower)
 }
 
 /// What a line counts against the daily limits.
 pub fn limited_line(
-    product_type: &str,
+    product_type: products::ProductType,
     quantity: i64,
     net_weight_mg: i64,
     thc_mg: i64,

@@ -3,37 +3,63 @@
 
 use events::v1;
 
-const TYPES: [(v1::ProductType, &str); 10] = [
-    (v1::ProductType::Flower, "flower"),
-    (v1::ProductType::PreRoll, "pre_roll"),
-    (v1::ProductType::Vape, "vape"),
-    (v1::ProductType::Concentrate, "concentrate"),
-    (v1::ProductType::Edible, "edible"),
-    (v1::ProductType::Beverage, "beverage"),
-    (v1::ProductType::Tincture, "tincture"),
-    (v1::ProductType::Capsule, "capsule"),
-    (v1::ProductType::Topical, "topical"),
-    (v1::ProductType::Accessory, "accessory"),
-];
-
-/// The stored name of an event's product type; `unspecified` is never orderable.
-pub fn type_name(value: i32) -> &'static str {
-    v1::ProductType::try_from(value)
-        .ok()
-        .and_then(|t| TYPES.iter().find(|(p, _)| *p == t))
-        .map_or("unspecified", |(_, name)| name)
+domain::string_enum! {
+    /// A product's type as catalog announces it. `unspecified` (an unknown type, or a deleted
+    /// product's tombstone) is never orderable.
+    pub enum ProductType (field = "productType") {
+        Flower => "flower",
+        PreRoll => "pre_roll",
+        Vape => "vape",
+        Concentrate => "concentrate",
+        Edible => "edible",
+        Beverage => "beverage",
+        Tincture => "tincture",
+        Capsule => "capsule",
+        Topical => "topical",
+        Accessory => "accessory",
+        Unspecified => "unspecified",
+    }
 }
 
-pub fn proto_type(name: &str) -> v1::ProductType {
-    TYPES
-        .iter()
-        .find(|(_, n)| *n == name)
-        .map_or(v1::ProductType::Unspecified, |(p, _)| *p)
-}
+impl ProductType {
+    /// The type of an event's `product_type`.
+    pub fn from_proto(value: i32) -> Self {
+        match v1::ProductType::try_from(value) {
+            Ok(v1::ProductType::Flower) => Self::Flower,
+            Ok(v1::ProductType::PreRoll) => Self::PreRoll,
+            Ok(v1::ProductType::Vape) => Self::Vape,
+            Ok(v1::ProductType::Concentrate) => Self::Concentrate,
+            Ok(v1::ProductType::Edible) => Self::Edible,
+            Ok(v1::ProductType::Beverage) => Self::Beverage,
+            Ok(v1::ProductType::Tincture) => Self::Tincture,
+            Ok(v1::ProductType::Capsule) => Self::Capsule,
+            Ok(v1::ProductType::Topical) => Self::Topical,
+            Ok(v1::ProductType::Accessory) => Self::Accessory,
+            _ => Self::Unspecified,
+        }
+    }
 
-/// The compliance rules' type, if the stored name is a known one.
-pub fn compliance_type(name: &str) -> Option<compliance::ProductType> {
-    name.parse().ok()
+    /// The event form.
+    pub const fn to_proto(self) -> v1::ProductType {
+        match self {
+            Self::Flower => v1::ProductType::Flower,
+            Self::PreRoll => v1::ProductType::PreRoll,
+            Self::Vape => v1::ProductType::Vape,
+            Self::Concentrate => v1::ProductType::Concentrate,
+            Self::Edible => v1::ProductType::Edible,
+            Self::Beverage => v1::ProductType::Beverage,
+            Self::Tincture => v1::ProductType::Tincture,
+            Self::Capsule => v1::ProductType::Capsule,
+            Self::Topical => v1::ProductType::Topical,
+            Self::Accessory => v1::ProductType::Accessory,
+            Self::Unspecified => v1::ProductType::Unspecified,
+        }
+    }
+
+    /// The compliance rules' type; `None` for `unspecified`, which the rules do not know.
+    pub fn rules(self) -> Option<compliance::ProductType> {
+        self.as_str().parse().ok()
+    }
 }
 
 #[cfg(test)]
@@ -42,13 +68,15 @@ mod tests {
 
     #[test]
     fn every_type_round_trips_and_is_known_to_the_rules() {
-        for (proto, name) in TYPES {
-            assert_eq!(type_name(proto as i32), name);
-            assert_eq!(proto_type(name), proto);
-            assert!(compliance_type(name).is_some(), "{name}");
+        for kind in ProductType::ALL {
+            assert_eq!(ProductType::from_proto(kind.to_proto() as i32), *kind);
+            assert_eq!(
+                kind.rules().is_some(),
+                *kind != ProductType::Unspecified,
+                "{kind}"
+            );
         }
-        assert_eq!(type_name(0), "unspecified");
-        assert_eq!(type_name(99), "unspecified");
-        assert!(compliance_type("unspecified").is_none());
+        assert_eq!(ProductType::from_proto(0), ProductType::Unspecified);
+        assert_eq!(ProductType::from_proto(99), ProductType::Unspecified);
     }
 }

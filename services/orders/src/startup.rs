@@ -2,18 +2,18 @@
 //! the two consumers, the timers and the HTTP server. Tests build it the same way on port 0
 //! against their own database and exchange.
 
-use crate::cart::Carts;
 use crate::config::{OrdersConfig, SERVICE};
-use crate::read_models::{READ_MODELS_BINDINGS, READ_MODELS_QUEUE, ReadModels};
+use crate::db::carts::Carts;
+use crate::events::{READ_MODELS_BINDINGS, READ_MODELS_QUEUE, ReadModels};
+use crate::events::{SAGA_BINDINGS, SAGA_QUEUE, SagaEvents};
 use crate::routes;
-use crate::saga::{SAGA_BINDINGS, SAGA_QUEUE, SagaEvents};
 use crate::state::AppState;
 use crate::timers::Timers;
+use ::events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use actix_web::web;
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use compliance::Rules;
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
-use events::{Broker, BrokerCheck, Consumer, ConsumerConfig, Relay, RelayConfig};
 use platform::health::{DatabaseCheck, Health, RedisCheck};
 use platform::http::ServerSettings;
 use platform::{CommonConfig, Shutdown};
@@ -28,7 +28,7 @@ pub use platform::start::{Running, StartError};
 
 /// Runs orders' migrations (and the shared outbox/inbox ones) into the `orders` schema.
 pub async fn migrate(common: &CommonConfig) -> Result<(), StartError> {
-    platform::start::migrate(common, &[&events::MIGRATIONS, &MIGRATIONS]).await
+    platform::start::migrate(common, &[&::events::MIGRATIONS, &MIGRATIONS]).await
 }
 
 /// The compliance rules this deployment applies.
@@ -72,7 +72,8 @@ impl Application {
         let rules = Arc::new(rules(&config)?);
         let geocoder = geo::geocoder_from_config(&config.geocoder, &config.google_maps_api_key)
             .map_err(fail("geocoder"))?;
-        let trace = crate::trace::adapter(&config).map_err(fail("track and trace"))?;
+        let track_and_trace =
+            crate::track_and_trace::adapter(&config).map_err(fail("track and trace"))?;
         migrate(&common).await?;
         // Every service refuses revoked tokens itself: the gateway is not the only way in,
         // and it lets tokens through when Redis is slow.
@@ -104,7 +105,7 @@ impl Application {
         ];
         for (name, queue, bindings) in consumers {
             let config = ConsumerConfig::new(
-                events::queue_name(&common.events_exchange, queue),
+                ::events::queue_name(&common.events_exchange, queue),
                 &common.events_exchange,
                 bindings,
             );
@@ -124,7 +125,7 @@ impl Application {
         let timers = Timers {
             pool: pool.clone(),
             config: config.clone(),
-            trace,
+            track_and_trace,
         };
         tasks.push(("order timers", tokio::spawn(timers.run(shutdown.token()))));
 
@@ -152,10 +153,11 @@ impl Application {
             workers: None,
             shutdown_timeout,
         };
+        let api = routes::api();
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(verifier.clone())
-                .configure(routes::configure);
+                .configure(|cfg| api.configure(cfg));
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
         Ok(Running::new(server, tasks, shutdown, shutdown_timeout))

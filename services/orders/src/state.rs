@@ -1,7 +1,7 @@
 //! What every handler shares.
 
-use crate::cart::Carts;
 use crate::config::OrdersConfig;
+use crate::db::carts::Carts;
 use compliance::Rules;
 use domain::Problem;
 use geo::Geocoder;

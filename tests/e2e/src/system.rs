@@ -18,8 +18,8 @@ const WEBHOOK_SECRET: &str = "whsec_e2e_secret";
 const QUEUES: [&str; 4] = [
     catalog::events::ORDERS_QUEUE,
     payments::events::ORDERS_QUEUE,
-    orders::saga::SAGA_QUEUE,
-    orders::read_models::READ_MODELS_QUEUE,
+    orders::events::SAGA_QUEUE,
+    orders::events::READ_MODELS_QUEUE,
 ];
 
 /// One running service: where it listens and its database.

@@ -4,20 +4,29 @@ use crate::schema::delivery_addresses as addresses;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{AddressId, UserId};
+
+domain::string_enum! {
+    /// The guide's address types.
+    pub enum AddressType (field = "addressType") {
+        Home => "home",
+        Work => "work",
+        Other => "other",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = addresses, treat_none_as_null = true)]
 pub struct AddressRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
+    pub id: AddressId,
+    pub user_id: UserId,
     pub name: String,
     pub address_line1: String,
     pub address_line2: Option<String>,
     pub city: String,
     pub state: String,
     pub zip_code: String,
-    pub address_type: String,
+    pub address_type: AddressType,
     pub delivery_instructions: Option<String>,
     pub is_primary: bool,
     pub latitude: Option<f64>,
@@ -33,7 +42,7 @@ impl AddressRow {
     }
 }
 
-pub async fn list(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<AddressRow>> {
+pub async fn list(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<Vec<AddressRow>> {
     addresses::table
         .filter(addresses::user_id.eq(user))
         .order((addresses::is_primary.desc(), addresses::created_at.asc()))
@@ -42,7 +51,7 @@ pub async fn list(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Vec<A
         .await
 }
 
-pub async fn count(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64> {
+pub async fn count(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<i64> {
     addresses::table
         .filter(addresses::user_id.eq(user))
         .count()
@@ -53,8 +62,8 @@ pub async fn count(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<i64>
 /// The address if it is `user`'s.
 pub async fn find_owned(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
-    id: Uuid,
+    user: UserId,
+    id: AddressId,
 ) -> QueryResult<Option<AddressRow>> {
     addresses::table
         .filter(addresses::id.eq(id))
@@ -65,7 +74,10 @@ pub async fn find_owned(
         .optional()
 }
 
-pub async fn primary(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Option<AddressRow>> {
+pub async fn primary(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> QueryResult<Option<AddressRow>> {
     addresses::table
         .filter(addresses::user_id.eq(user))
         .filter(addresses::is_primary.eq(true))
@@ -78,8 +90,8 @@ pub async fn primary(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<Op
 /// Takes the primary flag from every other address of `user` (before one becomes primary).
 pub async fn clear_primary(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
-    except: Uuid,
+    user: UserId,
+    except: AddressId,
 ) -> QueryResult<()> {
     diesel::update(addresses::table)
         .filter(addresses::user_id.eq(user))
@@ -107,7 +119,11 @@ pub async fn update(conn: &mut AsyncPgConnection, row: &AddressRow) -> QueryResu
         .await
 }
 
-pub async fn delete(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> QueryResult<bool> {
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    id: AddressId,
+) -> QueryResult<bool> {
     let deleted = diesel::delete(
         addresses::table
             .filter(addresses::id.eq(id))
@@ -119,8 +135,8 @@ pub async fn delete(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> Query
 }
 
 /// Makes the oldest remaining address primary when the primary one was deleted.
-pub async fn promote_oldest(conn: &mut AsyncPgConnection, user: Uuid) -> QueryResult<()> {
-    let oldest: Option<Uuid> = addresses::table
+pub async fn promote_oldest(conn: &mut AsyncPgConnection, user: UserId) -> QueryResult<()> {
+    let oldest: Option<AddressId> = addresses::table
         .filter(addresses::user_id.eq(user))
         .order(addresses::created_at.asc())
         .select(addresses::id)

@@ -3,13 +3,14 @@
 use crate::schema::analytics_events;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::UserId;
 use uuid::Uuid;
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = analytics_events)]
 pub struct NewEvent<'a> {
     pub id: Uuid,
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
     pub event: &'a str,
     pub properties: serde_json::Value,
     pub session_id: Option<&'a str>,

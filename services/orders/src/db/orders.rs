@@ -1,25 +1,31 @@
 //! `orders` with their destinations, item snapshots, status history and idempotency keys.
 
+use crate::products::ProductType;
 use crate::schema::{
     idempotency_keys, order_destinations, order_items, order_status_history, orders,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::{
+    AddressId, OrderId, OrderStatus, Pagination, PaymentMethodId, PaymentStatus, ProductId, Role,
+    StockStatus, UserId,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
-    pub id: Uuid,
+    pub id: OrderId,
     pub order_number: String,
-    pub customer_id: Uuid,
-    pub status: String,
-    pub stock_status: String,
-    pub payment_status: String,
+    pub customer_id: UserId,
+    pub status: OrderStatus,
+    pub stock_status: StockStatus,
+    pub payment_status: PaymentStatus,
+    /// Why the order is cancelled or its payment failed (a snake_case code).
     pub status_reason: Option<String>,
     pub status_detail: Option<String>,
-    pub payment_method_id: Option<Uuid>,
+    pub payment_method_id: Option<PaymentMethodId>,
     pub points_to_redeem: i64,
     pub payment_attempt: i32,
     pub subtotal_cents: i64,
@@ -32,7 +38,7 @@ pub struct OrderRow {
     pub distance_miles: f64,
     pub local_date: NaiveDate,
     pub special_instructions: Option<String>,
-    pub driver_id: Option<Uuid>,
+    pub driver_id: Option<UserId>,
     pub id_check: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -44,8 +50,8 @@ pub struct OrderRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = order_destinations)]
 pub struct DestinationRow {
-    pub order_id: Uuid,
-    pub address_id: Uuid,
+    pub order_id: OrderId,
+    pub address_id: AddressId,
     pub address_name: String,
     pub address_line1: String,
     pub address_line2: Option<String>,
@@ -61,10 +67,10 @@ pub struct DestinationRow {
 #[diesel(table_name = order_items)]
 pub struct ItemRow {
     pub id: Uuid,
-    pub order_id: Uuid,
-    pub product_id: Uuid,
+    pub order_id: OrderId,
+    pub product_id: ProductId,
     pub product_name: String,
-    pub product_type: String,
+    pub product_type: ProductType,
     pub quantity: i32,
     pub unit_price_cents: i64,
     pub line_total_cents: i64,
@@ -77,28 +83,28 @@ pub struct ItemRow {
 #[diesel(table_name = order_status_history)]
 pub struct HistoryRow {
     pub id: i64,
-    pub order_id: Uuid,
-    pub status: String,
-    pub stock_status: String,
-    pub payment_status: String,
+    pub order_id: OrderId,
+    pub status: OrderStatus,
+    pub stock_status: StockStatus,
+    pub payment_status: PaymentStatus,
     pub reason: Option<String>,
     pub note: Option<String>,
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub actor_role: Option<Role>,
     pub created_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = order_status_history)]
 pub struct NewHistory<'a> {
-    pub order_id: Uuid,
-    pub status: &'a str,
-    pub stock_status: &'a str,
-    pub payment_status: &'a str,
+    pub order_id: OrderId,
+    pub status: OrderStatus,
+    pub stock_status: StockStatus,
+    pub payment_status: PaymentStatus,
     pub reason: Option<&'a str>,
     pub note: Option<&'a str>,
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Option<&'a str>,
+    pub actor_id: Option<UserId>,
+    pub actor_role: Option<Role>,
 }
 
 /// The next order number's sequence value.
@@ -131,7 +137,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Option<OrderRow>> {
     orders::table
         .find(id)
         .select(OrderRow::as_select())
@@ -141,7 +147,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// The order, locked until the transaction ends: every status change goes through here.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<OrderRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Option<OrderRow>> {
     orders::table
         .find(id)
         .for_update()
@@ -153,7 +159,7 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 pub async fn destination(
     conn: &mut AsyncPgConnection,
-    order: Uuid,
+    order: OrderId,
 ) -> QueryResult<Option<DestinationRow>> {
     order_destinations::table
         .find(order)
@@ -163,7 +169,7 @@ pub async fn destination(
         .optional()
 }
 
-pub async fn items(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Vec<ItemRow>> {
+pub async fn items(conn: &mut AsyncPgConnection, order: OrderId) -> QueryResult<Vec<ItemRow>> {
     order_items::table
         .filter(order_items::order_id.eq(order))
         .order(order_items::product_name.asc())
@@ -172,7 +178,10 @@ pub async fn items(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Vec
         .await
 }
 
-pub async fn items_of(conn: &mut AsyncPgConnection, orders: &[Uuid]) -> QueryResult<Vec<ItemRow>> {
+pub async fn items_of(
+    conn: &mut AsyncPgConnection,
+    orders: &[OrderId],
+) -> QueryResult<Vec<ItemRow>> {
     order_items::table
         .filter(order_items::order_id.eq_any(orders))
         .order(order_items::product_name.asc())
@@ -181,7 +190,7 @@ pub async fn items_of(conn: &mut AsyncPgConnection, orders: &[Uuid]) -> QueryRes
         .await
 }
 
-pub async fn history(conn: &mut AsyncPgConnection, order: Uuid) -> QueryResult<Vec<HistoryRow>> {
+pub async fn history(conn: &mut AsyncPgConnection, order: OrderId) -> QueryResult<Vec<HistoryRow>> {
     order_status_history::table
         .filter(order_status_history::order_id.eq(order))
         .order(order_status_history::id.asc())
@@ -202,9 +211,9 @@ pub async fn add_history(conn: &mut AsyncPgConnection, entry: NewHistory<'_>) ->
 pub async fn save(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult<()> {
     diesel::update(orders::table.find(order.id))
         .set((
-            orders::status.eq(&order.status),
-            orders::stock_status.eq(&order.stock_status),
-            orders::payment_status.eq(&order.payment_status),
+            orders::status.eq(order.status),
+            orders::stock_status.eq(order.stock_status),
+            orders::payment_status.eq(order.payment_status),
             orders::status_reason.eq(&order.status_reason),
             orders::status_detail.eq(&order.status_detail),
             orders::payment_attempt.eq(order.payment_attempt),
@@ -223,14 +232,14 @@ pub async fn save(conn: &mut AsyncPgConnection, order: &OrderRow) -> QueryResult
 /// What `customer` bought (or has on the way) on `day`: lines of orders not cancelled.
 pub async fn items_on_day(
     conn: &mut AsyncPgConnection,
-    customer: Uuid,
+    customer: UserId,
     day: NaiveDate,
 ) -> QueryResult<Vec<ItemRow>> {
     order_items::table
         .inner_join(orders::table)
         .filter(orders::customer_id.eq(customer))
         .filter(orders::local_date.eq(day))
-        .filter(orders::status.ne("cancelled"))
+        .filter(orders::status.ne(OrderStatus::Cancelled))
         .select(ItemRow::as_select())
         .load(conn)
         .await
@@ -239,9 +248,9 @@ pub async fn items_on_day(
 /// Filters of the order lists.
 #[derive(Debug, Default, Clone)]
 pub struct OrderFilter {
-    pub customer: Option<Uuid>,
-    pub driver: Option<Uuid>,
-    pub statuses: Vec<String>,
+    pub customer: Option<UserId>,
+    pub driver: Option<UserId>,
+    pub statuses: Vec<OrderStatus>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub zone: Option<String>,
@@ -274,14 +283,13 @@ fn filtered(filter: &OrderFilter) -> orders::BoxedQuery<'static, diesel::pg::Pg>
 pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &OrderFilter,
-    limit: i64,
-    offset: i64,
+    page: Pagination,
 ) -> QueryResult<(Vec<OrderRow>, i64)> {
     let total = filtered(filter).count().get_result(conn).await?;
     let rows = filtered(filter)
         .order((orders::created_at.desc(), orders::id.desc()))
-        .limit(limit)
-        .offset(offset)
+        .limit(page.limit_i64())
+        .offset(page.offset_i64())
         .select(OrderRow::as_select())
         .load(conn)
         .await?;
@@ -293,12 +301,12 @@ pub async fn list(
 /// from their last change.
 pub async fn lock_stale(
     conn: &mut AsyncPgConnection,
-    status: &str,
+    status: OrderStatus,
     before: DateTime<Utc>,
     limit: i64,
 ) -> QueryResult<Vec<OrderRow>> {
     // Locking queries cannot be boxed in diesel, hence two whole queries.
-    if status == "pending" {
+    if status == OrderStatus::Pending {
         orders::table
             .filter(orders::status.eq(status))
             .filter(orders::created_at.lt(before))
@@ -324,7 +332,7 @@ pub async fn lock_stale(
 }
 
 /// Orders per status (the `orders_by_status` gauge).
-pub async fn count_by_status(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(String, i64)>> {
+pub async fn count_by_status(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(OrderStatus, i64)>> {
     orders::table
         .group_by(orders::status)
         .select((orders::status, diesel::dsl::count_star()))
@@ -335,7 +343,7 @@ pub async fn count_by_status(conn: &mut AsyncPgConnection) -> QueryResult<Vec<(S
 /// When the oldest pending order was placed.
 pub async fn oldest_pending(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
     orders::table
-        .filter(orders::status.eq("pending"))
+        .filter(orders::status.eq(OrderStatus::Pending))
         .select(diesel::dsl::min(orders::created_at))
         .first(conn)
         .await
@@ -343,9 +351,9 @@ pub async fn oldest_pending(conn: &mut AsyncPgConnection) -> QueryResult<Option<
 
 pub async fn find_idempotency(
     conn: &mut AsyncPgConnection,
-    customer: Uuid,
+    customer: UserId,
     key: &str,
-) -> QueryResult<Option<(String, Uuid)>> {
+) -> QueryResult<Option<(String, OrderId)>> {
     idempotency_keys::table
         .find((customer, key))
         .select((idempotency_keys::request_hash, idempotency_keys::order_id))
@@ -357,10 +365,10 @@ pub async fn find_idempotency(
 /// Records the key; false when another request stored it first (the caller re-reads).
 pub async fn insert_idempotency(
     conn: &mut AsyncPgConnection,
-    customer: Uuid,
+    customer: UserId,
     key: &str,
     hash: &str,
-    order: Uuid,
+    order: OrderId,
 ) -> QueryResult<bool> {
     let inserted = diesel::insert_into(idempotency_keys::table)
         .values((

@@ -1,22 +1,23 @@
 //! The product read model (`product.upserted`, `product.deleted` from catalog).
 
+use crate::products::ProductType;
 use crate::schema::products;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{CategoryId, ProductId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = products)]
 pub struct ProductRow {
-    pub id: Uuid,
+    pub id: ProductId,
     pub version: i64,
     pub name: String,
-    pub category_id: Option<Uuid>,
+    pub category_id: Option<CategoryId>,
     pub category_slug: String,
     pub category_name: String,
-    pub product_type: String,
+    pub product_type: ProductType,
     pub price_cents: i64,
     pub original_price_cents: i64,
     pub net_weight_mg: i64,
@@ -33,6 +34,11 @@ impl ProductRow {
     /// For sale now: announced active and not deleted.
     pub const fn orderable(&self) -> bool {
         self.active && !self.deleted
+    }
+
+    /// For sale now and of a type the compliance rules know, so it can be priced and limited.
+    pub fn can_be_ordered(&self) -> bool {
+        self.orderable() && self.product_type.rules().is_some()
     }
 }
 
@@ -72,7 +78,7 @@ pub async fn upsert(conn: &mut AsyncPgConnection, row: &ProductRow) -> QueryResu
 /// Marks a product deleted at `version` (creating a tombstone if it was never seen).
 pub async fn delete(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProductId,
     version: i64,
     at: DateTime<Utc>,
 ) -> QueryResult<()> {
@@ -83,7 +89,7 @@ pub async fn delete(
         category_id: None,
         category_slug: String::new(),
         category_name: String::new(),
-        product_type: "unspecified".into(),
+        product_type: ProductType::Unspecified,
         price_cents: 0,
         original_price_cents: 0,
         net_weight_mg: 0,
@@ -113,7 +119,7 @@ pub async fn delete(
     Ok(())
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ProductRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: ProductId) -> QueryResult<Option<ProductRow>> {
     products::table
         .find(id)
         .select(ProductRow::as_select())
@@ -122,7 +128,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<ProductRow>> {
+pub async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[ProductId],
+) -> QueryResult<Vec<ProductRow>> {
     products::table
         .filter(products::id.eq_any(ids))
         .select(ProductRow::as_select())

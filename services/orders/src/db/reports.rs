@@ -7,20 +7,20 @@ use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{OrderStatus, ProductId, Role, UserId};
 
 pub type Period = (DateTime<Utc>, DateTime<Utc>);
 
 /// Customers known (registered before `to`) and registered within the period.
 pub async fn users(conn: &mut AsyncPgConnection, (from, to): Period) -> QueryResult<(i64, i64)> {
     let total = users::table
-        .filter(users::role.eq("customer"))
+        .filter(users::role.eq(Role::Customer))
         .filter(users::registered_at.lt(to))
         .count()
         .get_result(conn)
         .await?;
     let new = users::table
-        .filter(users::role.eq("customer"))
+        .filter(users::role.eq(Role::Customer))
         .filter(users::registered_at.ge(from))
         .filter(users::registered_at.lt(to))
         .count()
@@ -31,7 +31,7 @@ pub async fn users(conn: &mut AsyncPgConnection, (from, to): Period) -> QueryRes
 
 /// Distinct users who sent an analytics event or placed an order in the period.
 pub async fn active_users(conn: &mut AsyncPgConnection, (from, to): Period) -> QueryResult<i64> {
-    let mut ids: Vec<Uuid> = analytics_events::table
+    let mut ids: Vec<UserId> = analytics_events::table
         .filter(analytics_events::created_at.ge(from))
         .filter(analytics_events::created_at.lt(to))
         .filter(analytics_events::user_id.is_not_null())
@@ -39,7 +39,7 @@ pub async fn active_users(conn: &mut AsyncPgConnection, (from, to): Period) -> Q
         .distinct()
         .load(conn)
         .await?;
-    let buyers: Vec<Uuid> = orders::table
+    let buyers: Vec<UserId> = orders::table
         .filter(orders::created_at.ge(from))
         .filter(orders::created_at.lt(to))
         .select(orders::customer_id)
@@ -69,7 +69,7 @@ pub async fn orders(
         .get_result(conn)
         .await?;
     let (delivered, revenue): (i64, Option<i64>) = orders::table
-        .filter(orders::status.eq("delivered"))
+        .filter(orders::status.eq(OrderStatus::Delivered))
         .filter(orders::delivered_at.ge(from))
         .filter(orders::delivered_at.lt(to))
         .select((count_star(), sum_cents("orders.total_cents")))
@@ -81,7 +81,7 @@ pub async fn orders(
 /// A product's sales in the period.
 #[derive(Debug, Clone, Queryable)]
 pub struct ProductSales {
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     pub name: String,
     pub quantity: Option<i64>,
     pub revenue_cents: Option<i64>,
@@ -96,7 +96,7 @@ pub async fn top_products(
 ) -> QueryResult<Vec<ProductSales>> {
     order_items::table
         .inner_join(orders::table)
-        .filter(orders::status.eq("delivered"))
+        .filter(orders::status.eq(OrderStatus::Delivered))
         .filter(orders::delivered_at.ge(from))
         .filter(orders::delivered_at.lt(to))
         .group_by((order_items::product_id, order_items::product_name))

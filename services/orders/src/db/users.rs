@@ -5,31 +5,49 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{Role, UserId};
+
+domain::string_enum! {
+    /// Where the user's ID verification stands (auth decides; checkout needs `approved`).
+    pub enum IdVerification (field = "idVerificationStatus") {
+        NotSubmitted => "not_submitted",
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
+
+domain::string_enum! {
+    /// Whether the account may act (a suspended one cannot order or deliver).
+    pub enum AccountStatus (field = "accountStatus") {
+        Active => "active",
+        Suspended => "suspended",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub version: i64,
     pub email: String,
     pub full_name: String,
     pub phone: String,
     pub date_of_birth: Option<NaiveDate>,
-    pub role: String,
-    pub id_verification: String,
-    pub account_status: String,
+    pub role: Role,
+    pub id_verification: IdVerification,
+    pub account_status: AccountStatus,
     pub registered_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl UserRow {
     pub fn is_active(&self) -> bool {
-        self.account_status == "active"
+        self.account_status == AccountStatus::Active
     }
 
     pub fn id_verified(&self) -> bool {
-        self.id_verification == "approved"
+        self.id_verification == IdVerification::Approved
     }
 }
 
@@ -63,7 +81,7 @@ pub async fn upsert(conn: &mut AsyncPgConnection, row: &UserRow) -> QueryResult<
     Ok(changed > 0)
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -74,7 +92,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 
 /// The user's row, locked until the transaction ends: checkouts of one customer queue here,
 /// so two at once cannot both pass the daily limits.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .for_update()

@@ -1,10 +1,11 @@
-//! The guide's compliance endpoints: the licence, the tax calculator and the delivery-area
-//! check. Public: a storefront shows them before sign-in.
+//! `/api/compliance/*`, the guide's compliance endpoints: the licence, the tax calculator and
+//! the delivery-area check. Public: a storefront shows them before sign-in.
 
+use super::addresses::AreaView;
+use super::money;
 use crate::pricing::{self, TaxGroups};
 use crate::state::AppState;
-use crate::views::{AreaView, money};
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use chrono::Utc;
 use compliance::{Jurisdiction, LicenseStatus};
 use domain::{Code, FieldError, Money, Problem, UsState, UsZip};
@@ -21,8 +22,17 @@ pub struct BusinessLicense {
     pub issuer: String,
     pub issued_date: chrono::NaiveDate,
     pub expiration_date: chrono::NaiveDate,
-    /// Computed from the dates: active, expired or not_yet_valid.
-    pub status: String,
+    /// Computed from the dates.
+    pub status: LicenseState,
+}
+
+domain::string_enum! {
+    /// Whether the licence is in force today (in the jurisdiction's time zone).
+    pub enum LicenseState (field = "status") {
+        Active => "active",
+        Expired => "expired",
+        NotYetValid => "not_yet_valid",
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,9 +65,9 @@ pub struct Licenses {
 
 fn license_view(j: &Jurisdiction) -> LicenseView {
     let status = match j.license.status(j.local_date(Utc::now())) {
-        LicenseStatus::Active => "active",
-        LicenseStatus::Expired => "expired",
-        LicenseStatus::NotYetValid => "not_yet_valid",
+        LicenseStatus::Active => LicenseState::Active,
+        LicenseStatus::Expired => LicenseState::Expired,
+        LicenseStatus::NotYetValid => LicenseState::NotYetValid,
     };
     LicenseView {
         jurisdiction: j.code.clone(),
@@ -68,7 +78,7 @@ fn license_view(j: &Jurisdiction) -> LicenseView {
             issuer: j.license.issuer.clone(),
             issued_date: j.license.issued_on,
             expiration_date: j.license.expires_on,
-            status: status.into(),
+            status,
         },
         compliance: ComplianceFacts {
             track_and_trace: j.license.track_and_trace.clone(),
@@ -88,13 +98,13 @@ fn license_view(j: &Jurisdiction) -> LicenseView {
 
 /// The business licence (status computed from its dates) and compliance facts.
 #[utoipa::path(get, path = "/api/compliance/license", tag = "compliance",
-    responses((status = 200, body = Licenses)))]
-pub async fn license(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    responses((status = 200, description = "The licence of every jurisdiction served", body = Licenses)))]
+pub async fn get_license(state: web::Data<AppState>) -> Result<web::Json<Licenses>, Problem> {
     let jurisdictions = state.rules.jurisdictions();
     let first = jurisdictions
         .first()
         .ok_or_else(|| Problem::unavailable(&"no jurisdiction is configured"))?;
-    Ok(HttpResponse::Ok().json(Licenses {
+    Ok(web::Json(Licenses {
         primary: license_view(first),
         licenses: jurisdictions.iter().map(license_view).collect(),
     }))
@@ -157,11 +167,12 @@ pub struct TaxAnswer {
 
 /// Taxes on a subtotal for a delivery address (state sales, cannabis excise, local).
 #[utoipa::path(post, path = "/api/compliance/calculate-tax", tag = "compliance", request_body = TaxInput,
-    responses((status = 200, body = TaxAnswer), (status = 400, body = domain::ProblemBody), (status = 422, body = domain::ProblemBody)))]
+    responses((status = 200, description = "The taxes, grouped and by component", body = TaxAnswer),
+        (status = 422, description = "`OUTSIDE_DELIVERY_AREA`: no jurisdiction served holds the place")))]
 pub async fn calculate_tax(
     state: web::Data<AppState>,
     body: web::Json<TaxInput>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<TaxAnswer>, Problem> {
     let input = body.into_inner();
     let place = &input.delivery_address;
     let j = pricing::jurisdiction_for(
@@ -184,7 +195,7 @@ pub async fn calculate_tax(
         &city,
         j.local_date(Utc::now()),
     );
-    Ok(HttpResponse::Ok().json(TaxAnswer {
+    Ok(web::Json(TaxAnswer {
         jurisdiction: j.code.clone(),
         subtotal: input.subtotal,
         total: money(input.subtotal.to_cents() + breakdown.total_cents),
@@ -219,11 +230,11 @@ pub struct AreaInput {
 
 /// Whether a point (or a ZIP's centre) is inside a service area, and the delivery fee there.
 #[utoipa::path(post, path = "/api/compliance/validate-delivery-area", tag = "compliance", request_body = AreaInput,
-    responses((status = 200, body = AreaView), (status = 400, body = domain::ProblemBody)))]
+    responses((status = 200, description = "Whether the place is served, where and for what fee", body = AreaView)))]
 pub async fn validate_delivery_area(
     state: web::Data<AppState>,
     body: web::Json<AreaInput>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<AreaView>, Problem> {
     let input = body.into_inner();
     let point =
         match (input.latitude, input.longitude, &input.zip_code) {
@@ -238,5 +249,5 @@ pub async fn validate_delivery_area(
                 )]));
             }
         };
-    Ok(HttpResponse::Ok().json(AreaView::for_point(&state.rules, point)))
+    Ok(web::Json(AreaView::for_point(&state.rules, point)))
 }

@@ -12,7 +12,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
-use testkit::{EventTap, MigrationSource, TestBroker, TestDb, TestTokens};
+use testkit::{EventTap, MigrationSource, TestBroker, TestClient, TestDb, TestTokens};
 use uuid::Uuid;
 
 /// Downtown Austin (ZIP 78701): inside the Austin area, under 10 miles from its centre.
@@ -20,7 +20,6 @@ pub const AUSTIN_ZIP: &str = "78701";
 
 pub struct TestApp {
     pub base: String,
-    pub client: reqwest::Client,
     pub db: TestDb,
     pub broker: TestBroker,
     pub tap: EventTap,
@@ -31,10 +30,20 @@ pub struct TestApp {
     shutdown: Shutdown,
 }
 
+/// How long a test's last events may take to leave the outbox (the relay sweeps every second).
+const OUTBOX_GRACE: Duration = Duration::from_secs(5);
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Before the relay stops: a test that leaves events unsent fails.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.db.assert_outbox_sent(OUTBOX_GRACE);
+        }));
         self.shutdown.trigger();
         let _ = std::fs::remove_file(&self.rules_file);
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -86,7 +95,6 @@ impl TestApp {
         std::fs::write(&rules_file, rules).unwrap();
         let mut app = Self {
             base: String::new(),
-            client: reqwest::Client::new(),
             db,
             broker,
             tap,
@@ -131,14 +139,23 @@ impl TestApp {
         app.base = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
         for queue in [
-            orders::saga::SAGA_QUEUE,
-            orders::read_models::READ_MODELS_QUEUE,
+            orders::events::SAGA_QUEUE,
+            orders::events::READ_MODELS_QUEUE,
         ] {
             let queue = events::queue_name(&app.broker.exchange, queue);
             app.broker.track(&queue);
             testkit::wait_for_consumer(&app.broker.url, &queue).await;
         }
         app
+    }
+
+    /// A client of this service, signed in as the holder of `token` (or not, with `None`).
+    pub fn http(&self, token: Option<&str>) -> TestClient {
+        let client = TestClient::new(&self.base);
+        match token {
+            Some(token) => client.with_token(token),
+            None => client,
+        }
     }
 
     /// Publishes `event` to the test exchange as another service would; returns its id.
@@ -269,11 +286,16 @@ impl TestApp {
         token: Option<&str>,
         status: u16,
     ) -> Value {
-        let (code, value) = self.send(method.clone(), path, body, token).await;
-        assert_eq!(code, status, "{method} {path}: {value}");
-        value
+        let response = self.http(token).send(method.clone(), path, body).await;
+        assert_eq!(
+            response.status, status,
+            "{method} {path}: {}",
+            response.text
+        );
+        response.json()
     }
 
+    /// A request whatever it answers: the status and the JSON body (or null).
     pub async fn send(
         &self,
         method: Method,
@@ -281,17 +303,8 @@ impl TestApp {
         body: Option<&Value>,
         token: Option<&str>,
     ) -> (u16, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            req = req.json(body);
-        }
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let res = req.send().await.unwrap();
-        let code = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+        let response = self.http(token).send(method, path, body).await;
+        (response.status, response.json())
     }
 
     /// The order's status once it equals `status` (the saga runs asynchronously).

@@ -4,12 +4,14 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 mod addresses;
+mod analytics;
 mod cart;
 mod checkout;
 mod compliance;
+mod errors;
 mod fulfilment;
 mod helpers;
-mod insights;
+mod openapi;
 mod saga;
 mod service;
-mod trace;
+mod track_and_trace;

@@ -5,7 +5,7 @@ use crate::helpers::{Product, TestApp};
 use chrono::Utc;
 use events::{timestamp, v1};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 async fn placed(app: &TestApp) -> (String, String, Value) {
     let (customer, address) = app.customer().await;
@@ -207,15 +207,32 @@ async fn a_payment_awaiting_the_customer_keeps_the_order_pending() {
     )
     .await;
     let path = format!("/api/orders/{order}");
-    testkit::wait_for(
+    let waiting = testkit::wait_for_value(
         "action_required",
         std::time::Duration::from_secs(10),
         || async {
-            app.send(Method::GET, &path, None, Some(&token)).await.1["paymentStatus"]
-                == "action_required"
+            let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+            (body["paymentStatus"] == "action_required").then_some(body)
         },
     )
     .await;
+    // Waiting for the customer is not a decision: the order is still pending, its stock still
+    // reserved, and nothing told the customer it was confirmed or cancelled.
+    assert_eq!(waiting["status"], "pending", "{waiting}");
+    assert_eq!(waiting["stockStatus"], "reserved");
+    let last = waiting["statusHistory"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&last["status"], &last["paymentStatus"]),
+        (&json!("pending"), &json!("action_required"))
+    );
+    let changed: v1::OrderStatusChanged = app
+        .tap
+        .find("order.status_changed", |e: &v1::OrderStatusChanged| {
+            e.order_id == order && e.payment_status == v1::PaymentStatus::ActionRequired as i32
+        })
+        .await;
+    assert_eq!(changed.status, v1::OrderStatus::Pending as i32);
+    assert_eq!(changed.previous_status, v1::OrderStatus::Pending as i32);
     // Then the customer confirms and the webhook succeeds it.
     app.publish(&paid(&order, 1), None).await;
     app.wait_for_status(&token, &order, "confirmed").await;

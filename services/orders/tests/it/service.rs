@@ -43,27 +43,11 @@ async fn openapi_health_and_metrics_are_served() {
     app.add_to_cart(&customer.token, flower, 1).await;
     app.checkout(&customer.token, address).await;
     app.send(Method::POST, "/api/orders", Some(&serde_json::json!({ "deliveryAddressId": address, "paymentMethodId": uuid::Uuid::new_v4() })), Some(&customer.token)).await;
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.http(None).get("/metrics").await.text;
     assert!(metrics.contains("orders_checkouts_total"), "{metrics}");
     assert!(metrics.contains("code=\"CART_EMPTY\"} 1"), "{metrics}");
     testkit::wait_for("the gauges", std::time::Duration::from_secs(5), || async {
-        let m = app
-            .client
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let m = app.http(None).get("/metrics").await.text;
         m.contains("status=\"pending\"} 1") && m.contains("orders_pending_oldest_age_seconds")
     })
     .await;

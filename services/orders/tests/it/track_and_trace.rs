@@ -1,76 +1,47 @@
-//! Track-and-trace: the Metrc adapter's request, and receipts retried until accepted.
+//! Track-and-trace: the Metrc adapter against wiremock answering as Metrc's sales-receipt API
+//! would, and receipts retried until accepted.
 
 use crate::helpers::TestApp;
 use async_trait::async_trait;
-use orders::trace::{MetrcTrace, TraceError, TrackAndTrace};
+use orders::track_and_trace::metrc::Metrc;
+use orders::track_and_trace::{ReportError, TrackAndTrace};
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A one-shot HTTP server answering `status`; returns its base URL and the raw request.
-async fn stub(status: u16) -> (String, tokio::task::JoinHandle<String>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let handle = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut request = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = socket.read(&mut buf).await.unwrap();
-            request.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&request);
-            if let Some(head) = text.find("\r\n\r\n") {
-                let length = text[..head]
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length: ")
-                            .map(|v| v.trim().parse::<usize>().unwrap())
-                    })
-                    .unwrap_or(0);
-                if request.len() >= head + 4 + length {
-                    break;
-                }
-            }
-        }
-        let body = if status == 200 {
-            ""
-        } else {
-            "{\"Message\":\"No license\"}"
-        };
-        let response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        socket.write_all(response.as_bytes()).await.unwrap();
-        String::from_utf8_lossy(&request).into_owned()
-    });
-    (base, handle)
-}
+use wiremock::matchers::{basic_auth, body_json, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrc_adapter_posts_the_receipt_with_the_licence_and_both_keys() {
-    let (base, request) = stub(200).await;
-    let metrc = MetrcTrace::new(&base, "vendor", "user").unwrap();
     let receipt = json!({ "ExternalReceiptNumber": "FS-1", "Transactions": [] });
-    metrc.report("TX-RET-2024-001", &receipt).await.unwrap();
-    let request = request.await.unwrap();
-    assert!(
-        request.starts_with("POST /sales/v2/receipts?licenseNumber=TX-RET-2024-001 "),
-        "{request}"
+    let metrc = MockServer::start().await;
+    // Only the request Metrc documents is accepted: anything else gets wiremock's 404, which
+    // the adapter reports as a refusal.
+    Mock::given(method("POST"))
+        .and(path("/sales/v2/receipts"))
+        .and(query_param("licenseNumber", "TX-RET-2024-001"))
+        .and(basic_auth("vendor", "user"))
+        .and(body_json(json!([receipt])))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([1001])))
+        .expect(1)
+        .mount(&metrc)
+        .await;
+    let adapter = Metrc::new(&metrc.uri(), "vendor", "user").unwrap();
+    assert_eq!(
+        adapter.report("TX-RET-2024-001", &receipt).await.unwrap(),
+        None
     );
-    // Basic base64("vendor:user").
-    assert!(
-        request
-            .to_ascii_lowercase()
-            .contains("authorization: basic dmvuzg9yonvzzxi="),
-        "{request}"
-    );
-    let body: Value = serde_json::from_str(request.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    assert_eq!(body, json!([receipt]));
+    metrc.verify().await;
 
-    let (base, _) = stub(401).await;
-    let refused = MetrcTrace::new(&base, "vendor", "user")
+    let refusing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_raw(r#"{"Message":"No license"}"#, "application/json"),
+        )
+        .mount(&refusing)
+        .await;
+    let refused = Metrc::new(&refusing.uri(), "vendor", "user")
         .unwrap()
         .report("X", &receipt)
         .await
@@ -80,6 +51,21 @@ async fn the_metrc_adapter_posts_the_receipt_with_the_licence_and_both_keys() {
         "{}",
         refused.0
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_metrc_is_a_refusal_to_retry() {
+    // A port nothing listens on (wiremock keeps its servers pooled, so a dropped one still
+    // answers).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let refused = Metrc::new(&base, "vendor", "user")
+        .unwrap()
+        .report("X", &json!({}))
+        .await
+        .unwrap_err();
+    assert!(refused.0.starts_with("Metrc unreachable"), "{}", refused.0);
 }
 
 /// Refuses the first receipt it sees, then accepts.
@@ -93,11 +79,11 @@ impl TrackAndTrace for Flaky {
         "flaky"
     }
 
-    async fn report(&self, _: &str, _: &Value) -> Result<Option<String>, TraceError> {
+    async fn report(&self, _: &str, _: &Value) -> Result<Option<String>, ReportError> {
         let mut calls = self.calls.lock().unwrap();
         *calls += 1;
         if *calls == 1 {
-            Err(TraceError("unavailable".into()))
+            Err(ReportError("unavailable".into()))
         } else {
             Ok(Some("receipt-7".into()))
         }
@@ -120,7 +106,8 @@ async fn a_refused_receipt_is_retried_until_accepted() {
         calls: Mutex::new(0),
     };
     let pool = app.db.pool();
-    assert_eq!(orders::trace::send_due(&pool, &flaky).await.unwrap(), 0);
+    let send_due = orders::track_and_trace::send_due;
+    assert_eq!(send_due(&pool, &flaky).await.unwrap(), 0);
     let receipts = app
         .call(
             reqwest::Method::GET,
@@ -133,14 +120,14 @@ async fn a_refused_receipt_is_retried_until_accepted() {
     assert_eq!(receipts["receipts"][0]["attempts"], 1);
     assert_eq!(receipts["receipts"][0]["lastError"], "unavailable");
     // Not due again for 30 s.
-    assert_eq!(orders::trace::send_due(&pool, &flaky).await.unwrap(), 0);
+    assert_eq!(send_due(&pool, &flaky).await.unwrap(), 0);
     diesel::sql_query(format!(
         "UPDATE track_and_trace_reports SET next_attempt_at = now() WHERE order_id = '{order}'"
     ))
     .execute(&mut conn)
     .await
     .unwrap();
-    assert_eq!(orders::trace::send_due(&pool, &flaky).await.unwrap(), 1);
+    assert_eq!(send_due(&pool, &flaky).await.unwrap(), 1);
     let accepted = app
         .call(
             reqwest::Method::GET,
@@ -156,7 +143,8 @@ async fn a_refused_receipt_is_retried_until_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_that_never_ends_is_reported_from_its_start_at_once() {
-    // Metrc answering 500 with a body that streams without end.
+    // Metrc answering 500 with a body that streams without end. Not wiremock: it answers with
+    // whole bodies, and this needs one that never finishes.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -169,7 +157,7 @@ async fn a_refusal_that_never_ends_is_reported_from_its_start_at_once() {
         let chunk = format!("{:x}\r\n{}\r\n", 1200, "No license. ".repeat(100));
         while socket.write_all(chunk.as_bytes()).await.is_ok() {}
     });
-    let metrc = MetrcTrace::new(&base, "vendor", "user").unwrap();
+    let metrc = Metrc::new(&base, "vendor", "user").unwrap();
     let receipt = json!({ "ExternalReceiptNumber": "FS-2", "Transactions": [] });
     // The adapter's own timeout is 10 s; reading the whole answer would wait for it.
     let refused = tokio::time::timeout(

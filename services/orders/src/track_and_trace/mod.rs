@@ -1,111 +1,47 @@
-//! Track-and-trace (DESIGN §7): every delivered sale is queued in the delivery's transaction
-//! as a Metrc-shaped sales receipt and sent by the timer until the adapter accepts it. The
-//! embedded adapter keeps the receipts in the table for admins to list; the Metrc adapter
-//! posts them to Metrc's sales-receipt API.
+//! Track-and-trace (DESIGN §7): the state's seed-to-sale system (Metrc in Texas) must learn
+//! of every sale. Each delivered order's receipt is queued in the delivery's transaction
+//! ([`queue_receipt`]) and sent by the timer ([`send_due`]) through a [`TrackAndTrace`]
+//! adapter until it is accepted, retrying with backoff. The adapters: [`table::TableOnly`]
+//! (the default: the table is the record, admins list it) and [`metrc::Metrc`] (Metrc's
+//! sales-receipt API).
 
+pub mod metrc;
+pub mod table;
+
+use crate::config::OrdersConfig;
 use crate::db;
 use crate::db::orders::OrderRow;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use compliance::Rules;
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use platform::db::DbPool;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// Why an adapter did not accept a receipt (kept as the row's `lastError`).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct TraceError(pub String);
+pub struct ReportError(pub String);
 
+/// A track-and-trace system that takes sales receipts.
 #[async_trait]
 pub trait TrackAndTrace: Send + Sync {
+    /// The adapter's name, stored with each receipt it accepted.
     fn name(&self) -> &'static str;
-    /// Reports one receipt; returns the system's id for it, if it gives one.
-    async fn report(&self, license: &str, receipt: &Value) -> Result<Option<String>, TraceError>;
+    /// Reports one receipt under `license`; returns the system's id for it, if it gives one.
+    async fn report(&self, license: &str, receipt: &Value) -> Result<Option<String>, ReportError>;
 }
 
-/// The embedded default: the table is the record (admins list it).
-pub struct TableTrace;
-
-#[async_trait]
-impl TrackAndTrace for TableTrace {
-    fn name(&self) -> &'static str {
-        "table"
-    }
-
-    async fn report(&self, _: &str, _: &Value) -> Result<Option<String>, TraceError> {
-        Ok(None)
-    }
-}
-
-/// How much of a refusal's body is read for the error message (500 characters of it kept).
-const REFUSAL_BYTES: usize = 2048;
-
-/// Metrc's `POST /sales/v2/receipts?licenseNumber=` with the vendor and user API keys.
-pub struct MetrcTrace {
-    client: reqwest::Client,
-    base: String,
-    vendor_key: String,
-    user_key: String,
-}
-
-impl MetrcTrace {
-    pub fn new(base: &str, vendor_key: &str, user_key: &str) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
-            client,
-            base: base.trim_end_matches('/').to_owned(),
-            vendor_key: vendor_key.to_owned(),
-            user_key: user_key.to_owned(),
-        })
-    }
-}
-
-#[async_trait]
-impl TrackAndTrace for MetrcTrace {
-    fn name(&self) -> &'static str {
-        "metrc"
-    }
-
-    async fn report(&self, license: &str, receipt: &Value) -> Result<Option<String>, TraceError> {
-        let mut url = reqwest::Url::parse(&format!("{}/sales/v2/receipts", self.base))
-            .map_err(|e| TraceError(e.to_string()))?;
-        url.query_pairs_mut().append_pair("licenseNumber", license);
-        let response = self
-            .client
-            .post(url)
-            .basic_auth(&self.vendor_key, Some(&self.user_key))
-            .json(&json!([receipt]))
-            .send()
-            .await
-            .map_err(|e| TraceError(format!("Metrc unreachable: {}", e.without_url())))?;
-        let status = response.status();
-        if status.is_success() {
-            // Its body (the receipt ids) is not used: dropped unread.
-            Ok(None)
-        } else {
-            // Only the start of a refusal is read: it says why, and an answer that never
-            // ends must not hold the sender (or fill memory).
-            let body = platform::outbound::text_prefix(response, REFUSAL_BYTES).await;
-            Err(TraceError(format!(
-                "Metrc answered {status}: {}",
-                body.chars().take(500).collect::<String>()
-            )))
-        }
-    }
-}
-
-pub fn adapter(config: &crate::config::OrdersConfig) -> Result<Arc<dyn TrackAndTrace>, String> {
+/// The adapter `TRACK_AND_TRACE` names (`table` or `metrc`).
+pub fn adapter(config: &OrdersConfig) -> Result<Arc<dyn TrackAndTrace>, String> {
     match config.track_and_trace.as_str() {
-        "metrc" => Ok(Arc::new(MetrcTrace::new(
+        "metrc" => Ok(Arc::new(metrc::Metrc::new(
             &config.metrc_api_url,
             &config.metrc_vendor_key,
             &config.metrc_user_key,
         )?)),
-        _ => Ok(Arc::new(TableTrace)),
+        _ => Ok(Arc::new(table::TableOnly)),
     }
 }
 
@@ -118,7 +54,7 @@ fn dollars(cents: i64) -> f64 {
     value
 }
 
-/// Queues the delivered order's receipt (in the delivery's transaction).
+/// Queues the delivered order's receipt, shaped as Metrc's, in the delivery's transaction.
 pub async fn queue_receipt(
     conn: &mut AsyncPgConnection,
     order: &OrderRow,
@@ -143,7 +79,7 @@ pub async fn queue_receipt(
             "TotalAmount": dollars(item.line_total_cents),
         })).collect::<Vec<_>>(),
     });
-    db::trace::insert(conn, order.id, &order.jurisdiction, &receipt).await
+    db::track_and_trace::insert(conn, order.id, &order.jurisdiction, &receipt).await
 }
 
 /// Waits longer after each failure: 30 s, 1 min, 2 min ... at most an hour.
@@ -153,17 +89,16 @@ pub fn next_attempt(attempts: i32, now: DateTime<Utc>) -> DateTime<Utc> {
     now + Duration::seconds(seconds)
 }
 
-/// Sends the due receipts; returns how many were accepted.
+/// Sends the due receipts (20 at most); returns how many were accepted.
 pub async fn send_due(
     pool: &DbPool,
     adapter: &dyn TrackAndTrace,
 ) -> Result<usize, diesel::result::Error> {
-    use diesel_async::AsyncConnection;
     let Ok(mut conn) = pool.get().await else {
         return Ok(0);
     };
     conn.transaction(async |conn| {
-        let due = db::trace::lock_due(conn, Utc::now(), 20).await?;
+        let due = db::track_and_trace::lock_due(conn, Utc::now(), 20).await?;
         let mut accepted = 0;
         for report in due {
             let license = report
@@ -174,8 +109,13 @@ pub async fn send_due(
                 .to_owned();
             match adapter.report(&license, &report.receipt).await {
                 Ok(external) => {
-                    db::trace::accepted(conn, report.order_id, adapter.name(), external.as_deref())
-                        .await?;
+                    db::track_and_trace::accepted(
+                        conn,
+                        report.order_id,
+                        adapter.name(),
+                        external.as_deref(),
+                    )
+                    .await?;
                     metrics::counter!("orders_track_and_trace_reports_total", "outcome" => "accepted")
                         .increment(1);
                     accepted += 1;
@@ -184,7 +124,7 @@ pub async fn send_due(
                     tracing::warn!(order = %report.order_id, error = %err, "track-and-trace report refused; will retry");
                     metrics::counter!("orders_track_and_trace_reports_total", "outcome" => "failed")
                         .increment(1);
-                    db::trace::failed(
+                    db::track_and_trace::failed(
                         conn,
                         report.order_id,
                         &err.to_string(),

@@ -1,18 +1,29 @@
-//! `track_and_trace_reports`: every delivered sale until track-and-trace accepted it.
+//! `track_and_trace_reports`: every delivered sale's receipt until the track-and-trace system
+//! (Metrc, or the table itself) accepted it.
 
 use crate::schema::track_and_trace_reports as reports;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use domain::{OrderId, Pagination};
+
+domain::string_enum! {
+    /// Whether track-and-trace has accepted a receipt.
+    pub enum ReceiptStatus (field = "status") {
+        /// Queued or refused so far; sent again when due.
+        Pending => "pending",
+        /// Accepted by the adapter.
+        Accepted => "accepted",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = reports)]
 pub struct ReportRow {
-    pub order_id: Uuid,
+    pub order_id: OrderId,
     pub jurisdiction: String,
     pub adapter: String,
-    pub status: String,
+    pub status: ReceiptStatus,
     pub receipt: serde_json::Value,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -24,7 +35,7 @@ pub struct ReportRow {
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    order: Uuid,
+    order: OrderId,
     jurisdiction: &str,
     receipt: &serde_json::Value,
 ) -> QueryResult<()> {
@@ -34,7 +45,7 @@ pub async fn insert(
             reports::jurisdiction.eq(jurisdiction),
             // Set to the adapter that accepts it.
             reports::adapter.eq(""),
-            reports::status.eq("pending"),
+            reports::status.eq(ReceiptStatus::Pending),
             reports::receipt.eq(receipt),
         ))
         .on_conflict_do_nothing()
@@ -50,7 +61,7 @@ pub async fn lock_due(
     limit: i64,
 ) -> QueryResult<Vec<ReportRow>> {
     reports::table
-        .filter(reports::status.eq("pending"))
+        .filter(reports::status.eq(ReceiptStatus::Pending))
         .filter(reports::next_attempt_at.le(now))
         .order(reports::next_attempt_at.asc())
         .limit(limit)
@@ -63,13 +74,13 @@ pub async fn lock_due(
 
 pub async fn accepted(
     conn: &mut AsyncPgConnection,
-    order: Uuid,
+    order: OrderId,
     adapter: &str,
     external_id: Option<&str>,
 ) -> QueryResult<()> {
     diesel::update(reports::table.find(order))
         .set((
-            reports::status.eq("accepted"),
+            reports::status.eq(ReceiptStatus::Accepted),
             reports::adapter.eq(adapter),
             reports::attempts.eq(reports::attempts + 1),
             reports::external_id.eq(external_id),
@@ -83,7 +94,7 @@ pub async fn accepted(
 
 pub async fn failed(
     conn: &mut AsyncPgConnection,
-    order: Uuid,
+    order: OrderId,
     error: &str,
     next_attempt_at: DateTime<Utc>,
 ) -> QueryResult<()> {
@@ -98,24 +109,24 @@ pub async fn failed(
     Ok(())
 }
 
+/// One page of receipts, newest first (only those in `status`, if given), and how many match.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    status: Option<&str>,
-    limit: i64,
-    offset: i64,
+    status: Option<ReceiptStatus>,
+    page: Pagination,
 ) -> QueryResult<(Vec<ReportRow>, i64)> {
     let query = || {
         let mut query = reports::table.into_boxed();
         if let Some(status) = status {
-            query = query.filter(reports::status.eq(status.to_owned()));
+            query = query.filter(reports::status.eq(status));
         }
         query
     };
     let total = query().count().get_result(conn).await?;
     let rows = query()
         .order(reports::created_at.desc())
-        .limit(limit)
-        .offset(offset)
+        .limit(page.limit_i64())
+        .offset(page.offset_i64())
         .select(ReportRow::as_select())
         .load(conn)
         .await?;
