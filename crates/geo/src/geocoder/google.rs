@@ -38,7 +38,7 @@ impl fmt::Debug for GoogleGeocoder {
 }
 
 impl GoogleGeocoder {
-    /// A geocoder using `api_key`, sending to `base_url` (a stub in tests) or else to
+    /// A geocoder using `api_key`, sending to `base_url` (wiremock in tests) or else to
     /// [`GOOGLE_GEOCODE_URL`], with a 5-second timeout.
     ///
     /// # Errors
@@ -228,52 +228,26 @@ fn unavailable(err: reqwest::Error) -> GeocodeError {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpListener;
-    use tokio::sync::mpsc;
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
 
     const KEY: &str = "test-key-123";
+    const PATH: &str = "/maps/api/geocode/json";
 
-    /// A one-route HTTP server on a free loopback port answering every request with
-    /// `status` and `body`, and reporting each request's path and query.
-    struct Stub {
-        url: String,
-        requests: mpsc::UnboundedReceiver<(String, HashMap<String, String>)>,
+    /// Google's endpoint played by wiremock: every geocoding request is answered with
+    /// `status` and `body`.
+    async fn google(status: u16, body: &'static str) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(PATH))
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body, "application/json"))
+            .mount(&server)
+            .await;
+        server
     }
 
-    async fn stub(status: u16, body: &'static str) -> Stub {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, requests) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                let Ok(Some(request_line)) = lines.next_line().await else {
-                    continue;
-                };
-                while let Ok(Some(header)) = lines.next_line().await {
-                    if header.is_empty() {
-                        break;
-                    }
-                }
-                let target = request_line.split(' ').nth(1).unwrap_or_default();
-                let url = Url::parse(&format!("http://stub{target}")).unwrap();
-                let query = url.query_pairs().into_owned().collect();
-                let _ = tx.send((url.path().to_owned(), query));
-                let response = format!(
-                    "HTTP/1.1 {status} Stub\r\ncontent-type: application/json\r\n\
-                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = write.write_all(response.as_bytes()).await;
-                let _ = write.shutdown().await;
-            }
-        });
-        Stub {
-            url: format!("http://{addr}/maps/api/geocode/json"),
-            requests,
-        }
+    fn url(server: &MockServer) -> String {
+        format!("{}{PATH}", server.uri())
     }
 
     fn address() -> AddressQuery<'static> {
@@ -286,14 +260,14 @@ mod tests {
         }
     }
 
-    async fn geocode(stub: &Stub) -> Result<Option<Geocoded>, GeocodeError> {
-        let geocoder = GoogleGeocoder::new(KEY, Some(&stub.url)).unwrap();
+    async fn geocode(server: &MockServer) -> Result<Option<Geocoded>, GeocodeError> {
+        let geocoder = GoogleGeocoder::new(KEY, Some(&url(server))).unwrap();
         geocoder.geocode(&address()).await
     }
 
     #[tokio::test]
     async fn ok_returns_the_first_result_and_sends_address_country_and_key() {
-        let mut stub = stub(
+        let server = google(
             200,
             r#"{"status":"OK","results":[
                 {"formatted_address":"301 W 2nd St #100, Austin, TX 78701, USA",
@@ -303,7 +277,7 @@ mod tests {
         )
         .await;
 
-        let found = geocode(&stub).await.unwrap().unwrap();
+        let found = geocode(&server).await.unwrap().unwrap();
         assert_eq!(found.point, Point::new(30.2652, -97.7470).unwrap());
         assert_eq!(found.precision, Precision::Rooftop);
         assert_eq!(
@@ -311,8 +285,10 @@ mod tests {
             Some("301 W 2nd St #100, Austin, TX 78701, USA")
         );
 
-        let (path, query) = stub.requests.recv().await.unwrap();
-        assert_eq!(path, "/maps/api/geocode/json");
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 1);
+        let query: HashMap<String, String> = requests[0].url.query_pairs().into_owned().collect();
+        assert_eq!(requests[0].url.path(), PATH);
         assert_eq!(
             query["address"],
             "301 W 2nd St, Suite 100, Austin, TX 78701"
@@ -324,18 +300,18 @@ mod tests {
 
     #[tokio::test]
     async fn zero_results_is_not_found() {
-        let stub = stub(200, r#"{"status":"ZERO_RESULTS","results":[]}"#).await;
-        assert_eq!(geocode(&stub).await.unwrap(), None);
+        let server = google(200, r#"{"status":"ZERO_RESULTS","results":[]}"#).await;
+        assert_eq!(geocode(&server).await.unwrap(), None);
     }
 
     #[tokio::test]
     async fn request_denied_is_rejected_with_googles_reason() {
-        let stub = stub(
+        let server = google(
             200,
             r#"{"status":"REQUEST_DENIED","error_message":"The provided API key is invalid.","results":[]}"#,
         )
         .await;
-        let err = geocode(&stub).await.unwrap_err();
+        let err = geocode(&server).await.unwrap_err();
         assert_eq!(
             err,
             GeocodeError::Rejected(
@@ -347,19 +323,19 @@ mod tests {
 
     #[tokio::test]
     async fn quota_and_server_errors_are_unavailable() {
-        let stub_quota = stub(200, r#"{"status":"OVER_QUERY_LIMIT","results":[]}"#).await;
+        let quota = google(200, r#"{"status":"OVER_QUERY_LIMIT","results":[]}"#).await;
         assert!(matches!(
-            geocode(&stub_quota).await,
+            geocode(&quota).await,
             Err(GeocodeError::Unavailable(_))
         ));
-        let stub_5xx = stub(503, "{}").await;
+        let down = google(503, "{}").await;
         assert!(matches!(
-            geocode(&stub_5xx).await,
+            geocode(&down).await,
             Err(GeocodeError::Unavailable(m)) if m.contains("503")
         ));
-        let stub_403 = stub(403, "{}").await;
+        let forbidden = google(403, "{}").await;
         assert!(matches!(
-            geocode(&stub_403).await,
+            geocode(&forbidden).await,
             Err(GeocodeError::Rejected(_))
         ));
     }
@@ -375,10 +351,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_silent_server_times_out_as_unavailable_without_leaking_the_key() {
-        // Accepts connections and never answers.
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        let geocoder = GoogleGeocoder::new(KEY, Some(&url))
+        // Google taking far longer than the geocoder waits.
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(query_param("key", KEY))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(
+                        r#"{"status":"ZERO_RESULTS","results":[]}"#,
+                        "application/json",
+                    )
+                    .set_delay(Duration::from_secs(10)),
+            )
+            .mount(&server)
+            .await;
+        let geocoder = GoogleGeocoder::new(KEY, Some(&url(&server)))
             .unwrap()
             .with_timeout(Duration::from_millis(200));
         let err = geocoder.geocode(&address()).await.unwrap_err();
@@ -386,12 +373,12 @@ mod tests {
             panic!("{err:?}");
         };
         assert!(!message.contains(KEY), "{message}");
-        drop(listener);
     }
 
     #[tokio::test]
     async fn a_refused_connection_is_unavailable() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A port nothing listens on (wiremock pools its servers: a dropped one still answers).
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         drop(listener);
         let err = GoogleGeocoder::new(KEY, Some(&url))
@@ -407,8 +394,6 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_past_the_cap_is_refused_unread() {
-        use wiremock::matchers::{method, path};
-        use wiremock::{Mock, MockServer, ResponseTemplate};
         // A valid answer padded past the cap (JSON allows trailing whitespace).
         let answer = format!(
             r#"{{"status":"OK","results":[{{"formatted_address":"Austin",
@@ -417,12 +402,11 @@ mod tests {
         );
         let server = MockServer::start().await;
         Mock::given(method("GET"))
-            .and(path("/maps/api/geocode/json"))
+            .and(path(PATH))
             .respond_with(ResponseTemplate::new(200).set_body_raw(answer, "application/json"))
             .mount(&server)
             .await;
-        let url = format!("{}/maps/api/geocode/json", server.uri());
-        let err = GoogleGeocoder::new(KEY, Some(&url))
+        let err = GoogleGeocoder::new(KEY, Some(&url(&server)))
             .unwrap()
             .geocode(&address())
             .await
