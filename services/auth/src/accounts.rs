@@ -1,13 +1,7 @@
-//! Account rules and the shapes users are shown in: the age gate, statuses, and the user as
-//! the API and the events describe it.
+//! Account rules: the age gate, and the day it is measured on.
 
-use crate::db::users::UserRow;
-use chrono::{DateTime, NaiveDate, Utc};
-use domain::{DateOfBirth, Role};
-use events::v1;
-use serde::Serialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
+use chrono::{NaiveDate, Utc};
+use domain::DateOfBirth;
 
 /// The legal age to buy cannabis (COMPLIANCE.md: 21 in both shipped jurisdictions).
 pub const MINIMUM_AGE: u32 = 21;
@@ -25,77 +19,6 @@ pub fn today() -> NaiveDate {
     // as a day older than they are.
     (Utc::now() - chrono::Duration::hours(6)).date_naive()
 }
-
-/// A user as the API shows them.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub full_name: String,
-    /// E.164, e.g. `+15125550134`.
-    pub phone: String,
-    pub date_of_birth: NaiveDate,
-    pub role: Role,
-    /// `not_submitted`, `pending`, `approved` or `rejected`.
-    pub id_verification_status: String,
-    /// `active` or `suspended`.
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<&UserRow> for UserView {
-    fn from(row: &UserRow) -> Self {
-        Self {
-            id: row.id,
-            email: row.email.clone(),
-            full_name: row.full_name.clone(),
-            phone: row.phone.clone(),
-            date_of_birth: row.date_of_birth,
-            role: row.role,
-            id_verification_status: row.id_status.clone(),
-            status: row.status.clone(),
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-        }
-    }
-}
-
-pub use events::audit::proto_role;
-
-pub fn proto_id_status(status: &str) -> v1::IdVerificationStatus {
-    match status {
-        "pending" => v1::IdVerificationStatus::Pending,
-        "approved" => v1::IdVerificationStatus::Approved,
-        "rejected" => v1::IdVerificationStatus::Rejected,
-        _ => v1::IdVerificationStatus::NotSubmitted,
-    }
-}
-
-pub fn proto_account_status(status: &str) -> v1::AccountStatus {
-    if status == "suspended" {
-        v1::AccountStatus::Suspended
-    } else {
-        v1::AccountStatus::Active
-    }
-}
-
-/// The user's full state as user events carry it.
-pub fn user_state(row: &UserRow) -> v1::UserState {
-    v1::UserState {
-        version: row.version,
-        email: row.email.clone(),
-        full_name: row.full_name.clone(),
-        phone: row.phone.clone(),
-        date_of_birth: row.date_of_birth.to_string(),
-        role: proto_role(row.role) as i32,
-        id_verification_status: proto_id_status(&row.id_status) as i32,
-        account_status: proto_account_status(&row.status) as i32,
-    }
-}
-
-pub use events::timestamp;
 
 #[cfg(test)]
 mod tests {

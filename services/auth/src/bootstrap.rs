@@ -8,7 +8,7 @@ use crate::events;
 use crate::passwords::Passwords;
 use chrono::NaiveDate;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use domain::{Email, Password, Problem, Role};
+use domain::{Email, Password, Problem, Role, UserId};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -64,14 +64,15 @@ pub async fn ensure_admin(
                         ));
                     }
                     let promoted = db::users::set_role(conn, existing.id, Role::Admin).await?;
-                    events::role_changed(conn, &promoted, existing.role, Uuid::nil()).await?;
+                    let nobody = UserId::from_uuid(Uuid::nil());
+                    events::role_changed(conn, &promoted, existing.role, nobody).await?;
                     promoted
                 }
                 None => {
                     let created = db::users::insert(
                         conn,
                         NewUser {
-                            id: Uuid::now_v7(),
+                            id: UserId::new(),
                             email: email.as_str(),
                             password_hash: &hash,
                             full_name: "Administrator",

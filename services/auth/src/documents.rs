@@ -2,10 +2,10 @@
 //! stored through object_store (a local directory by default, S3 when configured) and never
 //! public — admins view them through short-lived links signed with HMAC.
 
+use domain::{IdVerificationId, UserId};
 use hmac::{Hmac, Mac};
 use platform::objects::Objects;
 use sha2::Sha256;
-use uuid::Uuid;
 
 /// Largest accepted document (DESIGN §6).
 pub const MAX_DOCUMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -39,9 +39,6 @@ impl DocumentFormat {
     }
 }
 
-/// The kinds of document accepted.
-pub const DOCUMENT_TYPES: &[&str] = &["drivers_license", "state_id", "passport"];
-
 pub use platform::objects::ObjectsError as StoreError;
 
 /// Where documents live (`OBJECT_STORE_URL`).
@@ -59,7 +56,7 @@ impl DocumentStore {
     }
 
     /// The key of a verification's document; nothing a client sent is part of it.
-    pub fn key(user_id: Uuid, verification_id: Uuid) -> String {
+    pub fn key(user_id: UserId, verification_id: IdVerificationId) -> String {
         format!("id-documents/{user_id}/{verification_id}")
     }
 
@@ -85,19 +82,19 @@ impl LinkSigner {
         })
     }
 
-    fn mac(&self, id: Uuid, expires: i64) -> Hmac<Sha256> {
+    fn mac(&self, id: IdVerificationId, expires: i64) -> Hmac<Sha256> {
         let mut mac = self.keyed.clone();
         mac.update(format!("{id}:{expires}").as_bytes());
         mac
     }
 
-    pub fn sign(&self, id: Uuid, expires: i64) -> String {
+    pub fn sign(&self, id: IdVerificationId, expires: i64) -> String {
         hex::encode(self.mac(id, expires).finalize().into_bytes())
     }
 
     /// Whether `signature` is ours for `id` and `expires`, and `expires` (Unix seconds) has
     /// not passed. The comparison is constant-time.
-    pub fn verify(&self, id: Uuid, expires: i64, signature: &str, now: i64) -> bool {
+    pub fn verify(&self, id: IdVerificationId, expires: i64, signature: &str, now: i64) -> bool {
         let Ok(signature) = hex::decode(signature) else {
             return false;
         };
@@ -131,13 +128,13 @@ mod tests {
     #[test]
     fn links_expire_and_cannot_be_forged() {
         let signer = LinkSigner::new("secret").unwrap();
-        let id = Uuid::now_v7();
+        let id = IdVerificationId::new();
         let signature = signer.sign(id, 1_000);
         assert!(signer.verify(id, 1_000, &signature, 999));
         assert!(!signer.verify(id, 1_000, &signature, 1_000), "expired");
         assert!(!signer.verify(id, 2_000, &signature, 999), "expiry changed");
         assert!(
-            !signer.verify(Uuid::now_v7(), 1_000, &signature, 999),
+            !signer.verify(IdVerificationId::new(), 1_000, &signature, 999),
             "other document"
         );
         assert!(

@@ -1,16 +1,25 @@
-//! What auth publishes (user events, through its outbox, inside the transaction of the
-//! change) and consumes (`audit.recorded` from every service, into the audit log).
+//! What auth publishes and consumes (DESIGN §4), in one place.
+//!
+//! - Publishes, through the outbox in the caller's transaction, one function per event:
+//!   [`registered`], [`profile_updated`], [`password_reset_requested`], [`email_changed`],
+//!   [`id_submitted`], [`id_decided`], [`role_changed`], [`status_changed`]. Every user event
+//!   carries the user's full state with its `version` ([`user_state`]), so read models drop
+//!   stale ones.
+//! - Consumes, on the queue [`AUDIT_QUEUE`]: `audit.recorded` from every service, copied into
+//!   the audit log ([`crate::audit::copy`]) in the inbox transaction, so a redelivered entry
+//!   lands once.
 
-use crate::accounts::{proto_account_status, proto_role, timestamp, user_state};
-use crate::db;
-use crate::db::users::UserRow;
-use crate::db::verifications::VerificationRow;
+use crate::audit;
+use crate::db::audit::NewEntry;
+use crate::db::users::{AccountStatus, IdStatus, UserRow};
+use crate::db::verifications::{DocumentType, ReviewStatus, VerificationRow};
+use ::events::audit::proto_role;
+use ::events::outbox::publish;
+use ::events::{Handler, HandlerError, IncomingEvent, timestamp, v1};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
-use domain::Role;
-use events::outbox::publish;
-use events::{Handler, HandlerError, IncomingEvent, v1};
+use domain::{Role, UserId};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
@@ -18,10 +27,49 @@ use uuid::Uuid;
 pub const AUDIT_QUEUE: &str = "auth.audit";
 pub const AUDIT_BINDINGS: &[&str] = &["audit.recorded"];
 
+const fn proto_id_status(status: IdStatus) -> v1::IdVerificationStatus {
+    match status {
+        IdStatus::NotSubmitted => v1::IdVerificationStatus::NotSubmitted,
+        IdStatus::Pending => v1::IdVerificationStatus::Pending,
+        IdStatus::Approved => v1::IdVerificationStatus::Approved,
+        IdStatus::Rejected => v1::IdVerificationStatus::Rejected,
+    }
+}
+
+const fn proto_account_status(status: AccountStatus) -> v1::AccountStatus {
+    match status {
+        AccountStatus::Active => v1::AccountStatus::Active,
+        AccountStatus::Suspended => v1::AccountStatus::Suspended,
+    }
+}
+
+const fn proto_document_type(value: DocumentType) -> v1::IdDocumentType {
+    match value {
+        DocumentType::DriversLicense => v1::IdDocumentType::DriversLicense,
+        DocumentType::StateId => v1::IdDocumentType::StateId,
+        DocumentType::Passport => v1::IdDocumentType::Passport,
+    }
+}
+
+/// The user's full state as user events carry it.
+pub fn user_state(row: &UserRow) -> v1::UserState {
+    v1::UserState {
+        version: row.version,
+        email: row.email.clone(),
+        full_name: row.full_name.clone(),
+        phone: row.phone.clone(),
+        date_of_birth: row.date_of_birth.to_string(),
+        role: proto_role(row.role) as i32,
+        id_verification_status: proto_id_status(row.id_status) as i32,
+        account_status: proto_account_status(row.status) as i32,
+    }
+}
+
 fn correlation(row: &UserRow) -> String {
     row.id.to_string()
 }
 
+/// `user.registered`.
 pub async fn registered(conn: &mut AsyncPgConnection, row: &UserRow) -> QueryResult<Uuid> {
     let event = v1::UserRegistered {
         user_id: row.id.to_string(),
@@ -31,11 +79,12 @@ pub async fn registered(conn: &mut AsyncPgConnection, row: &UserRow) -> QueryRes
     publish(conn, &event, Some(&correlation(row))).await
 }
 
+/// `user.profile_updated`: `changed_fields` by their API names.
 pub async fn profile_updated(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
     changed_fields: Vec<String>,
-    actor: Uuid,
+    actor: UserId,
 ) -> QueryResult<Uuid> {
     let event = v1::UserProfileUpdated {
         user_id: row.id.to_string(),
@@ -47,8 +96,8 @@ pub async fn profile_updated(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
-/// `sealed_token` is the reset token sealed to notification's key; the clear field stays
-/// empty.
+/// `user.password_reset_requested`. `sealed_token` is the reset token sealed to
+/// notification's key; the clear field stays empty.
 pub async fn password_reset_requested(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
@@ -70,7 +119,8 @@ pub async fn password_reset_requested(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
-/// Tells the previous address that the email of `row` (after the change) was changed.
+/// `user.email_changed`: tells the previous address that the email of `row` (after the
+/// change) was changed.
 pub async fn email_changed(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
@@ -89,15 +139,7 @@ pub async fn email_changed(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
-fn document_type(value: &str) -> v1::IdDocumentType {
-    match value {
-        "drivers_license" => v1::IdDocumentType::DriversLicense,
-        "state_id" => v1::IdDocumentType::StateId,
-        "passport" => v1::IdDocumentType::Passport,
-        _ => v1::IdDocumentType::Unspecified,
-    }
-}
-
+/// `user.id_verification_submitted`; `reviewer` is who will decide (`manual_review`).
 pub async fn id_submitted(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
@@ -107,7 +149,7 @@ pub async fn id_submitted(
     let event = v1::UserIdVerificationSubmitted {
         user_id: row.id.to_string(),
         verification_id: verification.id.to_string(),
-        document_type: document_type(&verification.document_type) as i32,
+        document_type: proto_document_type(verification.document_type) as i32,
         reviewer: reviewer.to_owned(),
         user: Some(user_state(row)),
         submitted_at: Some(timestamp(verification.created_at)),
@@ -115,12 +157,13 @@ pub async fn id_submitted(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
+/// `user.id_verification_decided` (`verification` as decided, `row` after the decision).
 pub async fn id_decided(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
     verification: &VerificationRow,
 ) -> QueryResult<Uuid> {
-    let decision = if verification.status == "approved" {
+    let decision = if verification.status == ReviewStatus::Approved {
         v1::IdVerificationDecision::Approved
     } else {
         v1::IdVerificationDecision::Rejected
@@ -141,11 +184,12 @@ pub async fn id_decided(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
+/// `user.role_changed`; `changed_by` is nil for the start-up bootstrap.
 pub async fn role_changed(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
     previous: Role,
-    changed_by: Uuid,
+    changed_by: UserId,
 ) -> QueryResult<Uuid> {
     let event = v1::UserRoleChanged {
         user_id: row.id.to_string(),
@@ -158,17 +202,18 @@ pub async fn role_changed(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
+/// `user.status_changed` (suspension or reactivation).
 pub async fn status_changed(
     conn: &mut AsyncPgConnection,
     row: &UserRow,
-    previous: &str,
+    previous: AccountStatus,
     reason: Option<&str>,
-    changed_by: Uuid,
+    changed_by: UserId,
 ) -> QueryResult<Uuid> {
     let event = v1::UserStatusChanged {
         user_id: row.id.to_string(),
         previous_status: proto_account_status(previous) as i32,
-        status: proto_account_status(&row.status) as i32,
+        status: proto_account_status(row.status) as i32,
         reason: reason.unwrap_or_default().to_owned(),
         changed_by: changed_by.to_string(),
         user: Some(user_state(row)),
@@ -177,8 +222,46 @@ pub async fn status_changed(
     publish(conn, &event, Some(&correlation(row))).await
 }
 
-/// Copies every service's `audit.recorded` into the audit log.
+/// The consumer of [`AUDIT_QUEUE`]: every service's `audit.recorded`, into the audit log.
 pub struct AuditRecorder;
+
+impl AuditRecorder {
+    /// The entry `recorded` describes, as the producer the consumer verified sent it.
+    fn entry(event: &IncomingEvent, recorded: v1::AuditRecorded) -> NewEntry {
+        let details = if recorded.details_json.is_empty() {
+            serde_json::json!({})
+        } else {
+            serde_json::from_str(&recorded.details_json)
+                .unwrap_or_else(|_| serde_json::json!({ "raw": recorded.details_json }))
+        };
+        let actor_role = match v1::Role::try_from(recorded.actor_role) {
+            Ok(v1::Role::Customer) => Some(Role::Customer),
+            Ok(v1::Role::Driver) => Some(Role::Driver),
+            Ok(v1::Role::Agent) => Some(Role::Agent),
+            Ok(v1::Role::Admin) => Some(Role::Admin),
+            Ok(v1::Role::Unspecified) | Err(_) => None,
+        };
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        NewEntry {
+            event_id: Some(event.id),
+            occurred_at: recorded
+                .occurred_at
+                .and_then(::events::from_timestamp)
+                .unwrap_or_else(Utc::now),
+            // The producer was checked against the broker user before this handler ran; the
+            // body's own `service` was not (see `audit::copy`).
+            service: event.producer.clone().unwrap_or_else(|| "unknown".into()),
+            actor_id: Uuid::parse_str(&recorded.actor_id).ok().map(UserId::from),
+            actor_role,
+            action: recorded.action,
+            subject_type: recorded.subject_type,
+            subject_id: non_empty(recorded.subject_id),
+            details,
+            ip: non_empty(recorded.ip),
+            user_agent: non_empty(recorded.user_agent),
+        }
+    }
+}
 
 impl Handler for AuditRecorder {
     fn handle<'a>(
@@ -187,56 +270,14 @@ impl Handler for AuditRecorder {
         event: &'a IncomingEvent,
     ) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
-            let recorded: v1::AuditRecorded = event.decode()?;
-            let details = if recorded.details_json.is_empty() {
-                serde_json::json!({})
-            } else {
-                serde_json::from_str(&recorded.details_json)
-                    .unwrap_or_else(|_| serde_json::json!({ "raw": recorded.details_json }))
-            };
-            let occurred_at = recorded
-                .occurred_at
-                .and_then(events::from_timestamp)
-                .unwrap_or_else(Utc::now);
-            let role = v1::Role::try_from(recorded.actor_role)
-                .ok()
-                .and_then(|role| match role {
-                    v1::Role::Customer => Some("customer"),
-                    v1::Role::Driver => Some("driver"),
-                    v1::Role::Agent => Some("agent"),
-                    v1::Role::Admin => Some("admin"),
-                    v1::Role::Unspecified => None,
-                });
-            let non_empty = |s: String| (!s.is_empty()).then_some(s);
-            // The producer was checked against the broker user before this handler ran; the
-            // body's own `service` was not, so it may only repeat it, never name another.
-            let service = event.producer.clone().unwrap_or_else(|| "unknown".into());
-            if !recorded.service.is_empty() && recorded.service != service {
-                return Err(HandlerError::Permanent(format!(
-                    "an audit entry from {service} claims to be from {}",
-                    recorded.service
-                )));
+            let mut recorded: v1::AuditRecorded = event.decode()?;
+            let claimed = std::mem::take(&mut recorded.service);
+            let entry = Self::entry(event, recorded);
+            match audit::copy(conn, &entry, &claimed).await {
+                Ok(()) => Ok(()),
+                Err(audit::Refused::Database(err)) => Err(err.into()),
+                Err(refused) => Err(HandlerError::Permanent(refused.to_string())),
             }
-            let entry = db::audit::NewEntry {
-                event_id: Some(event.id),
-                occurred_at,
-                service,
-                actor_id: Uuid::parse_str(&recorded.actor_id).ok(),
-                actor_role: role.map(str::to_owned),
-                action: recorded.action,
-                subject_type: recorded.subject_type,
-                subject_id: non_empty(recorded.subject_id),
-                details,
-                ip: non_empty(recorded.ip),
-                user_agent: non_empty(recorded.user_agent),
-            };
-            if entry.action.is_empty() || entry.subject_type.is_empty() {
-                return Err(HandlerError::Permanent(
-                    "audit entry without action or subject".into(),
-                ));
-            }
-            db::audit::append(conn, &entry).await?;
-            Ok(())
         })
     }
 }

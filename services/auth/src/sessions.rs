@@ -1,22 +1,26 @@
 //! Sessions: a login is a family of refresh tokens. Each refresh rotates the token; showing a
 //! token that was already rotated means it leaked, so the whole family is revoked. Logout
-//! revokes the family and puts the access token's `jti` on the deny-list the gateway checks.
+//! revokes the family and puts the access token's `jti` on the deny-list the gateway checks
+//! ([`crate::revocation`]).
+//!
+//! The use cases: [`login`], [`refresh`], [`logout`]; [`issue`] signs a pair for the others
+//! (registration, an email change).
 
+use crate::audit::{self, Actor};
 use crate::db;
 use crate::db::users::UserRow;
+use crate::revocation;
 use crate::secrets;
 use crate::state::AppState;
 use auth_token::Claims;
 use chrono::Utc;
-use deadpool_redis::redis;
-use diesel_async::AsyncPgConnection;
-use domain::{Code, Problem, UserId};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use domain::{Code, Email, Problem};
+use platform::client::ClientInfo;
 use serde::Serialize;
+use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-use auth_token::revocation::{self, Notice};
-pub use auth_token::revocation::{denylist_key, token_version_key};
 
 /// What a successful login, registration or refresh answers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,17 +36,32 @@ pub struct TokenPair {
     pub expires_in: u64,
 }
 
-/// Signs an access token for `user` and stores a new refresh token in `family` (a new
-/// family for a new login).
+/// A user signed in: the account and its new session's tokens.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub user: UserRow,
+    pub tokens: TokenPair,
+}
+
+/// Which refresh-token family a new pair belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum Family {
+    /// A new session (a login, a registration, a re-authentication).
+    New,
+    /// The session of a refresh token being rotated.
+    Continue(Uuid),
+}
+
+/// Signs an access token for `user` and stores a new refresh token in `family`.
 pub async fn issue(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     user: &UserRow,
-    family: Option<Uuid>,
+    family: Family,
 ) -> Result<TokenPair, Problem> {
     let config = &state.config;
     let claims = Claims::new(
-        UserId::from_uuid(user.id),
+        user.id,
         user.role,
         user.id_verified(),
         config.access_ttl(),
@@ -54,9 +73,13 @@ pub async fn issue(
     let refresh_token = secrets::generate();
     let expires_at =
         Utc::now() + chrono::Duration::from_std(config.refresh_ttl()).unwrap_or_default();
+    let family = match family {
+        Family::New => Uuid::now_v7(),
+        Family::Continue(family) => family,
+    };
     db::sessions::insert(
         conn,
-        family.unwrap_or_else(Uuid::now_v7),
+        family,
         user.id,
         &secrets::digest(&refresh_token),
         expires_at,
@@ -70,8 +93,80 @@ pub async fn issue(
     })
 }
 
+/// Signs in with `email` (as typed, already trimmed and lower-cased) and `password`. A
+/// wrong password and an unknown email get the same 401 in the same time (a dummy hash);
+/// a suspended account, once the password is right, a 403. Every attempt is audited, and a
+/// refused one is committed before it is answered.
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> Result<SignedIn, Problem> {
+    // Something that is not an email cannot have an account: it is looked up as nothing (no
+    // query with unchecked text) and answered like an unknown email. The audit keeps a
+    // bounded, printable rendering of what was typed.
+    let parsed = Email::parse(email).ok();
+    let typed: String = email
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(254)
+        .collect();
+    let user = match &parsed {
+        Some(parsed) => db::users::find_by_email(&mut *state.db().await?, parsed.as_str()).await?,
+        None => None,
+    };
+    // The connection went back to the pool before the hash, which may wait for a slot: a
+    // burst of logins must not hold the pool too. An unknown email is checked against a dummy
+    // hash: same answer, same time.
+    let password_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = state.passwords.verify(password, password_hash).await?;
+    let mut conn = state.db().await?;
+    // Failed attempts are committed (audited) before the refusal is answered: the
+    // transaction answers the refusal as its success.
+    conn.transaction(async |conn| {
+        let Some(user) = user.filter(|_| matches) else {
+            let actor = Actor::anonymous(client.clone());
+            let details = json!({ "email": typed });
+            audit::record(conn, &actor, "auth.login_failed", "user", None, details).await?;
+            return Ok::<_, Problem>(Err(Problem::new(Code::InvalidCredentials)
+                .with_detail("The email or password is incorrect.")));
+        };
+        let actor = Actor::user(user.id, user.role, client.clone());
+        let subject = Some(user.id.to_string());
+        if user.is_suspended() {
+            let action = "auth.login_refused_suspended";
+            audit::record(conn, &actor, action, "user", subject, json!({})).await?;
+            return Ok(Err(Problem::new(Code::AccountSuspended)
+                .with_detail("This account is suspended. Contact support.")));
+        }
+        let action = "auth.login_succeeded";
+        audit::record(conn, &actor, action, "user", subject, json!({})).await?;
+        let tokens = issue(conn, state, &user, Family::New).await?;
+        Ok(Ok(SignedIn { user, tokens }))
+    })
+    .await?
+}
+
+/// Rotates the refresh token `token` into a new pair of the same session. A token shown a
+/// second time revokes its whole family (committed, then refused); an unknown, expired or
+/// revoked one is refused; so is one of an account suspended since.
+pub async fn refresh(state: &AppState, token: &str) -> Result<TokenPair, Problem> {
+    let mut conn = state.db().await?;
+    let outcome = conn
+        .transaction(async |conn| rotate(conn, state, token).await)
+        .await?;
+    match outcome {
+        Rotation::Rotated(tokens) => Ok(tokens),
+        Rotation::Reused | Rotation::Invalid => Err(invalid_refresh()),
+        Rotation::Suspended => {
+            Err(Problem::new(Code::AccountSuspended).with_detail("This account is suspended."))
+        }
+    }
+}
+
 /// What presenting a refresh token led to.
-pub enum Refreshed {
+enum Rotation {
     /// A new pair in the same family.
     Rotated(TokenPair),
     /// The token had already been used: its family is now revoked. Commit, then refuse.
@@ -82,132 +177,61 @@ pub enum Refreshed {
     Suspended,
 }
 
-/// Rotates `token`. Runs in the caller's transaction; the token row is locked so two
-/// concurrent refreshes with one token cannot both succeed.
-pub async fn refresh(
+/// The transaction of [`refresh`]; the token row is locked so two concurrent refreshes with
+/// one token cannot both succeed.
+async fn rotate(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     token: &str,
-) -> Result<Refreshed, Problem> {
+) -> Result<Rotation, Problem> {
     let Some(row) = db::sessions::lock_by_hash(conn, &secrets::digest(token)).await? else {
-        return Ok(Refreshed::Invalid);
+        return Ok(Rotation::Invalid);
     };
     if row.rotated_at.is_some() {
         db::sessions::revoke_family(conn, row.family_id).await?;
         tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reused; family revoked");
-        return Ok(Refreshed::Reused);
+        return Ok(Rotation::Reused);
     }
     if row.revoked_at.is_some() || row.expires_at <= Utc::now() {
-        return Ok(Refreshed::Invalid);
+        return Ok(Rotation::Invalid);
     }
     let Some(user) = db::users::find(conn, row.user_id).await? else {
-        return Ok(Refreshed::Invalid);
+        return Ok(Rotation::Invalid);
     };
     if user.is_suspended() {
         db::sessions::revoke_family(conn, row.family_id).await?;
-        return Ok(Refreshed::Suspended);
+        return Ok(Rotation::Suspended);
     }
     db::sessions::mark_rotated(conn, row.id).await?;
-    Ok(Refreshed::Rotated(
-        issue(conn, state, &user, Some(row.family_id)).await?,
-    ))
+    let tokens = issue(conn, state, &user, Family::Continue(row.family_id)).await?;
+    Ok(Rotation::Rotated(tokens))
 }
 
-/// Revokes the family of `token` if it belongs to `user_id`. Unknown tokens are ignored:
-/// logging out twice is not an error.
-pub async fn revoke(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    token: &str,
-) -> Result<(), Problem> {
-    if let Some(row) = db::sessions::lock_by_hash(conn, &secrets::digest(token)).await?
-        && row.user_id == user_id
-    {
-        db::sessions::revoke_family(conn, row.family_id).await?;
-    }
-    Ok(())
-}
-
-/// Puts the access token on the deny-list until it would have expired anyway, and announces it.
-pub async fn deny(state: &AppState, claims: &Claims) -> Result<(), Problem> {
-    let ttl = claims.remaining_secs().max(1);
-    let notice = Notice::Token {
-        jti: claims.jti,
-        until: claims.exp,
-    };
-    record_revocation(state, &denylist_key(claims.jti), 1, ttl, &notice).await
-}
-
-/// Voids every access token of `user_id` issued before its token version last rose (the
-/// database raises it with the change that calls for this: a role, status, password or email
-/// change; see `db::users::UserRow::token_version`), and announces it. Called after that
-/// change committed; the version read then is at least the one it set.
-pub async fn void_access_tokens(state: &AppState, user_id: Uuid) -> Result<(), Problem> {
-    let mut conn = state.db().await?;
-    let version = db::users::token_version(&mut conn, user_id)
-        .await?
-        .ok_or_else(|| Problem::not_found("No such user."))?;
-    let version = u64::try_from(version).unwrap_or_default();
-    let ttl = state.config.access_token_ttl_secs.max(1);
-    let notice = Notice::User {
-        user: user_id,
-        version,
-        until: Utc::now().timestamp().saturating_add_unsigned(ttl),
-    };
-    let mut redis = state.redis().await?;
-    RAISE_VERSION
-        .key(token_version_key(user_id))
-        .key(revocation::CHANNEL)
-        .arg(version)
-        .arg(ttl)
-        .arg(notice.to_message())
-        .invoke_async::<()>(&mut redis)
-        .await
-        .map_err(|err| Problem::unavailable(&err))
-}
-
-/// Raises the standing version to ARGV[1] (never lowers it: two revocations may record their
-/// versions out of order), keeps it ARGV[2] seconds (every token below it has expired by then)
-/// and announces the notice, atomically, as [`record_revocation`] does.
-static RAISE_VERSION: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local standing = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > standing then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-else
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
-redis.call('PUBLISH', KEYS[2], ARGV[3])
-",
-    )
-});
-
-/// Writes the revocation and publishes its notice in one transaction: whoever reads the key
-/// before it is written is still subscribed when the notice goes out (see the gateway README).
-async fn record_revocation(
+/// Ends the session of the caller (`claims`, from `client`): the family of `refresh_token`
+/// if one is given and it is theirs (an unknown one is ignored: logging out twice is not an
+/// error), and the access token itself, on the deny-list.
+pub async fn logout(
     state: &AppState,
-    key: &str,
-    value: i64,
-    ttl_secs: u64,
-    notice: &Notice,
+    claims: &Claims,
+    refresh_token: Option<&str>,
+    client: &ClientInfo,
 ) -> Result<(), Problem> {
-    let mut redis = state.redis().await?;
-    redis::pipe()
-        .atomic()
-        .cmd("SET")
-        .arg(key)
-        .arg(value)
-        .arg("EX")
-        .arg(ttl_secs)
-        .ignore()
-        .cmd("PUBLISH")
-        .arg(revocation::CHANNEL)
-        .arg(notice.to_message())
-        .ignore()
-        .query_async::<()>(&mut redis)
-        .await
-        .map_err(|err| Problem::unavailable(&err))
+    let user = claims.user_id();
+    let mut conn = state.db().await?;
+    conn.transaction(async |conn| {
+        if let Some(token) = refresh_token
+            && let Some(row) = db::sessions::lock_by_hash(conn, &secrets::digest(token)).await?
+            && row.user_id == user
+        {
+            db::sessions::revoke_family(conn, row.family_id).await?;
+        }
+        let actor = Actor::user(user, claims.role, client.clone());
+        let subject = Some(user.to_string());
+        audit::record(conn, &actor, "auth.logout", "user", subject, json!({})).await?;
+        Ok::<_, Problem>(())
+    })
+    .await?;
+    revocation::deny(state, claims).await
 }
 
 /// The refusal for a refresh token that cannot be used.

@@ -123,12 +123,13 @@ impl Application {
             workers: None,
             shutdown_timeout,
         };
+        let api = routes::api();
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
             cfg.app_data(state.clone())
                 .app_data(verifier.clone())
                 // ID documents are up to 10 MB; the multipart reader enforces that itself.
                 .app_data(web::PayloadConfig::new(12 * 1024 * 1024))
-                .configure(routes::configure);
+                .configure(|cfg| api.configure(cfg));
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
         Ok(Running::new(server, tasks, shutdown, shutdown_timeout))

@@ -4,7 +4,7 @@ use crate::schema::audit_log;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use domain::Pagination;
+use domain::{Pagination, Role, UserId};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Insertable)]
@@ -13,8 +13,8 @@ pub struct NewEntry {
     pub event_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
     pub service: String,
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub actor_role: Option<Role>,
     pub action: String,
     pub subject_type: String,
     pub subject_id: Option<String>,
@@ -30,8 +30,8 @@ pub struct EntryRow {
     pub event_id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
     pub service: String,
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub actor_role: Option<Role>,
     pub action: String,
     pub subject_type: String,
     pub subject_id: Option<String>,
@@ -50,9 +50,10 @@ pub async fn append(conn: &mut AsyncPgConnection, entry: &NewEntry) -> QueryResu
         .await
 }
 
+/// Filters of the audit search; each one given narrows it.
 #[derive(Debug, Default)]
 pub struct AuditFilter {
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub action: Option<String>,
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
@@ -65,7 +66,7 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     filter: &AuditFilter,
     page: &Pagination,
-) -> QueryResult<(Vec<EntryRow>, i64)> {
+) -> QueryResult<(Vec<EntryRow>, u64)> {
     let query = || {
         let mut query = audit_log::table.into_boxed();
         if let Some(actor) = filter.actor_id {
@@ -88,7 +89,7 @@ pub async fn list(
         }
         query
     };
-    let total = query().count().get_result(conn).await?;
+    let total: i64 = query().count().get_result(conn).await?;
     let rows = query()
         .order((audit_log::occurred_at.desc(), audit_log::id.desc()))
         .limit(page.limit_i64())
@@ -96,5 +97,5 @@ pub async fn list(
         .select(EntryRow::as_select())
         .load(conn)
         .await?;
-    Ok((rows, total))
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
 }

@@ -4,13 +4,14 @@ use crate::schema::password_resets;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::UserId;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = password_resets)]
 pub struct ResetRow {
     pub id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
 }
@@ -24,7 +25,7 @@ impl ResetRow {
 
 pub async fn insert(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
@@ -64,8 +65,8 @@ pub async fn lock_by_hash(
         .optional()
 }
 
-/// Uses `id` and every other open reset of the same user: one reset ends them all.
-pub async fn mark_used(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<usize> {
+/// Uses every open reset of `user_id`: one reset ends them all.
+pub async fn mark_used(conn: &mut AsyncPgConnection, user_id: UserId) -> QueryResult<usize> {
     diesel::update(
         password_resets::table
             .filter(password_resets::user_id.eq(user_id))

@@ -4,6 +4,7 @@ use crate::schema::refresh_tokens;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::UserId;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -11,7 +12,7 @@ use uuid::Uuid;
 pub struct RefreshRow {
     pub id: Uuid,
     pub family_id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub expires_at: DateTime<Utc>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -20,7 +21,7 @@ pub struct RefreshRow {
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     family_id: Uuid,
-    user_id: Uuid,
+    user_id: UserId,
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
@@ -72,7 +73,7 @@ pub async fn revoke_family(conn: &mut AsyncPgConnection, family_id: Uuid) -> Que
 /// Ends every session of `user_id` (password reset, suspension).
 pub async fn revoke_all_for_user(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table

@@ -1,24 +1,43 @@
-//! `users`.
+//! `users`: the account row (role, ID status, account status as enums) and its queries.
 
 use crate::schema::users;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use domain::{Pagination, Role};
-use uuid::Uuid;
+use domain::{Pagination, Role, UserId};
+
+domain::string_enum! {
+    /// Where the user's ID verification stands (`users.id_status`): the status of their
+    /// latest submission, or `not_submitted`.
+    pub enum IdStatus (field = "idVerificationStatus") {
+        NotSubmitted => "not_submitted",
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
+
+domain::string_enum! {
+    /// Whether the account may sign in (`users.status`).
+    pub enum AccountStatus (field = "status") {
+        Active => "active",
+        /// Suspended by an admin: no sign-in, no session.
+        Suspended => "suspended",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub password_hash: String,
     pub full_name: String,
     pub phone: String,
     pub date_of_birth: NaiveDate,
     pub role: Role,
-    pub id_status: String,
-    pub status: String,
+    pub id_status: IdStatus,
+    pub status: AccountStatus,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -29,18 +48,18 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn is_suspended(&self) -> bool {
-        self.status == "suspended"
+        self.status == AccountStatus::Suspended
     }
 
     pub fn id_verified(&self) -> bool {
-        self.id_status == "approved"
+        self.id_status == IdStatus::Approved
     }
 }
 
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub struct NewUser<'a> {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: &'a str,
     pub password_hash: &'a str,
     pub full_name: &'a str,
@@ -57,7 +76,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, user: NewUser<'_>) -> QueryRes
         .await
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .select(UserRow::as_select())
@@ -67,7 +86,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 }
 
 /// The row, locked until the transaction ends, so concurrent changes apply one by one.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<UserRow>> {
+pub async fn lock(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table
         .find(id)
         .for_update()
@@ -89,6 +108,15 @@ pub async fn find_by_email(
         .optional()
 }
 
+/// Whether an account has `email` (already lower-cased by `Email::parse`).
+pub async fn email_taken(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(email)),
+    ))
+    .get_result(conn)
+    .await
+}
+
 pub async fn any_admin(conn: &mut AsyncPgConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         users::table.filter(users::role.eq(Role::Admin)),
@@ -106,9 +134,24 @@ pub struct ProfileChanges<'a> {
     pub phone: Option<&'a str>,
 }
 
+impl ProfileChanges<'_> {
+    /// The API names of the fields that change, in a fixed order.
+    pub fn fields(&self) -> Vec<String> {
+        [
+            ("fullName", self.full_name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, changes)| *changes)
+        .map(|(field, _)| field.to_owned())
+        .collect()
+    }
+}
+
 pub async fn update_profile(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     changes: &ProfileChanges<'_>,
 ) -> QueryResult<UserRow> {
     diesel::update(users::table.find(id))
@@ -120,7 +163,7 @@ pub async fn update_profile(
 
 pub async fn set_password(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: UserId,
     hash: &str,
 ) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
@@ -132,7 +175,11 @@ pub async fn set_password(
         .await
 }
 
-pub async fn set_role(conn: &mut AsyncPgConnection, id: Uuid, role: Role) -> QueryResult<UserRow> {
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    role: Role,
+) -> QueryResult<UserRow> {
     diesel::update(users::table.find(id))
         .set((users::role.eq(role), bumped()))
         .returning(UserRow::as_returning())
@@ -142,8 +189,8 @@ pub async fn set_role(conn: &mut AsyncPgConnection, id: Uuid, role: Role) -> Que
 
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    status: &str,
+    id: UserId,
+    status: AccountStatus,
 ) -> QueryResult<UserRow> {
     diesel::update(users::table.find(id))
         .set((users::status.eq(status), bumped()))
@@ -154,8 +201,8 @@ pub async fn set_status(
 
 pub async fn set_id_status(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    status: &str,
+    id: UserId,
+    status: IdStatus,
 ) -> QueryResult<UserRow> {
     diesel::update(users::table.find(id))
         .set((users::id_status.eq(status), bumped()))
@@ -183,17 +230,18 @@ fn bumped() -> Bumped {
 /// Filters of the admin user list.
 #[derive(Debug, Default)]
 pub struct UserFilter {
-    /// Matches the start of the email or of the name, case-insensitively.
+    /// Matches part of the email or of the name, case-insensitively.
     pub search: Option<String>,
     pub role: Option<Role>,
-    pub status: Option<String>,
+    pub status: Option<AccountStatus>,
 }
 
+/// Newest first, with the total count of matches.
 pub async fn search(
     conn: &mut AsyncPgConnection,
     filter: &UserFilter,
     page: &Pagination,
-) -> QueryResult<(Vec<UserRow>, i64)> {
+) -> QueryResult<(Vec<UserRow>, u64)> {
     let query = || {
         let mut query = users::table.into_boxed();
         if let Some(search) = &filter.search {
@@ -210,12 +258,12 @@ pub async fn search(
         if let Some(role) = filter.role {
             query = query.filter(users::role.eq(role));
         }
-        if let Some(status) = &filter.status {
-            query = query.filter(users::status.eq(status.clone()));
+        if let Some(status) = filter.status {
+            query = query.filter(users::status.eq(status));
         }
         query
     };
-    let total = query().count().get_result(conn).await?;
+    let total: i64 = query().count().get_result(conn).await?;
     let rows = query()
         .order((users::created_at.desc(), users::id))
         .limit(page.limit_i64())
@@ -223,7 +271,7 @@ pub async fn search(
         .select(UserRow::as_select())
         .load(conn)
         .await?;
-    Ok((rows, total))
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
 }
 
 /// `%` and `_` in user input match themselves.
@@ -235,7 +283,7 @@ fn escape_like(input: &str) -> String {
 }
 
 /// The user's current token version (see [`UserRow::token_version`]).
-pub async fn token_version(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<i64>> {
+pub async fn token_version(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<Option<i64>> {
     users::table
         .find(id)
         .select(users::token_version)

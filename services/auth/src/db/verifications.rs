@@ -1,25 +1,43 @@
-//! `id_verifications`: one row per submitted document.
+//! `id_verifications`: one row per submitted document, and its review.
 
 use crate::schema::id_verifications;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use domain::Pagination;
-use uuid::Uuid;
+use domain::{IdVerificationId, Pagination, UserId};
+
+domain::string_enum! {
+    /// Where the review of one submission stands (`id_verifications.status`).
+    pub enum ReviewStatus (field = "status") {
+        Pending => "pending",
+        Approved => "approved",
+        Rejected => "rejected",
+    }
+}
+
+domain::string_enum! {
+    /// The kinds of ID document accepted.
+    pub enum DocumentType (field = "documentType") {
+        DriversLicense => "drivers_license",
+        StateId => "state_id",
+        Passport => "passport",
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = id_verifications)]
 pub struct VerificationRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub document_type: String,
+    pub id: IdVerificationId,
+    pub user_id: UserId,
+    pub document_type: DocumentType,
     pub object_key: String,
     pub content_type: String,
     pub size_bytes: i64,
-    pub status: String,
+    pub status: ReviewStatus,
     pub reason: Option<String>,
+    /// `manual_review`, or the provider's name.
     pub decided_by: Option<String>,
-    pub reviewer_id: Option<Uuid>,
+    pub reviewer_id: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -27,9 +45,9 @@ pub struct VerificationRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = id_verifications)]
 pub struct NewVerification<'a> {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub document_type: &'a str,
+    pub id: IdVerificationId,
+    pub user_id: UserId,
+    pub document_type: DocumentType,
     pub object_key: &'a str,
     pub content_type: &'a str,
     pub size_bytes: i64,
@@ -48,7 +66,7 @@ pub async fn insert(
 
 pub async fn latest_for_user(
     conn: &mut AsyncPgConnection,
-    user_id: Uuid,
+    user_id: UserId,
 ) -> QueryResult<Option<VerificationRow>> {
     id_verifications::table
         .filter(id_verifications::user_id.eq(user_id))
@@ -62,7 +80,10 @@ pub async fn latest_for_user(
         .optional()
 }
 
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<VerificationRow>> {
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: IdVerificationId,
+) -> QueryResult<Option<VerificationRow>> {
     id_verifications::table
         .find(id)
         .select(VerificationRow::as_select())
@@ -71,7 +92,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
         .optional()
 }
 
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<VerificationRow>> {
+pub async fn lock(
+    conn: &mut AsyncPgConnection,
+    id: IdVerificationId,
+) -> QueryResult<Option<VerificationRow>> {
     id_verifications::table
         .find(id)
         .for_update()
@@ -84,17 +108,17 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 /// Oldest first: the review queue is worked in arrival order.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    status: Option<&str>,
+    status: Option<ReviewStatus>,
     page: &Pagination,
-) -> QueryResult<(Vec<VerificationRow>, i64)> {
+) -> QueryResult<(Vec<VerificationRow>, u64)> {
     let query = || {
         let mut query = id_verifications::table.into_boxed();
         if let Some(status) = status {
-            query = query.filter(id_verifications::status.eq(status.to_owned()));
+            query = query.filter(id_verifications::status.eq(status));
         }
         query
     };
-    let total = query().count().get_result(conn).await?;
+    let total: i64 = query().count().get_result(conn).await?;
     let rows = query()
         .order((id_verifications::created_at.asc(), id_verifications::id))
         .limit(page.limit_i64())
@@ -102,24 +126,30 @@ pub async fn list(
         .select(VerificationRow::as_select())
         .load(conn)
         .await?;
-    Ok((rows, total))
+    Ok((rows, u64::try_from(total).unwrap_or_default()))
+}
+
+/// A decision on a pending verification, as recorded on its row.
+#[derive(Debug, Clone, Copy)]
+pub struct Decided<'a> {
+    pub status: ReviewStatus,
+    pub reason: Option<&'a str>,
+    pub decided_by: &'a str,
+    pub reviewer_id: Option<UserId>,
 }
 
 /// Records a decision on a pending verification.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    status: &str,
-    reason: Option<&str>,
-    decided_by: &str,
-    reviewer_id: Option<Uuid>,
+    id: IdVerificationId,
+    decided: Decided<'_>,
 ) -> QueryResult<VerificationRow> {
     diesel::update(id_verifications::table.find(id))
         .set((
-            id_verifications::status.eq(status),
-            id_verifications::reason.eq(reason),
-            id_verifications::decided_by.eq(decided_by),
-            id_verifications::reviewer_id.eq(reviewer_id),
+            id_verifications::status.eq(decided.status),
+            id_verifications::reason.eq(decided.reason),
+            id_verifications::decided_by.eq(decided.decided_by),
+            id_verifications::reviewer_id.eq(decided.reviewer_id),
             id_verifications::decided_at.eq(diesel::dsl::now),
         ))
         .returning(VerificationRow::as_returning())

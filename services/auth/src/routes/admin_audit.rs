@@ -2,34 +2,97 @@
 
 use crate::db;
 use crate::db::audit::{AuditFilter, EntryRow};
+use crate::routes::check_filter;
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Admin, Authenticated};
 use chrono::{DateTime, Utc};
 use domain::input::Validation;
-use domain::{Pagination, PaginationQuery, Problem};
+use domain::{Listed, Page, Pagination, PaginationQuery, Problem, Role, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
+/// The filters of the search (`limit` and `offset` are [`PaginationQuery`]'s). Taken as
+/// strings and parsed here, so a bad value is answered naming its field.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// User id of whoever acted.
+    #[param(value_type = Option<UserId>)]
     pub actor: Option<String>,
-    /// e.g. `auth.login_failed`, `order.cancelled`.
+    /// e.g. `auth.login_failed`, `order.cancelled`; at most 200 characters.
+    #[param(max_length = 200)]
     pub action: Option<String>,
-    /// e.g. `user`, `order`, `id_verification`.
+    /// e.g. `user`, `order`, `id_verification`; at most 200 characters.
+    #[param(max_length = 200)]
     pub subject_type: Option<String>,
+    /// At most 200 characters.
+    #[param(max_length = 200)]
     pub subject_id: Option<String>,
-    /// RFC 3339; entries at or after.
+    /// Entries at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub from: Option<String>,
-    /// RFC 3339; entries before.
+    /// Entries before this time (RFC 3339); after `from`.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
-    pub limit: Option<String>,
-    pub offset: Option<String>,
 }
 
+fn time(v: &mut Validation, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
+    let value = value?;
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(t) => Some(t.with_timezone(&Utc)),
+        Err(_) => {
+            v.add(
+                field,
+                format!("could not parse `{value}` as an RFC 3339 time"),
+            );
+            None
+        }
+    }
+}
+
+impl AuditQuery {
+    fn parse(self) -> Result<AuditFilter, Problem> {
+        let mut v = Validation::new();
+        let actor = self
+            .actor
+            .as_deref()
+            .and_then(|a| match uuid::Uuid::parse_str(a) {
+                Ok(id) => Some(UserId::from(id)),
+                Err(_) => {
+                    v.add("actor", format!("could not parse `{a}` as a UUID"));
+                    None
+                }
+            });
+        for (field, value) in [
+            ("action", &self.action),
+            ("subjectType", &self.subject_type),
+            ("subjectId", &self.subject_id),
+        ] {
+            check_filter(&mut v, field, value.as_deref());
+        }
+        let from = time(&mut v, "from", self.from.as_deref());
+        let to = time(&mut v, "to", self.to.as_deref());
+        if let (Some(from), Some(to)) = (from, to)
+            && to <= from
+        {
+            v.add("to", "must be after `from`");
+        }
+        v.finish(|| {
+            Some(AuditFilter {
+                actor_id: actor,
+                action: self.action,
+                subject_type: self.subject_type,
+                subject_id: self.subject_id,
+                from,
+                to,
+            })
+        })
+    }
+}
+
+/// One entry of the log.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
@@ -37,8 +100,8 @@ pub struct AuditEntry {
     pub occurred_at: DateTime<Utc>,
     /// The service that recorded it.
     pub service: String,
-    pub actor_id: Option<Uuid>,
-    pub actor_role: Option<String>,
+    pub actor_id: Option<UserId>,
+    pub actor_role: Option<Role>,
     pub action: String,
     pub subject_type: String,
     pub subject_id: Option<String>,
@@ -46,6 +109,10 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+impl Listed for AuditEntry {
+    const KEY: &'static str = "entries";
 }
 
 impl From<EntryRow> for AuditEntry {
@@ -66,82 +133,19 @@ impl From<EntryRow> for AuditEntry {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditList {
-    pub entries: Vec<AuditEntry>,
-    pub total: i64,
-    pub has_more: bool,
-}
-
-fn time(v: &mut Validation, field: &str, value: Option<&str>) -> Option<DateTime<Utc>> {
-    let value = value?;
-    match DateTime::parse_from_rfc3339(value) {
-        Ok(t) => Some(t.with_timezone(&Utc)),
-        Err(_) => {
-            v.add(
-                field,
-                format!("could not parse `{value}` as an RFC 3339 time"),
-            );
-            None
-        }
-    }
-}
-
 /// Search the audit log.
-#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", params(AuditQuery),
-    responses((status = 200, body = AuditList), (status = 400, body = domain::ProblemBody),
-        (status = 403, body = domain::ProblemBody)), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", params(AuditQuery, PaginationQuery),
+    responses((status = 200, description = "A page of entries, newest first", body = Page<AuditEntry>)),
+    security(("bearer" = [])))]
 pub async fn list_audit(
     state: web::Data<AppState>,
     _admin: Authenticated<Admin>,
+    page: Pagination,
     query: web::Query<AuditQuery>,
-) -> Result<HttpResponse, Problem> {
-    let query = query.into_inner();
-    let page = Pagination::from_query(PaginationQuery {
-        limit: query.limit.clone(),
-        offset: query.offset.clone(),
-    })?;
-    let mut v = Validation::new();
-    let actor = query
-        .actor
-        .as_deref()
-        .and_then(|a| match Uuid::parse_str(a) {
-            Ok(id) => Some(id),
-            Err(_) => {
-                v.add("actor", format!("could not parse `{a}` as a UUID"));
-                None
-            }
-        });
-    for (field, value) in [
-        ("action", &query.action),
-        ("subjectType", &query.subject_type),
-        ("subjectId", &query.subject_id),
-    ] {
-        crate::routes::auth::check_filter(&mut v, field, value.as_deref());
-    }
-    let from = time(&mut v, "from", query.from.as_deref());
-    let to = time(&mut v, "to", query.to.as_deref());
-    if let (Some(from), Some(to)) = (from, to)
-        && to <= from
-    {
-        v.add("to", "must be after `from`");
-    }
-    let filter = v.finish(|| {
-        Some(AuditFilter {
-            actor_id: actor,
-            action: query.action,
-            subject_type: query.subject_type,
-            subject_id: query.subject_id,
-            from,
-            to,
-        })
-    })?;
+) -> Result<web::Json<Page<AuditEntry>>, Problem> {
+    let filter = query.into_inner().parse()?;
     let mut conn = state.db().await?;
     let (rows, total) = db::audit::list(&mut conn, &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(AuditList {
-        entries: rows.into_iter().map(AuditEntry::from).collect(),
-        total,
-        has_more: page.has_more(u64::try_from(total).unwrap_or_default()),
-    }))
+    let entries = rows.into_iter().map(AuditEntry::from).collect();
+    Ok(web::Json(Page::new(entries, total, page)))
 }

@@ -1,39 +1,39 @@
 //! `/api/admin/id-verifications*`: the manual review queue, and the signed links admins view
-//! documents through.
+//! documents through (`routes/id_documents.rs` serves them).
 
-use crate::audit::Actor;
 use crate::db;
-use crate::db::verifications::VerificationRow;
+use crate::db::verifications::{DocumentType, ReviewStatus, VerificationRow};
+use crate::id_verification::{self, Decision};
 use crate::state::AppState;
-use crate::verification::{self, DecidedBy, Decision};
-use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::{Admin, Authenticated};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
-use domain::input::Validation;
-use domain::{FieldError, Pagination, Problem};
-use platform::client::ClientInfo;
+use domain::input::{BoundedText, Validation};
+use domain::{IdVerificationId, Listed, Page, Pagination, PaginationQuery, Problem, UserId};
+use platform::client::Acting;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 /// A submission as an admin sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminVerificationView {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub document_type: String,
+    pub id: IdVerificationId,
+    pub user_id: UserId,
+    pub document_type: DocumentType,
     pub content_type: String,
     pub size_bytes: i64,
-    pub status: String,
+    pub status: ReviewStatus,
     pub reason: Option<String>,
     /// `manual_review` or the provider's name.
     pub decided_by: Option<String>,
-    pub reviewer_id: Option<Uuid>,
+    pub reviewer_id: Option<UserId>,
     pub submitted_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Listed for AdminVerificationView {
+    const KEY: &'static str = "verifications";
 }
 
 impl From<&VerificationRow> for AdminVerificationView {
@@ -41,10 +41,10 @@ impl From<&VerificationRow> for AdminVerificationView {
         Self {
             id: row.id,
             user_id: row.user_id,
-            document_type: row.document_type.clone(),
+            document_type: row.document_type,
             content_type: row.content_type.clone(),
             size_bytes: row.size_bytes,
-            status: row.status.clone(),
+            status: row.status,
             reason: row.reason.clone(),
             decided_by: row.decided_by.clone(),
             reviewer_id: row.reviewer_id,
@@ -54,67 +54,61 @@ impl From<&VerificationRow> for AdminVerificationView {
     }
 }
 
+/// The queue's filter (`limit` and `offset` are [`PaginationQuery`]'s). Taken as a string and
+/// parsed here, so a bad value is answered naming its field.
 #[derive(Debug, Deserialize, IntoParams)]
-pub struct ListQuery {
-    /// `pending`, `approved` or `rejected`; all when absent.
+#[into_params(parameter_in = Query)]
+pub struct VerificationQuery {
+    /// Only submissions with this status; all when absent.
+    #[param(value_type = Option<ReviewStatus>)]
     pub status: Option<String>,
-    pub limit: Option<String>,
-    pub offset: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct VerificationList {
-    pub verifications: Vec<AdminVerificationView>,
-    pub total: i64,
-    pub has_more: bool,
+impl VerificationQuery {
+    fn parse(&self) -> Result<Option<ReviewStatus>, Problem> {
+        let Some(status) = &self.status else {
+            return Ok(None);
+        };
+        let mut v = Validation::new();
+        let parsed = status.parse::<ReviewStatus>().ok();
+        if parsed.is_none() {
+            v.add("status", "must be pending, approved or rejected");
+        }
+        v.finish(|| Some(parsed))
+    }
 }
 
 /// The review queue, oldest first.
-#[utoipa::path(get, path = "/api/admin/id-verifications", tag = "admin", params(ListQuery),
-    responses((status = 200, body = VerificationList), (status = 403, body = domain::ProblemBody)),
+#[utoipa::path(get, path = "/api/admin/id-verifications", tag = "admin",
+    params(VerificationQuery, PaginationQuery),
+    responses((status = 200, description = "A page of submissions", body = Page<AdminVerificationView>)),
     security(("bearer" = [])))]
 pub async fn list_id_verifications(
     state: web::Data<AppState>,
     _admin: Authenticated<Admin>,
-    query: web::Query<ListQuery>,
-) -> Result<HttpResponse, Problem> {
-    let query = query.into_inner();
-    let page = Pagination::from_query(domain::PaginationQuery {
-        limit: query.limit,
-        offset: query.offset,
-    })?;
-    if let Some(status) = &query.status
-        && !["pending", "approved", "rejected"].contains(&status.as_str())
-    {
-        return Err(Problem::validation(vec![FieldError::new(
-            "status",
-            "must be pending, approved or rejected",
-        )]));
-    }
+    page: Pagination,
+    query: web::Query<VerificationQuery>,
+) -> Result<web::Json<Page<AdminVerificationView>>, Problem> {
+    let status = query.parse()?;
     let mut conn = state.db().await?;
-    let (rows, total) = db::verifications::list(&mut conn, query.status.as_deref(), &page).await?;
-    Ok(HttpResponse::Ok().json(VerificationList {
-        verifications: rows.iter().map(AdminVerificationView::from).collect(),
-        total,
-        has_more: page.has_more(u64::try_from(total).unwrap_or_default()),
-    }))
+    let (rows, total) = db::verifications::list(&mut conn, status, &page).await?;
+    let views = rows.iter().map(AdminVerificationView::from).collect();
+    Ok(web::Json(Page::new(views, total, page)))
 }
 
 /// One submission.
 #[utoipa::path(get, path = "/api/admin/id-verifications/{id}", tag = "admin",
-    responses((status = 200, body = AdminVerificationView), (status = 404, body = domain::ProblemBody)),
+    params(("id" = IdVerificationId, Path, description = "The submission")),
+    responses((status = 200, description = "The submission", body = AdminVerificationView),
+        (status = 404, description = "`NOT_FOUND`: no such submission")),
     security(("bearer" = [])))]
 pub async fn get_id_verification(
     state: web::Data<AppState>,
     _admin: Authenticated<Admin>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Problem> {
-    let mut conn = state.db().await?;
-    let row = db::verifications::find(&mut conn, *id)
-        .await?
-        .ok_or_else(|| Problem::not_found("No such ID verification."))?;
-    Ok(HttpResponse::Ok().json(AdminVerificationView::from(&row)))
+    id: web::Path<IdVerificationId>,
+) -> Result<web::Json<AdminVerificationView>, Problem> {
+    let row = id_verification::find(&state, *id).await?;
+    Ok(web::Json(AdminVerificationView::from(&row)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -125,155 +119,67 @@ pub struct DocumentLink {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A short-lived link to view the document.
+/// A short-lived link to view the document (the viewing is audited).
 #[utoipa::path(post, path = "/api/admin/id-verifications/{id}/document-link", tag = "admin",
-    responses((status = 200, body = DocumentLink), (status = 404, body = domain::ProblemBody)),
+    params(("id" = IdVerificationId, Path, description = "The submission")),
+    responses((status = 200, description = "A signed link, valid for `DOCUMENT_LINK_TTL_SECS` (5 minutes)", body = DocumentLink),
+        (status = 404, description = "`NOT_FOUND`: no such submission")),
     security(("bearer" = [])))]
 pub async fn create_document_link(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Problem> {
-    let id = *id;
-    let mut conn = state.db().await?;
-    let claims = admin.claims().clone();
-    conn.transaction(async |conn| {
-        db::verifications::find(conn, id)
-            .await?
-            .ok_or_else(|| Problem::not_found("No such ID verification."))?;
-        // Viewing someone's ID is itself something a regulator may ask about.
-        let actor = Actor::new(claims.sub, claims.role, client.clone());
-        crate::audit::record(
-            conn,
-            &actor,
-            "id_verification.document_viewed",
-            "id_verification",
-            Some(id.to_string()),
-            serde_json::json!({}),
-        )
-        .await?;
-        Ok::<_, Problem>(())
-    })
-    .await?;
-    let expires_at =
-        Utc::now() + chrono::Duration::seconds(state.config.document_link_ttl_secs as i64);
-    let expires = expires_at.timestamp();
-    let signature = state.links.sign(id, expires);
-    let base = state.config.auth_public_url.trim_end_matches('/');
-    Ok(HttpResponse::Ok().json(DocumentLink {
-        url: format!("{base}/api/id-documents/{id}?expires={expires}&signature={signature}"),
-        expires_at,
+    admin: Acting<Admin>,
+    id: web::Path<IdVerificationId>,
+) -> Result<web::Json<DocumentLink>, Problem> {
+    let link = id_verification::document_link(&state, &admin, *id).await?;
+    Ok(web::Json(DocumentLink {
+        url: link.url,
+        expires_at: link.expires_at,
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct LinkQuery {
-    pub expires: Option<i64>,
-    pub signature: Option<String>,
-}
-
-/// The document behind a signed link. Never cached, never shown inline to scripts.
-#[utoipa::path(get, path = "/api/id-documents/{id}", tag = "admin", params(LinkQuery),
-    responses((status = 200, description = "the document", content_type = "application/octet-stream"),
-        (status = 403, body = domain::ProblemBody)))]
-pub async fn get_document(
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-    query: web::Query<LinkQuery>,
-) -> Result<HttpResponse, Problem> {
-    let id = *id;
-    let valid = match (query.expires, query.signature.as_deref()) {
-        (Some(expires), Some(signature)) => {
-            state
-                .links
-                .verify(id, expires, signature, Utc::now().timestamp())
-        }
-        _ => false,
-    };
-    if !valid {
-        return Err(Problem::forbidden().with_detail("This link is invalid or has expired."));
-    }
-    let mut conn = state.db().await?;
-    let row = db::verifications::find(&mut conn, id)
-        .await?
-        .ok_or_else(|| Problem::not_found("No such ID verification."))?;
-    let bytes = state
-        .documents
-        .get(&row.object_key)
-        .await
-        .map_err(|err| match err {
-            err if err.is_not_found() => Problem::not_found("The document is no longer stored."),
-            other => Problem::unavailable(&other),
-        })?;
-    Ok(HttpResponse::Ok()
-        .content_type(row.content_type)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CONTENT_DISPOSITION, "inline"))
-        .body(bytes))
 }
 
 /// Approve a pending submission.
 #[utoipa::path(post, path = "/api/admin/id-verifications/{id}/approve", tag = "admin",
-    responses((status = 200, body = AdminVerificationView), (status = 404, body = domain::ProblemBody),
-        (status = 409, description = "already decided", body = domain::ProblemBody)),
+    params(("id" = IdVerificationId, Path, description = "The submission")),
+    responses((status = 200, description = "The submission, approved", body = AdminVerificationView),
+        (status = 404, description = "`NOT_FOUND`: no such submission"),
+        (status = 409, description = "`INVALID_STATE_TRANSITION`: already decided")),
     security(("bearer" = [])))]
 pub async fn approve_id_verification(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, Problem> {
-    decide(&state, &admin, client, *id, Decision::Approve).await
+    admin: Acting<Admin>,
+    id: web::Path<IdVerificationId>,
+) -> Result<web::Json<AdminVerificationView>, Problem> {
+    let row = id_verification::decide_as_admin(&state, &admin, *id, &Decision::Approve).await?;
+    Ok(web::Json(AdminVerificationView::from(&row)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RejectRequest {
-    /// Shown to the customer.
+    /// Shown to the customer; 3 to 500 characters.
     pub reason: Option<String>,
 }
 
 /// Reject a pending submission; the reason is required.
 #[utoipa::path(post, path = "/api/admin/id-verifications/{id}/reject", tag = "admin", request_body = RejectRequest,
-    responses((status = 200, body = AdminVerificationView), (status = 400, body = domain::ProblemBody),
-        (status = 409, description = "already decided", body = domain::ProblemBody)),
+    params(("id" = IdVerificationId, Path, description = "The submission")),
+    responses((status = 200, description = "The submission, rejected", body = AdminVerificationView),
+        (status = 404, description = "`NOT_FOUND`: no such submission"),
+        (status = 409, description = "`INVALID_STATE_TRANSITION`: already decided")),
     security(("bearer" = [])))]
 pub async fn reject_id_verification(
     state: web::Data<AppState>,
-    admin: Authenticated<Admin>,
-    client: ClientInfo,
-    id: web::Path<Uuid>,
+    admin: Acting<Admin>,
+    id: web::Path<IdVerificationId>,
     body: web::Json<RejectRequest>,
-) -> Result<HttpResponse, Problem> {
+) -> Result<web::Json<AdminVerificationView>, Problem> {
     let mut v = Validation::new();
-    let reason = v.required("reason", body.reason.as_deref(), |s| {
-        domain::input::BoundedText::<3, 500>::parse(s)
-    });
-    let reason = v.finish(|| reason)?;
-    decide(
-        &state,
-        &admin,
-        client,
-        *id,
-        Decision::Reject {
-            reason: reason.into_inner(),
-        },
-    )
-    .await
-}
-
-async fn decide(
-    state: &AppState,
-    admin: &Authenticated<Admin>,
-    client: ClientInfo,
-    id: Uuid,
-    decision: Decision,
-) -> Result<HttpResponse, Problem> {
-    let by = DecidedBy::Admin(Actor::new(admin.sub, admin.role, client));
-    let mut conn = state.db().await?;
-    let row = conn
-        .transaction(async |conn| verification::decide(conn, id, &decision, &by).await)
-        .await?;
-    Ok(HttpResponse::Ok().json(AdminVerificationView::from(&row)))
+    let reason = v.required(
+        "reason",
+        body.reason.as_deref(),
+        BoundedText::<3, 500>::parse,
+    );
+    let reason = v.finish(|| reason)?.into_inner();
+    let decision = Decision::Reject { reason };
+    let row = id_verification::decide_as_admin(&state, &admin, *id, &decision).await?;
+    Ok(web::Json(AdminVerificationView::from(&row)))
 }

@@ -1,105 +1,74 @@
-//! The route table of the auth service, and its OpenAPI document.
+//! The route table of the auth service, which is also its OpenAPI document
+//! (`platform::api`): each handler is mounted at the method and path its `#[utoipa::path]`
+//! names.
 
 pub mod admin_audit;
 pub mod admin_id_verifications;
 pub mod admin_users;
 pub mod auth;
+pub mod id_documents;
 pub mod id_verification;
 pub mod jwks;
 pub mod profile;
 pub mod webhooks;
 
-use actix_web::{HttpResponse, web};
 use auth_token::BearerAuth;
+use domain::Validation;
+use platform::api::{Api, ApiRoutes};
+use platform::endpoint;
 use utoipa::OpenApi;
 
-/// Every route of the service.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.well-known/jwks.json", web::get().to(jwks::get_jwks))
-        .route("/openapi.json", web::get().to(openapi_json))
-        .service(
-            web::scope("/api/auth")
-                .route("/register", web::post().to(auth::register))
-                .route("/login", web::post().to(auth::login))
-                .route("/refresh-token", web::post().to(auth::refresh))
-                .route("/logout", web::post().to(auth::logout))
-                .route("/forgot-password", web::post().to(auth::forgot_password))
-                .route("/reset-password", web::post().to(auth::reset_password)),
-        )
-        .service(
-            web::resource("/api/users/profile")
-                .route(web::get().to(profile::get_profile))
-                .route(web::put().to(profile::update_profile)),
-        )
-        .service(
-            web::resource("/api/users/id-verification")
-                .route(web::get().to(id_verification::get_id_verification))
-                .route(web::post().to(id_verification::submit_id_verification)),
-        )
-        .route(
-            "/api/id-documents/{id}",
-            web::get().to(admin_id_verifications::get_document),
-        )
-        .service(
-            web::scope("/api/admin")
-                .route("/users", web::get().to(admin_users::list_users))
-                .route("/users/{id}", web::get().to(admin_users::get_user))
-                .route("/users/{id}/role", web::put().to(admin_users::change_role))
-                .route(
-                    "/users/{id}/suspend",
-                    web::post().to(admin_users::suspend_user),
-                )
-                .route(
-                    "/users/{id}/reactivate",
-                    web::post().to(admin_users::reactivate_user),
-                )
-                .route(
-                    "/id-verifications",
-                    web::get().to(admin_id_verifications::list_id_verifications),
-                )
-                .route(
-                    "/id-verifications/{id}",
-                    web::get().to(admin_id_verifications::get_id_verification),
-                )
-                .route(
-                    "/id-verifications/{id}/document-link",
-                    web::post().to(admin_id_verifications::create_document_link),
-                )
-                .route(
-                    "/id-verifications/{id}/approve",
-                    web::post().to(admin_id_verifications::approve_id_verification),
-                )
-                .route(
-                    "/id-verifications/{id}/reject",
-                    web::post().to(admin_id_verifications::reject_id_verification),
-                )
-                .route("/audit", web::get().to(admin_audit::list_audit)),
-        )
-        .route(
-            "/webhooks/id-verification",
-            web::post().to(webhooks::id_verification_webhook),
-        );
+/// Every route of the service, in the order actix matches them.
+#[must_use]
+pub fn api() -> ApiRoutes {
+    Api::new(ApiDoc::openapi())
+        .endpoint(endpoint!(auth::register))
+        .endpoint(endpoint!(auth::login))
+        .endpoint(endpoint!(auth::refresh))
+        .endpoint(endpoint!(auth::logout))
+        .endpoint(endpoint!(auth::forgot_password))
+        .endpoint(endpoint!(auth::reset_password))
+        .endpoint(endpoint!(profile::get_profile))
+        .endpoint(endpoint!(profile::update_profile))
+        .endpoint(endpoint!(id_verification::get_own_id_verification))
+        .endpoint(endpoint!(id_verification::submit_id_verification))
+        .endpoint(endpoint!(id_documents::get_document))
+        .endpoint(endpoint!(admin_users::list_users))
+        .endpoint(endpoint!(admin_users::get_user))
+        .endpoint(endpoint!(admin_users::change_role))
+        .endpoint(endpoint!(admin_users::suspend_user))
+        .endpoint(endpoint!(admin_users::reactivate_user))
+        .endpoint(endpoint!(admin_id_verifications::list_id_verifications))
+        .endpoint(endpoint!(admin_id_verifications::get_id_verification))
+        .endpoint(endpoint!(admin_id_verifications::create_document_link))
+        .endpoint(endpoint!(admin_id_verifications::approve_id_verification))
+        .endpoint(endpoint!(admin_id_verifications::reject_id_verification))
+        .endpoint(endpoint!(admin_audit::list_audit))
+        .endpoint(endpoint!(webhooks::id_verification_webhook))
+        .endpoint(endpoint!(jwks::get_jwks))
+        .build()
 }
 
+/// The document's frame: its title, tags and the bearer scheme; the paths come from [`api`].
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Faded Skies auth", description = "Accounts, tokens, ID verification, staff roles, audit log."),
-    paths(
-        auth::register, auth::login, auth::refresh, auth::logout, auth::forgot_password, auth::reset_password,
-        profile::get_profile, profile::update_profile,
-        id_verification::submit_id_verification, id_verification::get_id_verification,
-        admin_users::list_users, admin_users::get_user, admin_users::change_role, admin_users::suspend_user,
-        admin_users::reactivate_user,
-        admin_id_verifications::list_id_verifications, admin_id_verifications::get_id_verification,
-        admin_id_verifications::create_document_link, admin_id_verifications::get_document,
-        admin_id_verifications::approve_id_verification, admin_id_verifications::reject_id_verification,
-        admin_audit::list_audit, jwks::get_jwks, webhooks::id_verification_webhook,
-    ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "users"), (name = "admin"), (name = "webhooks"))
+    tags((name = "auth", description = "Registration, sessions and tokens, password resets, the signing keys"),
+        (name = "users", description = "The signed-in user's own account and ID verification"),
+        (name = "admin", description = "Staff: users and roles, the ID review queue, the audit log"),
+        (name = "webhooks", description = "The ID-verification provider's results, signed"))
 )]
 pub struct ApiDoc;
 
-async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// Records an error when a free-text filter holds control characters (PostgreSQL refuses NUL,
+/// and nothing legitimate contains them) or is longer than 200 characters.
+pub(crate) fn check_filter(v: &mut Validation, field: &str, value: Option<&str>) {
+    if let Some(value) = value {
+        if value.chars().any(char::is_control) {
+            v.add(field, "must not contain control characters");
+        } else if value.chars().count() > 200 {
+            v.add(field, "must be at most 200 characters");
+        }
+    }
 }

@@ -1,36 +1,68 @@
-//! `/api/users/profile`: the signed-in user's own account. Changing the email (what signs
-//! in, and where reset links go) takes the current password and ends every other session.
+//! `/api/users/profile`: the signed-in user's own account, and [`UserView`], a user as the
+//! API shows them (here, in sessions and to admins).
 
-use crate::accounts::UserView;
-use crate::audit::{self, Actor};
-use crate::db;
-use crate::db::users::{ProfileChanges, UserRow};
-use crate::events;
-use crate::routes::auth::email_taken;
-use crate::sessions::{self, TokenPair};
+use crate::db::users::{AccountStatus, IdStatus, UserRow};
+use crate::profile::{self, ProfileUpdate};
+use crate::sessions::TokenPair;
 use crate::state::AppState;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use auth_token::AuthUser;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::input::Validation;
-use domain::{Code, Email, FieldError, FullName, PhoneNumber, Problem};
-use platform::client::ClientInfo;
+use domain::{Email, FullName, Listed, PhoneNumber, Problem, Role, UserId};
+use platform::client::Acting;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
+
+/// A user as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: UserId,
+    pub email: String,
+    pub full_name: String,
+    /// E.164, e.g. `+15125550134`.
+    pub phone: String,
+    pub date_of_birth: NaiveDate,
+    pub role: Role,
+    pub id_verification_status: IdStatus,
+    pub status: AccountStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Listed for UserView {
+    const KEY: &'static str = "users";
+}
+
+impl From<&UserRow> for UserView {
+    fn from(row: &UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email.clone(),
+            full_name: row.full_name.clone(),
+            phone: row.phone.clone(),
+            date_of_birth: row.date_of_birth,
+            role: row.role,
+            id_verification_status: row.id_status,
+            status: row.status,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
 
 /// Your account.
 #[utoipa::path(get, path = "/api/users/profile", tag = "users",
-    responses((status = 200, body = UserView), (status = 401, body = domain::ProblemBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "Your account", body = UserView),
+        (status = 404, description = "`NOT_FOUND`: the account no longer exists")),
+    security(("bearer" = [])))]
 pub async fn get_profile(
     state: web::Data<AppState>,
     user: AuthUser,
-) -> Result<HttpResponse, Problem> {
-    let mut conn = state.db().await?;
-    let row = db::users::find(&mut conn, user.sub)
-        .await?
-        .ok_or_else(|| Problem::not_found("No such user."))?;
-    Ok(HttpResponse::Ok().json(UserView::from(&row)))
+) -> Result<web::Json<UserView>, Problem> {
+    let row = profile::find(&state, user.user_id()).await?;
+    Ok(web::Json(UserView::from(&row)))
 }
 
 /// Fields to change; absent fields stay as they are.
@@ -44,25 +76,7 @@ pub struct UpdateProfileRequest {
     pub current_password: Option<String>,
 }
 
-/// The account after the change. When the email changed, every session was ended, this one
-/// included, and `tokens` is a new pair for the client that made the change.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateProfileResponse {
-    #[serde(flatten)]
-    pub user: UserView,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tokens: Option<TokenPair>,
-}
-
-/// The parsed changes asked for.
-struct Requested {
-    full_name: Option<FullName>,
-    email: Option<Email>,
-    phone: Option<PhoneNumber>,
-}
-
-impl TryFrom<&UpdateProfileRequest> for Requested {
+impl TryFrom<&UpdateProfileRequest> for ProfileUpdate {
     type Error = Problem;
 
     fn try_from(req: &UpdateProfileRequest) -> Result<Self, Problem> {
@@ -89,198 +103,39 @@ impl TryFrom<&UpdateProfileRequest> for Requested {
     }
 }
 
-impl Requested {
-    /// Whether this asks for another email than `user` has.
-    fn changes_email(&self, user: &UserRow) -> bool {
-        self.email
-            .as_ref()
-            .is_some_and(|e| e.as_str() != user.email)
-    }
+/// The account after the change. When the email changed, every session was ended, this one
+/// included, and `tokens` is a new pair for the client that made the change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProfileResponse {
+    #[serde(flatten)]
+    pub user: UserView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<TokenPair>,
 }
 
 /// Change your name, email or phone. The email must not belong to another account, and
 /// changing it takes `currentPassword`: then every session of the account ends (a new token
 /// pair is answered for this client) and the previous address is told (`user.email_changed`).
 #[utoipa::path(put, path = "/api/users/profile", tag = "users", request_body = UpdateProfileRequest,
-    responses((status = 200, body = UpdateProfileResponse),
-        (status = 400, description = "VALIDATION_FAILED (`currentPassword` missing for an email change)", body = domain::ProblemBody),
-        (status = 401, description = "INVALID_CREDENTIALS (wrong `currentPassword`)", body = domain::ProblemBody),
-        (status = 409, description = "EMAIL_TAKEN", body = domain::ProblemBody),
-        (status = 429, description = "RATE_LIMITED (five wrong `currentPassword`s in 15 minutes)", body = domain::ProblemBody),
-        (status = 503, description = "SERVICE_UNAVAILABLE (every password check busy; see `Retry-After`)", body = domain::ProblemBody)),
+    responses((status = 200, description = "Your account after the change", body = UpdateProfileResponse),
+        (status = 400, description = "`VALIDATION_FAILED` (see `errors`; `currentPassword` is required for an email change), or `MALFORMED_JSON` (an unknown field)"),
+        (status = 401, description = "`INVALID_CREDENTIALS`: a wrong `currentPassword` (or the token's own check)"),
+        (status = 404, description = "`NOT_FOUND`: the account no longer exists"),
+        (status = 409, description = "`EMAIL_TAKEN`: another account has the email"),
+        (status = 429, description = "`RATE_LIMITED`: five wrong `currentPassword`s in 15 minutes; wait `Retry-After` seconds"),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: every password check is busy; retry after `Retry-After`")),
     security(("bearer" = [])))]
 pub async fn update_profile(
     state: web::Data<AppState>,
-    user: AuthUser,
-    client: ClientInfo,
+    user: Acting,
     body: web::Json<UpdateProfileRequest>,
-) -> Result<HttpResponse, Problem> {
-    let requested = Requested::try_from(&*body)?;
-    let claims = user.claims().clone();
-    let current = db::users::find(&mut *state.db().await?, claims.sub)
-        .await?
-        .ok_or_else(|| Problem::not_found("No such user."))?;
-    // A stolen access token alone must not be enough to take the account over through its
-    // email (and then its reset links): the password is asked for again. An address that is
-    // taken is refused first, without asking (registration says as much to anyone).
-    let confirmed_hash = match &requested.email {
-        Some(email) if requested.changes_email(&current) => {
-            if db::users::find_by_email(&mut *state.db().await?, email.as_str())
-                .await?
-                .is_some()
-            {
-                return Err(email_taken());
-            }
-            let given = body.current_password.as_deref();
-            Some(confirm_password(&state, &current, given, &client).await?)
-        }
-        _ => None,
-    };
-
-    let mut conn = state.db().await?;
-    let state = &state;
-    let outcome = conn
-        .transaction(async |conn| {
-            let before = db::users::lock(conn, claims.sub)
-                .await?
-                .ok_or_else(|| Problem::not_found("No such user."))?;
-            let email_changes = requested.changes_email(&before);
-            // The password checked above must still be the account's (a reset may have come
-            // between), and an email change must have been confirmed at all.
-            if email_changes && confirmed_hash.as_deref() != Some(before.password_hash.as_str()) {
-                return Err(wrong_password());
-            }
-            let changes = ProfileChanges {
-                full_name: requested
-                    .full_name
-                    .as_ref()
-                    .map(FullName::as_str)
-                    .filter(|n| *n != before.full_name),
-                email: requested
-                    .email
-                    .as_ref()
-                    .map(Email::as_str)
-                    .filter(|_| email_changes),
-                phone: requested
-                    .phone
-                    .as_ref()
-                    .map(PhoneNumber::as_e164)
-                    .filter(|p| *p != before.phone),
-            };
-            let mut changed = Vec::new();
-            let fields = [
-                ("fullName", changes.full_name),
-                ("email", changes.email),
-                ("phone", changes.phone),
-            ];
-            for (field, value) in fields {
-                if value.is_some() {
-                    changed.push(field.to_owned());
-                }
-            }
-            if changed.is_empty() {
-                let user = UserView::from(&before);
-                return Ok::<_, Problem>(UpdateProfileResponse { user, tokens: None });
-            }
-            let after = db::users::update_profile(conn, claims.sub, &changes)
-                .await
-                .map_err(|err| {
-                    if db::is_unique_violation(&err) {
-                        email_taken()
-                    } else {
-                        Problem::from(err)
-                    }
-                })?;
-            let actor = Actor::new(claims.sub, claims.role, client.clone());
-            let details = json!({
-                "changed": changed,
-                "before": {
-                    "fullName": before.full_name, "email": before.email, "phone": before.phone,
-                },
-            });
-            let subject = Some(claims.sub.to_string());
-            audit::record(
-                conn,
-                &actor,
-                "user.profile_updated",
-                "user",
-                subject,
-                details,
-            )
-            .await?;
-            events::profile_updated(conn, &after, changed, claims.sub).await?;
-            let tokens = if email_changes {
-                Some(end_sessions(conn, state, &before, &after, &client).await?)
-            } else {
-                None
-            };
-            Ok(UpdateProfileResponse {
-                user: UserView::from(&after),
-                tokens,
-            })
-        })
-        .await?;
-    if outcome.tokens.is_some() {
-        // The update raised the token version (migration `token_version`); this tells the
-        // services, so access tokens issued before it stop working now, not at their expiry.
-        sessions::void_access_tokens(state, claims.sub).await?;
-    }
-    Ok(HttpResponse::Ok().json(outcome))
-}
-
-/// Checks `given` against the account's password and answers the hash it matched. A missing
-/// password is a 400 naming the field; a wrong one a 401, audited like a failed login.
-async fn confirm_password(
-    state: &AppState,
-    user: &UserRow,
-    given: Option<&str>,
-    client: &ClientInfo,
-) -> Result<String, Problem> {
-    let Some(given) = given.filter(|p| !p.is_empty()) else {
-        return Err(Problem::validation(vec![FieldError::new(
-            "currentPassword",
-            "is required to change the email",
-        )]));
-    };
-    crate::reset_limit::reauth_allowed(state, user.id).await?;
-    if state
-        .passwords
-        .verify(given, Some(user.password_hash.clone()))
-        .await?
-    {
-        return Ok(user.password_hash.clone());
-    }
-    crate::reset_limit::reauth_failed(state, user.id).await;
-    let mut conn = state.db().await?;
-    let actor = Actor::new(user.id, user.role, client.clone());
-    let details = json!({ "purpose": "email_change" });
-    audit::record(
-        &mut conn,
-        &actor,
-        "auth.reauthentication_failed",
-        "user",
-        Some(user.id.to_string()),
-        details,
-    )
-    .await?;
-    Err(wrong_password())
-}
-
-fn wrong_password() -> Problem {
-    Problem::new(Code::InvalidCredentials).with_detail("The current password is incorrect.")
-}
-
-/// After an email change: ends every session of the account (its refresh-token families; its
-/// access tokens fall below the raised token version), tells the previous address, and signs
-/// the caller in again on a new session.
-async fn end_sessions(
-    conn: &mut AsyncPgConnection,
-    state: &AppState,
-    before: &UserRow,
-    after: &UserRow,
-    client: &ClientInfo,
-) -> Result<TokenPair, Problem> {
-    db::sessions::revoke_all_for_user(conn, after.id).await?;
-    events::email_changed(conn, after, &before.email, client.ip.as_deref()).await?;
-    sessions::issue(conn, state, after, None).await
+) -> Result<web::Json<UpdateProfileResponse>, Problem> {
+    let update = ProfileUpdate::try_from(&*body)?;
+    let current_password = body.current_password.as_deref();
+    let updated = profile::update(&state, &user, &update, current_password).await?;
+    Ok(web::Json(UpdateProfileResponse {
+        user: UserView::from(&updated.user),
+        tokens: updated.tokens,
+    }))
 }

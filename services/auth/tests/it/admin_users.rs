@@ -1,13 +1,14 @@
-use crate::helpers::{ADMIN_PASSWORD, PASSWORD, TestApp, assert_problem, fields};
+use crate::helpers::{ADMIN_PASSWORD, PASSWORD, TestApp, fields};
 use events::v1;
 use serde_json::{Value, json};
+use testkit::assert_problem;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_admin_is_bootstrapped_once() {
     let app = TestApp::spawn().await;
     let res = app.login(&app.admin_email, ADMIN_PASSWORD).await;
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    assert_eq!(res.status, 200);
+    let body: Value = res.json();
     assert_eq!(body["user"]["role"], "admin");
     // A second replica starting with the same settings finds the admin and adds none.
     let _replica = app.replica(&[]).await;
@@ -15,9 +16,7 @@ async fn the_first_admin_is_bootstrapped_once() {
     let admins: Value = app
         .get("/api/admin/users?role=admin", Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(admins["total"], 1);
 }
 
@@ -30,17 +29,13 @@ async fn admins_list_and_search_users() {
     let found: Value = app
         .get("/api/admin/users?search=ALICE&limit=10", Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(found["total"], 1);
     assert_eq!(found["users"][0]["email"], "alice.search@example.com");
     let page: Value = app
         .get("/api/admin/users?role=customer&limit=1", Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(page["total"], 2);
     assert_eq!(page["hasMore"], true);
 
@@ -54,7 +49,7 @@ async fn admins_list_and_search_users() {
         let res = app
             .get(&format!("/api/admin/users?{bad}"), Some(&admin))
             .await;
-        assert_problem(res, 400, "VALIDATION_FAILED").await;
+        assert_problem!(res, 400, "VALIDATION_FAILED");
     }
 }
 
@@ -68,8 +63,8 @@ async fn non_admins_are_refused_on_every_admin_route() {
         "/api/admin/audit",
         "/api/admin/id-verifications",
     ] {
-        assert_problem(app.get(path, Some(&customer)).await, 403, "FORBIDDEN").await;
-        assert_problem(app.get(path, None).await, 401, "UNAUTHENTICATED").await;
+        assert_problem!(app.get(path, Some(&customer)).await, 403, "FORBIDDEN");
+        assert_problem!(app.get(path, None).await, 401, "UNAUTHENTICATED");
     }
     let res = app
         .put(
@@ -78,7 +73,7 @@ async fn non_admins_are_refused_on_every_admin_route() {
             &customer,
         )
         .await;
-    assert_problem(res, 403, "FORBIDDEN").await;
+    assert_problem!(res, 403, "FORBIDDEN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +83,7 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
     let id = body["user"]["id"].as_str().unwrap();
     let admin = app.admin_token().await;
 
-    let problem = assert_problem(
+    let problem = assert_problem!(
         app.put(
             &format!("/api/admin/users/{id}/role"),
             &json!({ "role": "pilot" }),
@@ -96,9 +91,8 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
         )
         .await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(fields(&problem), ["role"]);
     let res = app
         .put(
@@ -107,7 +101,7 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
             &admin,
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
     let event: v1::UserRoleChanged = app.tap.first("user.role_changed").await.decode();
     assert_eq!(event.user_id, id);
     assert_eq!(
@@ -119,7 +113,7 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
     // would) gives a token that works.
     let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
     let mut conn = redis.get().await.unwrap();
-    let key = auth::sessions::token_version_key(uuid::Uuid::parse_str(id).unwrap());
+    let key = auth::revocation::token_version_key(uuid::Uuid::parse_str(id).unwrap());
     let standing: Option<u64> = deadpool_redis::redis::cmd("GET")
         .arg(&key)
         .query_async(&mut conn)
@@ -128,28 +122,17 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
     assert_eq!(standing, Some(1));
     let old = body["accessToken"].as_str().unwrap();
     let refused = app.get("/api/users/profile", Some(old)).await;
-    assert_problem(refused, 401, "INVALID_TOKEN").await;
-    let login: Value = app
-        .login("driver@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert_problem!(refused, 401, "INVALID_TOKEN");
+    let login: Value = app.login("driver@example.com", PASSWORD).await.json();
     assert_eq!(login["user"]["role"], "driver");
     let fresh = login["accessToken"].as_str().unwrap();
     let profile = app.get("/api/users/profile", Some(fresh)).await;
     assert_eq!(
-        profile.status(),
-        200,
+        profile.status, 200,
         "a token issued just after the change stands"
     );
 
-    let me: Value = app
-        .get("/api/users/profile", Some(&admin))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = app.get("/api/users/profile", Some(&admin)).await.json();
     let own = app
         .put(
             &format!("/api/admin/users/{}/role", me["id"].as_str().unwrap()),
@@ -157,7 +140,7 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
             &admin,
         )
         .await;
-    assert_problem(own, 409, "CONFLICT").await;
+    assert_problem!(own, 409, "CONFLICT");
     assert_eq!(
         app.put(
             "/api/admin/users/00000000-0000-0000-0000-000000000000/role",
@@ -165,7 +148,7 @@ async fn a_role_change_is_published_and_shows_in_new_tokens() {
             &admin
         )
         .await
-        .status(),
+        .status,
         404
     );
 }
@@ -178,7 +161,7 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
     let refresh = body["refreshToken"].as_str().unwrap();
     let admin = app.admin_token().await;
 
-    let problem = assert_problem(
+    let problem = assert_problem!(
         app.post(
             &format!("/api/admin/users/{id}/suspend"),
             &json!({}),
@@ -186,9 +169,8 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
         )
         .await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(fields(&problem), ["reason"]);
     let res = app
         .post(
@@ -197,7 +179,7 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
             Some(&admin),
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
     let event: v1::UserStatusChanged = app.tap.first("user.status_changed").await.decode();
     assert_eq!(event.status, v1::AccountStatus::Suspended as i32);
     assert_eq!(event.reason, "chargeback");
@@ -208,7 +190,7 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 401, "sessions ended");
+    assert_eq!(res.status, 401, "sessions ended");
 
     let res = app
         .post(
@@ -217,11 +199,8 @@ async fn suspension_ends_sessions_and_reactivation_restores_access() {
             Some(&admin),
         )
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        app.login("paused@example.com", PASSWORD).await.status(),
-        200
-    );
+    assert_eq!(res.status, 200);
+    assert_eq!(app.login("paused@example.com", PASSWORD).await.status, 200);
     let event: v1::UserStatusChanged = app.tap.nth("user.status_changed", 2).await.decode();
     assert_eq!(event.status, v1::AccountStatus::Active as i32);
 }
@@ -234,9 +213,7 @@ async fn admins_read_one_user_and_the_service_reports_its_health() {
     let user: Value = app
         .get(&format!("/api/admin/users/{id}"), Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(user["id"], id.as_str());
     assert_eq!(user["role"], "customer");
     let missing = app
@@ -245,16 +222,16 @@ async fn admins_read_one_user_and_the_service_reports_its_health() {
             Some(&admin),
         )
         .await;
-    assert_problem(missing, 404, "NOT_FOUND").await;
+    assert_problem!(missing, 404, "NOT_FOUND");
     let bad = app.get("/api/admin/users/not-a-uuid", Some(&admin)).await;
-    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.status, 400);
 
-    let health: Value = app.get("/health", None).await.json().await.unwrap();
+    let health: Value = app.get("/health", None).await.json();
     assert_eq!(health["status"], "healthy");
     for check in ["database", "redis", "rabbitmq"] {
         assert_eq!(health["checks"][check]["status"], "healthy", "{check}");
     }
-    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let metrics = app.get("/metrics", None).await.text;
     assert!(
         metrics.contains("route=\"/api/admin/users/{id}\""),
         "{metrics}"

@@ -1,4 +1,4 @@
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::TestApp;
 use events::v1;
 use lapin::options::BasicPublishOptions;
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -6,6 +6,7 @@ use lapin::{BasicProperties, Connection, ConnectionProperties};
 use prost::Message;
 use serde_json::Value;
 use std::time::Duration;
+use testkit::assert_problem;
 
 async fn publish_audit(app: &TestApp, id: uuid::Uuid, event: &v1::AuditRecorded) {
     publish_audit_as(app, "orders", id, event).await;
@@ -92,7 +93,7 @@ async fn other_services_audit_events_land_once_in_the_log_and_can_be_filtered() 
     let path = format!("/api/admin/audit?subjectType=order&subjectId={order}");
     let list: Value =
         testkit::wait_for_value("the audit entry", Duration::from_secs(15), || async {
-            let list: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
+            let list: Value = app.get(&path, Some(&admin)).await.json();
             (list["total"] == 1).then_some(list)
         })
         .await;
@@ -108,9 +109,7 @@ async fn other_services_audit_events_land_once_in_the_log_and_can_be_filtered() 
             Some(&admin),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(by_actor["total"], 1);
     let window: Value = app
         .get(
@@ -118,12 +117,10 @@ async fn other_services_audit_events_land_once_in_the_log_and_can_be_filtered() 
             Some(&admin),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(window["total"], 0, "outside the time range");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let again: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
+    let again: Value = app.get(&path, Some(&admin)).await.json();
     assert_eq!(again["total"], 1, "the redelivery changed nothing");
 }
 
@@ -137,13 +134,12 @@ async fn bad_filters_are_400() {
         "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z",
         "limit=0",
     ] {
-        assert_problem(
+        assert_problem!(
             app.get(&format!("/api/admin/audit?{bad}"), Some(&admin))
                 .await,
             400,
-            "VALIDATION_FAILED",
-        )
-        .await;
+            "VALIDATION_FAILED"
+        );
     }
 }
 
@@ -189,7 +185,7 @@ async fn an_audit_entry_cannot_name_another_service_than_its_producer() {
     let path = format!("/api/admin/audit?subjectType=order&subjectId={subject}");
     let list: Value =
         testkit::wait_for_value("the payments entry", Duration::from_secs(15), || async {
-            let list: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
+            let list: Value = app.get(&path, Some(&admin)).await.json();
             (list["total"] == 1).then_some(list)
         })
         .await;

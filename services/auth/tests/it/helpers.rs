@@ -1,13 +1,15 @@
 //! `TestApp`: the auth service on port 0 with its own database, exchange, object directory
-//! and bootstrapped admin; typed request helpers.
+//! and bootstrapped admin; request helpers on `testkit::TestClient`.
 
 use auth::config::{AuthConfig, DEFAULT_PORT, SERVICE};
 use auth::startup::{Application, MIGRATIONS, Running};
 use chrono::{Datelike, NaiveDate};
 use platform::{CommonConfig, Shutdown};
+use reqwest::Method;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use testkit::{EventTap, MigrationSource, TestBroker, TestDb};
+use std::time::Duration;
+use testkit::{EventTap, MigrationSource, TestBroker, TestClient, TestDb, TestResponse};
 
 pub const ADMIN_PASSWORD: &str = "Adm1n!Passw0rd";
 pub const PASSWORD: &str = "Gr33n!Leaf";
@@ -24,10 +26,20 @@ pub struct TestApp {
     shutdown: Shutdown,
 }
 
+/// How long a test's last events may take to leave the outbox (the relay sweeps every second).
+const OUTBOX_GRACE: Duration = Duration::from_secs(5);
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // Before the relay stops: a test that leaves events unsent fails.
+        let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.db.assert_outbox_sent(OUTBOX_GRACE);
+        }));
         self.shutdown.trigger();
         let _ = std::fs::remove_dir_all(&self.objects);
+        if let Err(panic) = checked {
+            std::panic::resume_unwind(panic);
+        }
     }
 }
 
@@ -134,30 +146,27 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.post(self.url(path)).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
+    /// A client of this service, signed in as the holder of `token` (or not, with `None`).
+    pub fn http(&self, token: Option<&str>) -> TestClient {
+        let client = TestClient::new(&self.base);
+        match token {
+            Some(token) => client.with_token(token),
+            None => client,
         }
-        req.send().await.unwrap()
     }
 
-    pub async fn put(&self, path: &str, body: &Value, token: &str) -> reqwest::Response {
-        self.client
-            .put(self.url(path))
-            .json(body)
-            .bearer_auth(token)
-            .send()
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> TestResponse {
+        self.http(token).post(path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value, token: &str) -> TestResponse {
+        self.http(Some(token))
+            .send(Method::PUT, path, Some(body))
             .await
-            .unwrap()
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.get(self.url(path));
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        req.send().await.unwrap()
+    pub async fn get(&self, path: &str, token: Option<&str>) -> TestResponse {
+        self.http(token).get(path).await
     }
 
     /// Registers a 30-year-old customer with `email`; returns the response body.
@@ -165,8 +174,8 @@ impl TestApp {
         let res = self
             .post("/api/auth/register", &registration(email), None)
             .await;
-        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-        res.json().await.unwrap()
+        assert_eq!(res.status, 201, "{}", res.text);
+        res.json()
     }
 
     /// A new customer; returns (user id, access token, refresh token).
@@ -180,7 +189,7 @@ impl TestApp {
         )
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
         self.post(
             "/api/auth/login",
             &json!({ "email": email, "password": password }),
@@ -192,9 +201,8 @@ impl TestApp {
     /// The bootstrapped admin's access token.
     pub async fn admin_token(&self) -> String {
         let res = self.login(&self.admin_email, ADMIN_PASSWORD).await;
-        assert_eq!(res.status(), 200);
-        let body: Value = res.json().await.unwrap();
-        body["accessToken"].as_str().unwrap().to_owned()
+        assert_eq!(res.status, 200, "{}", res.text);
+        res.json()["accessToken"].as_str().unwrap().to_owned()
     }
 }
 
@@ -216,15 +224,6 @@ pub fn years_ago(years: i32) -> NaiveDate {
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year() - years, 3, 1).unwrap())
 }
 
-/// Asserts a problem+json answer with `status` and `code`; returns the body.
-pub async fn assert_problem(res: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(res.status().as_u16(), status);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
-    body
-}
-
 /// The field names of a validation problem's errors.
 pub fn fields(problem: &Value) -> Vec<String> {
     problem["errors"]
@@ -233,4 +232,17 @@ pub fn fields(problem: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["field"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// Reads an answer sent with `reqwest` directly (a raw body, a multipart form, another
+/// base URL) as `testkit`'s client would.
+pub async fn read(response: reqwest::Response) -> TestResponse {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    TestResponse {
+        status,
+        headers,
+        text,
+    }
 }

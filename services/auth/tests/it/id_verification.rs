@@ -1,7 +1,9 @@
-use crate::helpers::{TestApp, WEBHOOK_SECRET, assert_problem, fields};
+use crate::helpers::{TestApp, WEBHOOK_SECRET, fields, read};
 use events::v1;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use testkit::TestResponse;
+use testkit::assert_problem;
 
 /// A tiny but real PNG header followed by padding.
 fn png() -> Vec<u8> {
@@ -16,7 +18,7 @@ async fn upload(
     document: Vec<u8>,
     mime: &str,
     doc_type: Option<&str>,
-) -> reqwest::Response {
+) -> TestResponse {
     let mut form = Form::new().part(
         "idDocument",
         Part::bytes(document)
@@ -27,13 +29,15 @@ async fn upload(
     if let Some(doc_type) = doc_type {
         form = form.text("documentType", doc_type.to_owned());
     }
-    app.client
+    let res = app
+        .client
         .post(app.url("/api/users/id-verification"))
         .bearer_auth(token)
         .multipart(form)
         .send()
         .await
-        .unwrap()
+        .unwrap();
+    read(res).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,17 +45,15 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
     let app = TestApp::spawn().await;
     let (user_id, token, _) = app.customer().await;
     let res = upload(&app, &token, png(), "image/png", Some("drivers_license")).await;
-    assert_eq!(res.status(), 201);
-    let submitted: Value = res.json().await.unwrap();
+    assert_eq!(res.status, 201);
+    let submitted: Value = res.json();
     let id = submitted["id"].as_str().unwrap().to_owned();
     assert_eq!(submitted["status"], "pending");
 
     let status: Value = app
         .get("/api/users/id-verification", Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(status["status"], "pending");
     assert_eq!(status["verification"]["id"], id.as_str());
     let event: v1::UserIdVerificationSubmitted = app
@@ -73,17 +75,13 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
     let queue: Value = app
         .get("/api/admin/id-verifications?status=pending", Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(queue["total"], 1);
     assert_eq!(queue["verifications"][0]["id"], id.as_str());
     let one: Value = app
         .get(&format!("/api/admin/id-verifications/{id}"), Some(&admin))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(one["userId"], user_id.as_str());
     assert_eq!(one["contentType"], "image/png");
     assert_eq!(one["sizeBytes"], png().len());
@@ -94,9 +92,7 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
             Some(&admin),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     let url = link["url"]
         .as_str()
         .unwrap()
@@ -107,19 +103,17 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
     assert_eq!(document.headers()["cache-control"], "no-store");
     assert_eq!(document.bytes().await.unwrap().to_vec(), png());
     let forged = url.replace("signature=", "signature=00");
-    assert_problem(
-        app.client.get(&forged).send().await.unwrap(),
+    assert_problem!(
+        read(app.client.get(&forged).send().await.unwrap()).await,
         403,
-        "FORBIDDEN",
-    )
-    .await;
+        "FORBIDDEN"
+    );
     let unsigned = url.split('?').next().unwrap().to_owned();
-    assert_problem(
-        app.client.get(&unsigned).send().await.unwrap(),
+    assert_problem!(
+        read(app.client.get(&unsigned).send().await.unwrap()).await,
         403,
-        "FORBIDDEN",
-    )
-    .await;
+        "FORBIDDEN"
+    );
 
     let res = app
         .post(
@@ -128,7 +122,7 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
             Some(&admin),
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
     let decided: v1::UserIdVerificationDecided =
         app.tap.first("user.id_verification_decided").await.decode();
     assert_eq!(
@@ -142,21 +136,11 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
     );
 
     // Tokens issued from now on say so.
-    let email = app
-        .get("/api/users/profile", Some(&token))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["email"]
+    let email = app.get("/api/users/profile", Some(&token)).await.json()["email"]
         .as_str()
         .unwrap()
         .to_owned();
-    let login: Value = app
-        .login(&email, crate::helpers::PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let login: Value = app.login(&email, crate::helpers::PASSWORD).await.json();
     let verifier = auth_token::Verifier::from_jwks(
         &auth_token::VerifierSettings::new("faded-skies-auth", "faded-skies"),
         auth_token::JwksClient::new(app.url("/.well-known/jwks.json")),
@@ -177,13 +161,12 @@ async fn a_submission_is_stored_privately_reviewed_and_reflected_in_new_tokens()
             Some(&admin),
         )
         .await;
-    assert_problem(again, 409, "INVALID_STATE_TRANSITION").await;
-    assert_problem(
+    assert_problem!(again, 409, "INVALID_STATE_TRANSITION");
+    assert_problem!(
         upload(&app, &token, png(), "image/png", Some("passport")).await,
         409,
-        "CONFLICT",
-    )
-    .await;
+        "CONFLICT"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,42 +175,36 @@ async fn disguised_oversized_or_incomplete_uploads_are_refused() {
     let (_, token, _) = app.customer().await;
     let exe =
         b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0This program cannot be run in DOS mode".to_vec();
-    assert_problem(
+    assert_problem!(
         upload(&app, &token, exe, "image/png", Some("passport")).await,
         415,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
-    .await;
+        "UNSUPPORTED_MEDIA_TYPE"
+    );
 
     let mut huge = png();
     huge.resize(11 * 1024 * 1024, 0);
-    assert_problem(
+    assert_problem!(
         upload(&app, &token, huge, "image/png", Some("passport")).await,
         413,
-        "PAYLOAD_TOO_LARGE",
-    )
-    .await;
+        "PAYLOAD_TOO_LARGE"
+    );
 
-    let problem = assert_problem(
+    let problem = assert_problem!(
         upload(&app, &token, png(), "image/png", None).await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(fields(&problem), ["documentType"]);
-    let problem = assert_problem(
+    let problem = assert_problem!(
         upload(&app, &token, png(), "image/png", Some("library_card")).await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(fields(&problem), ["documentType"]);
     let status: Value = app
         .get("/api/users/id-verification", Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(status["status"], "not_submitted", "nothing was stored");
 }
 
@@ -237,25 +214,21 @@ async fn customers_cannot_reach_the_review_queue_or_other_peoples_documents() {
     let (_, owner, _) = app.customer().await;
     let submitted: Value = upload(&app, &owner, png(), "image/png", Some("state_id"))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     let id = submitted["id"].as_str().unwrap();
     let (_, other, _) = app.customer().await;
 
-    assert_problem(
+    assert_problem!(
         app.get("/api/admin/id-verifications", Some(&other)).await,
         403,
-        "FORBIDDEN",
-    )
-    .await;
-    assert_problem(
+        "FORBIDDEN"
+    );
+    assert_problem!(
         app.get(&format!("/api/admin/id-verifications/{id}"), Some(&other))
             .await,
         403,
-        "FORBIDDEN",
-    )
-    .await;
+        "FORBIDDEN"
+    );
     let res = app
         .post(
             &format!("/api/admin/id-verifications/{id}/document-link"),
@@ -263,7 +236,7 @@ async fn customers_cannot_reach_the_review_queue_or_other_peoples_documents() {
             Some(&other),
         )
         .await;
-    assert_problem(res, 403, "FORBIDDEN").await;
+    assert_problem!(res, 403, "FORBIDDEN");
     let res = app
         .post(
             &format!("/api/admin/id-verifications/{id}/approve"),
@@ -271,14 +244,12 @@ async fn customers_cannot_reach_the_review_queue_or_other_peoples_documents() {
             Some(&owner),
         )
         .await;
-    assert_problem(res, 403, "FORBIDDEN").await;
+    assert_problem!(res, 403, "FORBIDDEN");
     // The other customer's own status shows nothing of the owner's submission.
     let status: Value = app
         .get("/api/users/id-verification", Some(&other))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(status["status"], "not_submitted");
     assert!(status["verification"].is_null());
 }
@@ -289,12 +260,10 @@ async fn a_rejection_needs_a_reason() {
     let (_, token, _) = app.customer().await;
     let submitted: Value = upload(&app, &token, png(), "image/png", Some("passport"))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     let id = submitted["id"].as_str().unwrap();
     let admin = app.admin_token().await;
-    let problem = assert_problem(
+    let problem = assert_problem!(
         app.post(
             &format!("/api/admin/id-verifications/{id}/reject"),
             &json!({}),
@@ -302,9 +271,8 @@ async fn a_rejection_needs_a_reason() {
         )
         .await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(fields(&problem), ["reason"]);
     let res = app
         .post(
@@ -313,13 +281,11 @@ async fn a_rejection_needs_a_reason() {
             Some(&admin),
         )
         .await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
     let status: Value = app
         .get("/api/users/id-verification", Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(status["status"], "rejected");
     assert_eq!(status["verification"]["reason"], "the photo is blurry");
 }
@@ -330,9 +296,7 @@ async fn the_provider_webhook_decides_when_signed() {
     let (_, token, _) = app.customer().await;
     let submitted: Value = upload(&app, &token, png(), "image/png", Some("passport"))
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     let id = submitted["id"].as_str().unwrap();
     let body = serde_json::to_vec(&json!({
         "scanReference": "scan-1",
@@ -342,39 +306,39 @@ async fn the_provider_webhook_decides_when_signed() {
     }))
     .unwrap();
     let send = |signature: String| {
-        app.client
+        let request = app
+            .client
             .post(app.url("/webhooks/id-verification"))
             .header("content-type", "application/json")
             .header("x-signature", signature)
             .body(body.clone())
-            .send()
+            .send();
+        async move { read(request.await.unwrap()).await }
     };
     let now = chrono::Utc::now().timestamp();
-    assert_problem(
-        send(auth::verification::sign_webhook("wrong", &body, now))
-            .await
-            .unwrap(),
+    assert_problem!(
+        send(auth::id_verification::sign_webhook("wrong", &body, now)).await,
         401,
-        "INVALID_TOKEN",
-    )
-    .await;
-    assert_problem(
-        send(auth::verification::sign_webhook(
+        "INVALID_TOKEN"
+    );
+    assert_problem!(
+        send(auth::id_verification::sign_webhook(
             WEBHOOK_SECRET,
             &body,
             now - 3600,
         ))
-        .await
-        .unwrap(),
+        .await,
         401,
-        "INVALID_TOKEN",
-    )
-    .await;
+        "INVALID_TOKEN"
+    );
 
-    let res = send(auth::verification::sign_webhook(WEBHOOK_SECRET, &body, now))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let res = send(auth::id_verification::sign_webhook(
+        WEBHOOK_SECRET,
+        &body,
+        now,
+    ))
+    .await;
+    assert_eq!(res.status, 200);
     let decided: v1::UserIdVerificationDecided =
         app.tap.first("user.id_verification_decided").await.decode();
     assert_eq!(
@@ -385,10 +349,13 @@ async fn the_provider_webhook_decides_when_signed() {
     assert_eq!(decided.reviewer, "jumio");
     // The provider retrying is harmless.
     assert_eq!(
-        send(auth::verification::sign_webhook(WEBHOOK_SECRET, &body, now))
-            .await
-            .unwrap()
-            .status(),
+        send(auth::id_verification::sign_webhook(
+            WEBHOOK_SECRET,
+            &body,
+            now
+        ))
+        .await
+        .status,
         200
     );
     assert_eq!(app.tap.named("user.id_verification_decided").len(), 1);

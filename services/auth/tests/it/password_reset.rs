@@ -1,7 +1,8 @@
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
+use crate::helpers::{PASSWORD, TestApp};
 use events::sealed::OpeningKey;
 use events::v1;
 use serde_json::json;
+use testkit::assert_problem;
 
 const NEW_PASSWORD: &str = "N3w!Passw0rd";
 
@@ -22,12 +23,12 @@ async fn forgot_password_is_202_for_anyone_but_mails_only_real_accounts() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 202);
+    assert_eq!(res.status, 202);
     let body = app.register(&real).await;
     let res = app
         .post("/api/auth/forgot-password", &json!({ "email": real }), None)
         .await;
-    assert_eq!(res.status(), 202);
+    assert_eq!(res.status, 202);
 
     let event: v1::UserPasswordResetRequested = app
         .tap
@@ -87,14 +88,13 @@ async fn a_reset_sets_the_password_ends_every_session_and_is_single_use() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 204);
-    assert_eq!(app.login(&email, NEW_PASSWORD).await.status(), 200);
-    assert_problem(
+    assert_eq!(res.status, 204);
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status, 200);
+    assert_problem!(
         app.login(&email, PASSWORD).await,
         401,
-        "INVALID_CREDENTIALS",
-    )
-    .await;
+        "INVALID_CREDENTIALS"
+    );
     let res = app
         .post(
             "/api/auth/refresh-token",
@@ -102,7 +102,7 @@ async fn a_reset_sets_the_password_ends_every_session_and_is_single_use() {
             None,
         )
         .await;
-    assert_problem(res, 401, "INVALID_TOKEN").await;
+    assert_problem!(res, 401, "INVALID_TOKEN");
 
     let again = app
         .post(
@@ -111,7 +111,7 @@ async fn a_reset_sets_the_password_ends_every_session_and_is_single_use() {
             None,
         )
         .await;
-    assert_problem(again, 400, "RESET_TOKEN_INVALID").await;
+    assert_problem!(again, 400, "RESET_TOKEN_INVALID");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,7 +128,7 @@ async fn an_expired_or_unknown_token_or_weak_password_is_refused() {
             None,
         )
         .await;
-    let problem = assert_problem(weak, 400, "VALIDATION_FAILED").await;
+    let problem = assert_problem!(weak, 400, "VALIDATION_FAILED");
     assert_eq!(crate::helpers::fields(&problem)[0], "password");
 
     let mut conn = app.db.conn().await;
@@ -144,7 +144,7 @@ async fn an_expired_or_unknown_token_or_weak_password_is_refused() {
             None,
         )
         .await;
-    assert_problem(expired, 400, "RESET_TOKEN_INVALID").await;
+    assert_problem!(expired, 400, "RESET_TOKEN_INVALID");
     let unknown = app
         .post(
             "/api/auth/reset-password",
@@ -152,7 +152,7 @@ async fn an_expired_or_unknown_token_or_weak_password_is_refused() {
             None,
         )
         .await;
-    assert_problem(unknown, 400, "RESET_TOKEN_INVALID").await;
+    assert_problem!(unknown, 400, "RESET_TOKEN_INVALID");
 }
 
 /// Every column of the outbox rows of `routing_key`, as bytes.
@@ -195,7 +195,7 @@ async fn the_reset_token_travels_sealed_so_only_notification_can_use_it() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 202);
+    assert_eq!(res.status, 202);
 
     let tapped = app.tap.first("user.password_reset_requested").await;
     let event: v1::UserPasswordResetRequested = tapped.decode();
@@ -226,8 +226,8 @@ async fn the_reset_token_travels_sealed_so_only_notification_can_use_it() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 204);
-    assert_eq!(app.login(&email, NEW_PASSWORD).await.status(), 200);
+    assert_eq!(res.status, 204);
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,8 +253,8 @@ async fn forgot_password_sends_at_most_three_emails_per_address_an_hour() {
                 None,
             )
             .await;
-        assert_eq!(res.status(), 202, "the same answer past the limit");
-        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(res.status, 202, "the same answer past the limit");
+        let body: serde_json::Value = res.json();
         assert!(
             body["message"]
                 .as_str()
@@ -269,7 +269,7 @@ async fn forgot_password_sends_at_most_three_emails_per_address_an_hour() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 202);
+    assert_eq!(res.status, 202);
 
     // Each request commits before it is answered, so the rows are all there.
     assert_eq!(
@@ -295,7 +295,7 @@ async fn forgot_password_sends_at_most_three_emails_per_address_an_hour() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let key = auth::reset_limit::key(&domain::Email::parse(&email).unwrap());
+    let key = auth::limits::key(&domain::Email::parse(&email).unwrap());
     let count: u64 = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut redis)

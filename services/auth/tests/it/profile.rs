@@ -1,13 +1,14 @@
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
+use crate::helpers::{PASSWORD, TestApp};
 use events::v1;
 use serde_json::json;
+use testkit::assert_problem;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_profile_is_read_and_changed_with_an_event_and_an_audit_entry() {
     let app = TestApp::spawn().await;
     let (id, token, _) = app.customer().await;
     let res = app.get("/api/users/profile", Some(&token)).await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
 
     let res = app
         .put(
@@ -16,8 +17,8 @@ async fn the_profile_is_read_and_changed_with_an_event_and_an_audit_entry() {
             &token,
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(res.status, 200);
+    let body: serde_json::Value = res.json();
     assert_eq!(body["fullName"], "Jamie R. Rivera");
     assert_eq!(body["phone"], "+15125550199");
 
@@ -33,9 +34,7 @@ async fn the_profile_is_read_and_changed_with_an_event_and_an_audit_entry() {
             Some(&admin),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(audit["total"], 1);
     assert_eq!(
         audit["entries"][0]["details"]["before"]["fullName"],
@@ -48,7 +47,7 @@ async fn another_accounts_email_or_bad_input_is_refused() {
     let app = TestApp::spawn().await;
     app.register("taken@example.com").await;
     let (_, token, _) = app.customer().await;
-    assert_problem(
+    assert_problem!(
         app.put(
             "/api/users/profile",
             &json!({ "email": "Taken@example.com" }),
@@ -56,25 +55,19 @@ async fn another_accounts_email_or_bad_input_is_refused() {
         )
         .await,
         409,
-        "EMAIL_TAKEN",
-    )
-    .await;
-    let problem = assert_problem(
+        "EMAIL_TAKEN"
+    );
+    let problem = assert_problem!(
         app.put("/api/users/profile", &json!({ "phone": "12" }), &token)
             .await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(crate::helpers::fields(&problem), ["phone"]);
     let res = app
         .put("/api/users/profile", &json!({ "role": "admin" }), &token)
         .await;
-    assert_eq!(
-        res.status(),
-        400,
-        "a customer cannot smuggle in other fields"
-    );
+    assert_eq!(res.status, 400, "a customer cannot smuggle in other fields");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +77,7 @@ async fn changing_the_email_takes_the_current_password() {
     let id = body["user"]["id"].as_str().unwrap();
     let token = body["accessToken"].as_str().unwrap();
 
-    let missing = assert_problem(
+    let missing = assert_problem!(
         app.put(
             "/api/users/profile",
             &json!({ "email": "thief@example.com" }),
@@ -92,11 +85,10 @@ async fn changing_the_email_takes_the_current_password() {
         )
         .await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(crate::helpers::fields(&missing), ["currentPassword"]);
-    assert_problem(
+    assert_problem!(
         app.put(
             "/api/users/profile",
             &json!({ "email": "thief@example.com", "currentPassword": "Wr0ng!Pass" }),
@@ -104,17 +96,11 @@ async fn changing_the_email_takes_the_current_password() {
         )
         .await,
         401,
-        "INVALID_CREDENTIALS",
-    )
-    .await;
+        "INVALID_CREDENTIALS"
+    );
 
     // Nothing changed, nothing was announced, and the wrong guess is in the audit log.
-    let profile: serde_json::Value = app
-        .get("/api/users/profile", Some(token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let profile: serde_json::Value = app.get("/api/users/profile", Some(token)).await.json();
     assert_eq!(profile["email"], "owner@example.com");
     let admin = app.admin_token().await;
     let audit: serde_json::Value = app
@@ -123,9 +109,7 @@ async fn changing_the_email_takes_the_current_password() {
             Some(&admin),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .json();
     assert_eq!(audit["total"], 1);
 
     // The same email (in any spelling), a name or a phone need no password.
@@ -136,8 +120,8 @@ async fn changing_the_email_takes_the_current_password() {
             token,
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(res.status, 200);
+    let body: serde_json::Value = res.json();
     assert!(body.get("tokens").is_none(), "no new session: {body}");
     assert!(app.tap.named("user.email_changed").is_empty());
 }
@@ -151,12 +135,7 @@ async fn an_email_change_ends_every_other_session_and_tells_the_old_address() {
         first["accessToken"].as_str().unwrap(),
         first["refreshToken"].as_str().unwrap(),
     );
-    let second: serde_json::Value = app
-        .login("before@example.com", PASSWORD)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second: serde_json::Value = app.login("before@example.com", PASSWORD).await.json();
     let (access_b, refresh_b) = (
         second["accessToken"].as_str().unwrap(),
         second["refreshToken"].as_str().unwrap(),
@@ -169,8 +148,8 @@ async fn an_email_change_ends_every_other_session_and_tells_the_old_address() {
             access_a,
         )
         .await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(res.status, 200);
+    let body: serde_json::Value = res.json();
     assert_eq!(body["email"], "after@example.com");
     let new_access = body["tokens"]["accessToken"].as_str().unwrap();
     let new_refresh = body["tokens"]["refreshToken"].as_str().unwrap();
@@ -185,19 +164,19 @@ async fn an_email_change_ends_every_other_session_and_tells_the_old_address() {
                 None,
             )
             .await;
-        assert_problem(res, 401, "INVALID_TOKEN").await;
+        assert_problem!(res, 401, "INVALID_TOKEN");
     }
     for access in [access_a, access_b] {
         testkit::wait_for(
             "an access token from before the change to be refused",
             std::time::Duration::from_secs(5),
-            || async { app.get("/api/users/profile", Some(access)).await.status() == 401 },
+            || async { app.get("/api/users/profile", Some(access)).await.status == 401 },
         )
         .await;
     }
     // The caller goes on with the new pair.
     let res = app.get("/api/users/profile", Some(new_access)).await;
-    assert_eq!(res.status(), 200);
+    assert_eq!(res.status, 200);
     let res = app
         .post(
             "/api/auth/refresh-token",
@@ -205,14 +184,13 @@ async fn an_email_change_ends_every_other_session_and_tells_the_old_address() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 200);
-    assert_eq!(app.login("after@example.com", PASSWORD).await.status(), 200);
-    assert_problem(
+    assert_eq!(res.status, 200);
+    assert_eq!(app.login("after@example.com", PASSWORD).await.status, 200);
+    assert_problem!(
         app.login("before@example.com", PASSWORD).await,
         401,
-        "INVALID_CREDENTIALS",
-    )
-    .await;
+        "INVALID_CREDENTIALS"
+    );
 
     // The old address hears of it, and read models get the new state.
     let event: v1::UserEmailChanged = app.tap.first("user.email_changed").await.decode();
@@ -239,7 +217,7 @@ async fn an_email_change_and_its_announcement_commit_together() {
             token,
         )
         .await;
-    assert_problem(res, 409, "EMAIL_TAKEN").await;
+    assert_problem!(res, 409, "EMAIL_TAKEN");
     let refresh = body["refreshToken"].as_str().unwrap();
     let res = app
         .post(
@@ -248,7 +226,7 @@ async fn an_email_change_and_its_announcement_commit_together() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 200, "the session survived the refused change");
+    assert_eq!(res.status, 200, "the session survived the refused change");
 
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -278,17 +256,17 @@ async fn a_stolen_token_cannot_guess_the_password_through_an_email_change() {
     for guess in 0..5 {
         let wrong = format!("Wr0ng!Pass{guess}");
         let res = app.put("/api/users/profile", &change(&wrong), token).await;
-        assert_problem(res, 401, "INVALID_CREDENTIALS").await;
+        assert_problem!(res, 401, "INVALID_CREDENTIALS");
     }
     // The sixth is refused before any check, even with the right password.
     let res = app
         .put("/api/users/profile", &change(PASSWORD), token)
         .await;
-    let retry_after: u64 = res.headers()["retry-after"]
+    let retry_after: u64 = res.headers["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
     assert!((1..=900).contains(&retry_after), "{retry_after}");
-    assert_problem(res, 429, "RATE_LIMITED").await;
+    assert_problem!(res, 429, "RATE_LIMITED");
 }

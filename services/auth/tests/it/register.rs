@@ -1,8 +1,9 @@
-use crate::helpers::{PASSWORD, TestApp, assert_problem, fields, registration, years_ago};
+use crate::helpers::{PASSWORD, TestApp, fields, read, registration, years_ago};
 use auth_token::{JwksClient, Verifier, VerifierSettings};
 use chrono::{Datelike, NaiveDate};
 use events::v1;
 use serde_json::json;
+use testkit::assert_problem;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_creates_a_customer_signs_in_and_announces_it() {
@@ -14,8 +15,8 @@ async fn registration_creates_a_customer_signs_in_and_announces_it() {
             None,
         )
         .await;
-    assert_eq!(res.status(), 201);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(res.status, 201);
+    let body: serde_json::Value = res.json();
     let user = &body["user"];
     assert_eq!(
         user["email"], "jamie.rivera@example.com",
@@ -70,12 +71,11 @@ async fn registration_creates_a_customer_signs_in_and_announces_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_and_mistyped_fields_are_400_naming_each_field() {
     let app = TestApp::spawn().await;
-    let problem = assert_problem(
+    let problem = assert_problem!(
         app.post("/api/auth/register", &json!({}), None).await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(
         fields(&problem),
         ["fullName", "email", "password", "phone", "dateOfBirth"]
@@ -84,8 +84,8 @@ async fn missing_and_mistyped_fields_are_400_naming_each_field() {
     let mut mistyped = registration("a@example.com");
     mistyped["fullName"] = json!(12345);
     let res = app.post("/api/auth/register", &mistyped, None).await;
-    assert_eq!(res.status(), 400);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(res.status, 400);
+    assert_eq!(res.headers["content-type"], "application/problem+json");
 
     let res = app
         .client
@@ -95,7 +95,7 @@ async fn missing_and_mistyped_fields_are_400_naming_each_field() {
         .send()
         .await
         .unwrap();
-    assert_problem(res, 400, "MALFORMED_JSON").await;
+    assert_problem!(read(res).await, 400, "MALFORMED_JSON");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,12 +112,11 @@ async fn invalid_email_phone_and_name_are_refused() {
     ] {
         let mut body = registration("ok@example.com");
         body[field] = json!(value);
-        let problem = assert_problem(
+        let problem = assert_problem!(
             app.post("/api/auth/register", &body, None).await,
             400,
-            "VALIDATION_FAILED",
-        )
-        .await;
+            "VALIDATION_FAILED"
+        );
         assert_eq!(fields(&problem), [field], "{field}={value}");
     }
 }
@@ -134,12 +133,11 @@ async fn each_password_rule_is_enforced() {
     ] {
         let mut body = registration("weak@example.com");
         body["password"] = json!(weak);
-        let problem = assert_problem(
+        let problem = assert_problem!(
             app.post("/api/auth/register", &body, None).await,
             400,
-            "VALIDATION_FAILED",
-        )
-        .await;
+            "VALIDATION_FAILED"
+        );
         assert_eq!(fields(&problem)[0], "password", "{weak}");
     }
 }
@@ -151,18 +149,17 @@ async fn the_age_gate_is_exact_to_the_day() {
     let tomorrow_21 = years_ago(21).succ_opt().unwrap();
     let mut body = registration("tomorrow@example.com");
     body["dateOfBirth"] = json!(tomorrow_21.to_string());
-    let problem = assert_problem(
+    let problem = assert_problem!(
         app.post("/api/auth/register", &body, None).await,
         422,
-        "UNDERAGE",
-    )
-    .await;
+        "UNDERAGE"
+    );
     assert!(problem["detail"].as_str().unwrap().contains("21"));
 
     let mut body = registration("today@example.com");
     body["dateOfBirth"] = json!(years_ago(21).to_string());
     assert_eq!(
-        app.post("/api/auth/register", &body, None).await.status(),
+        app.post("/api/auth/register", &body, None).await.status,
         201,
         "21 today is old enough"
     );
@@ -181,7 +178,7 @@ async fn the_age_gate_is_exact_to_the_day() {
         422
     };
     assert_eq!(
-        app.post("/api/auth/register", &body, None).await.status(),
+        app.post("/api/auth/register", &body, None).await.status,
         expected
     );
     let young_leap = (today.year() - 20..=today.year())
@@ -189,12 +186,11 @@ async fn the_age_gate_is_exact_to_the_day() {
         .unwrap();
     let mut body = registration("young-leap@example.com");
     body["dateOfBirth"] = json!(format!("{young_leap}-02-29"));
-    assert_problem(
+    assert_problem!(
         app.post("/api/auth/register", &body, None).await,
         422,
-        "UNDERAGE",
-    )
-    .await;
+        "UNDERAGE"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +204,7 @@ async fn a_duplicate_email_is_409_whatever_its_case() {
             None,
         )
         .await;
-    assert_problem(res, 409, "EMAIL_TAKEN").await;
+    assert_problem!(res, 409, "EMAIL_TAKEN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,8 +215,8 @@ async fn of_two_concurrent_registrations_with_one_email_exactly_one_wins() {
         app.post("/api/auth/register", &body, None),
         app.post("/api/auth/register", &body, None)
     );
-    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    let mut statuses = [a.status, b.status];
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409]);
-    assert_eq!(app.login("race@example.com", PASSWORD).await.status(), 200);
+    assert_eq!(app.login("race@example.com", PASSWORD).await.status, 200);
 }

@@ -1,8 +1,10 @@
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::TestApp;
 use deadpool_redis::redis;
 use serde_json::json;
+use testkit::TestResponse;
+use testkit::assert_problem;
 
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+async fn refresh(app: &TestApp, token: &str) -> TestResponse {
     app.post(
         "/api/auth/refresh-token",
         &json!({ "refreshToken": token }),
@@ -17,31 +19,30 @@ async fn refreshing_rotates_and_reuse_revokes_the_whole_family() {
     let (_, _, first) = app.customer().await;
 
     let res = refresh(&app, &first).await;
-    assert_eq!(res.status(), 200);
-    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(res.status, 200);
+    let body: serde_json::Value = res.json();
     let second = body["refreshToken"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
     let access = body["accessToken"].as_str().unwrap();
     assert_eq!(
-        app.get("/api/users/profile", Some(access)).await.status(),
+        app.get("/api/users/profile", Some(access)).await.status,
         200
     );
 
     // The first token again: somebody else has it. The family dies, including `second`.
-    assert_problem(refresh(&app, &first).await, 401, "INVALID_TOKEN").await;
-    assert_problem(refresh(&app, &second).await, 401, "INVALID_TOKEN").await;
+    assert_problem!(refresh(&app, &first).await, 401, "INVALID_TOKEN");
+    assert_problem!(refresh(&app, &second).await, 401, "INVALID_TOKEN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_missing_or_expired_refresh_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    assert_problem(refresh(&app, "made-up").await, 401, "INVALID_TOKEN").await;
-    let problem = assert_problem(
+    assert_problem!(refresh(&app, "made-up").await, 401, "INVALID_TOKEN");
+    let problem = assert_problem!(
         app.post("/api/auth/refresh-token", &json!({}), None).await,
         400,
-        "VALIDATION_FAILED",
-    )
-    .await;
+        "VALIDATION_FAILED"
+    );
     assert_eq!(crate::helpers::fields(&problem), ["refreshToken"]);
 
     let (_, _, token) = app.customer().await;
@@ -52,7 +53,7 @@ async fn unknown_missing_or_expired_refresh_tokens_are_refused() {
     )
     .await
     .unwrap();
-    assert_problem(refresh(&app, &token).await, 401, "INVALID_TOKEN").await;
+    assert_problem!(refresh(&app, &token).await, 401, "INVALID_TOKEN");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -60,12 +61,11 @@ async fn logout_revokes_the_family_and_denies_the_access_token() {
     let app = TestApp::spawn().await;
     let (_, access, refresh_token) = app.customer().await;
 
-    assert_problem(
+    assert_problem!(
         app.post("/api/auth/logout", &json!({}), None).await,
         401,
-        "UNAUTHENTICATED",
-    )
-    .await;
+        "UNAUTHENTICATED"
+    );
     let res = app
         .post(
             "/api/auth/logout",
@@ -73,15 +73,15 @@ async fn logout_revokes_the_family_and_denies_the_access_token() {
             Some(&access),
         )
         .await;
-    assert_eq!(res.status(), 204);
-    assert_problem(refresh(&app, &refresh_token).await, 401, "INVALID_TOKEN").await;
+    assert_eq!(res.status, 204);
+    assert_problem!(refresh(&app, &refresh_token).await, 401, "INVALID_TOKEN");
 
     // The gateway refuses a denied jti; the entry lives exactly as long as the token would.
     let claims = testkit_claims(&access);
     let redis = platform::redis::pool(&testkit::redis_url(), 1).unwrap();
     let mut conn = redis.get().await.unwrap();
     let ttl: i64 = redis::cmd("TTL")
-        .arg(auth::sessions::denylist_key(claims))
+        .arg(auth::revocation::denylist_key(claims))
         .query_async(&mut conn)
         .await
         .unwrap();
@@ -104,18 +104,16 @@ fn testkit_claims(token: &str) -> uuid::Uuid {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_or_absent_token_is_401_problem_json() {
     let app = TestApp::spawn().await;
-    assert_problem(
+    assert_problem!(
         app.get("/api/users/profile", None).await,
         401,
-        "UNAUTHENTICATED",
-    )
-    .await;
-    assert_problem(
+        "UNAUTHENTICATED"
+    );
+    assert_problem!(
         app.get("/api/users/profile", Some("not.a.token")).await,
         401,
-        "INVALID_TOKEN",
-    )
-    .await;
+        "INVALID_TOKEN"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,9 +127,9 @@ async fn a_malformed_logout_body_is_400_and_revokes_nothing_silently() {
             Some(&access),
         )
         .await;
-    assert_problem(res, 400, "MALFORMED_JSON").await;
+    assert_problem!(res, 400, "MALFORMED_JSON");
     assert_eq!(
-        refresh(&app, &refresh_token).await.status(),
+        refresh(&app, &refresh_token).await.status,
         200,
         "the session is still there"
     );

@@ -1,15 +1,16 @@
-//! At most a few password-reset emails per address and hour, so nobody can bury someone's
-//! inbox in reset mails by asking again and again. Beyond the limit the request is answered
-//! as usual (202) but sends nothing, so the limit reveals nothing either.
+//! Auth's own limits, counted in Redis in fixed windows:
 //!
-//! Counted in Redis per hour window under a key derived from the address's SHA-256, so the
-//! addresses asked about are not kept in Redis in clear.
-//!
-//! The same fixed-window count bounds wrong current passwords sent to confirm an email change.
+//! - At most a few password-reset emails per address and hour ([`allow`]), so nobody can
+//!   bury someone's inbox in reset mails by asking again and again. Beyond the limit the
+//!   request is answered as usual (202) but sends nothing, so the limit reveals nothing
+//!   either. Counted under a key derived from the address's SHA-256, so the addresses asked
+//!   about are not kept in Redis in clear.
+//! - At most [`REAUTH_FAILURES`] wrong current passwords per account in 15 minutes
+//!   ([`reauth_allowed`], [`reauth_failed`]) when an email change asks for the password again.
 
 use crate::state::AppState;
 use deadpool_redis::redis;
-use domain::{Email, Problem};
+use domain::{Email, Problem, UserId};
 use sha2::{Digest, Sha256};
 
 /// The window the limit counts in.
@@ -66,13 +67,13 @@ pub const REAUTH_FAILURES: u64 = 5;
 pub const REAUTH_WINDOW_SECS: u64 = 15 * 60;
 
 /// The Redis key counting `user`'s wrong current passwords.
-pub fn reauth_key(user: uuid::Uuid) -> String {
+pub fn reauth_key(user: UserId) -> String {
     format!("auth:reauth-failures:{user}")
 }
 
 /// Whether `user` may try their current password again, and if not, in how many seconds.
 /// Unlike reset mails this fails closed: it guards the account against whoever holds a token.
-pub async fn reauth_allowed(state: &AppState, user: uuid::Uuid) -> Result<(), Problem> {
+pub async fn reauth_allowed(state: &AppState, user: UserId) -> Result<(), Problem> {
     let mut redis = state.redis().await?;
     let (failures, ttl): (Option<u64>, i64) = redis::pipe()
         .cmd("GET")
@@ -91,7 +92,7 @@ pub async fn reauth_allowed(state: &AppState, user: uuid::Uuid) -> Result<(), Pr
 }
 
 /// Counts a wrong current password for `user`.
-pub async fn reauth_failed(state: &AppState, user: uuid::Uuid) {
+pub async fn reauth_failed(state: &AppState, user: UserId) {
     if let Err(err) = count(state, &reauth_key(user), REAUTH_WINDOW_SECS).await {
         tracing::warn!(error = %err, "could not count a failed re-authentication");
     }
