@@ -4,11 +4,13 @@
 
 mod admin_users;
 mod audit;
+mod errors;
 mod helpers;
 mod id_verification;
 mod keys;
 mod login;
 mod memory;
+mod openapi;
 mod password_reset;
 mod profile;
 mod register;
