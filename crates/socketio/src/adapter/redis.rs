@@ -34,7 +34,7 @@ const PIPELINE: usize = 512;
 const SUBSCRIBE_CHUNK: usize = 500;
 /// How long Redis may take to answer before the connection counts as lost.
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
-/// How often an idle subscription is checked.
+/// How often the subscription is checked (a silent link must not keep it "up").
 const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// A broadcast as it travels between replicas.
@@ -92,11 +92,22 @@ pub struct RedisAdapter {
     changes_tx: mpsc::UnboundedSender<Change>,
     changes_rx: Mutex<Option<mpsc::UnboundedReceiver<Change>>>,
     subscribed: AtomicBool,
+    ping_every: Duration,
 }
 
 impl RedisAdapter {
     /// An adapter on the Redis at `url`, its channels named `<prefix>#...`.
     pub fn new(url: &str, prefix: &str, node: NodeId) -> Result<Arc<Self>, redis::RedisError> {
+        Self::with_ping_every(url, prefix, node, PING_EVERY)
+    }
+
+    /// Like [`RedisAdapter::new`], checking the subscription every `ping_every`.
+    pub fn with_ping_every(
+        url: &str,
+        prefix: &str,
+        node: NodeId,
+        ping_every: Duration,
+    ) -> Result<Arc<Self>, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let (publish_tx, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let (changes_tx, changes_rx) = mpsc::unbounded_channel();
@@ -109,6 +120,7 @@ impl RedisAdapter {
             changes_tx,
             changes_rx: Mutex::new(Some(changes_rx)),
             subscribed: AtomicBool::new(false),
+            ping_every,
         }))
     }
 
@@ -272,7 +284,7 @@ impl RedisAdapter {
         metrics::gauge!("socketio_adapter_subscribed").set(1.0);
         *backoff = Backoff(0);
         tracing::info!(channels = subscribed.len(), "adapter subscribed to Redis");
-        let mut ping = tokio::time::interval(PING_EVERY);
+        let mut ping = tokio::time::interval(self.ping_every);
         ping.tick().await;
         loop {
             tokio::select! {
@@ -289,7 +301,7 @@ impl RedisAdapter {
                     self.reconcile(io, batch, &mut subscribed, &mut sink).await?;
                 }
                 _ = ping.tick() => {
-                    tokio::time::timeout(ANSWER_WITHIN, sink.ping::<String>())
+                    tokio::time::timeout(ANSWER_WITHIN, sink.ping::<redis::Value>())
                         .await
                         .map_err(|_| "PING: no answer".to_owned())?
                         .map_err(|err| err.to_string())?;

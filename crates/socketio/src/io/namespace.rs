@@ -94,6 +94,18 @@ impl Namespace {
         self.rooms.socket_count()
     }
 
+    /// The sockets connected here.
+    #[must_use]
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        self.rooms.targets(&[], None)
+    }
+
+    /// The sockets of `room` on this replica.
+    #[must_use]
+    pub fn sockets_in(&self, room: &str) -> Vec<Arc<Socket>> {
+        self.rooms.targets(&[room.to_owned()], None)
+    }
+
     /// Whether `room` has a socket on this replica.
     #[must_use]
     pub fn has_room(&self, room: &str) -> bool {

@@ -24,8 +24,12 @@ struct Replica {
 }
 
 async fn replica(prefix: &str) -> Replica {
+    replica_pinging(prefix, Duration::from_secs(5)).await
+}
+
+async fn replica_pinging(prefix: &str, every: Duration) -> Replica {
     let node = NodeId::random();
-    let adapter = RedisAdapter::new(REDIS, prefix, node).unwrap();
+    let adapter = RedisAdapter::with_ping_every(REDIS, prefix, node, every).unwrap();
     let stop = CancellationToken::new();
     let (running, token, cluster_prefix) = (Arc::clone(&adapter), stop.clone(), prefix.to_owned());
     let server = TestServer::start_with(
@@ -155,6 +159,28 @@ async fn a_room_spans_both_replicas() {
         next_text(&mut on_a).await.as_deref(),
         Some(r#"439[["order:1"]]"#)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscription_stays_up_across_its_pings() {
+    // A subscribed connection answers PING with ["pong", ""]: reading that as an error would
+    // drop and renew the subscription at every check, losing what was published meanwhile.
+    let prefix = prefix();
+    let a = replica_pinging(&prefix, Duration::from_millis(20)).await;
+    let b = replica(&prefix).await;
+    let mut on_a = socketio_ws(&a.server, r#"{"room":"r"}"#).await;
+    wait_subscribers(&format!("{prefix}#/#r#"), 1).await;
+    for n in 0..20 {
+        b.server.io.to("r").emit("tick", &[json!(n)]);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        assert!(a.adapter.is_subscribed(), "resubscribing after {n} ticks");
+    }
+    for n in 0..20 {
+        assert_eq!(
+            next_text(&mut on_a).await,
+            Some(format!(r#"42["tick",{n}]"#))
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
