@@ -29,10 +29,10 @@ pub struct ListQuery {
     #[param(value_type = Option<bool>)]
     pub featured: Option<String>,
     /// `sativa`, `indica` or `hybrid`.
-    #[param(value_type = Option<StrainType>)]
+    #[param(value_type = Option<StrainType>, inline)]
     pub strain_type: Option<String>,
     /// `flower`, `pre_roll`, `vape`, `concentrate`, `edible`, `tincture`, `topical` or `accessory`.
-    #[param(value_type = Option<ProductType>)]
+    #[param(value_type = Option<ProductType>, inline)]
     pub product_type: Option<String>,
     /// Lowest price, e.g. `20.00`.
     pub min_price: Option<String>,
@@ -46,7 +46,7 @@ pub struct ListQuery {
     pub in_stock: Option<String>,
     /// `relevance` (default with `search`), `newest` (default otherwise), `price_asc`,
     /// `price_desc`, `rating` or `thc_desc`.
-    #[param(value_type = Option<Sort>)]
+    #[param(value_type = Option<Sort>, inline)]
     pub sort: Option<String>,
 }
 
