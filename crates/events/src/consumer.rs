@@ -591,7 +591,7 @@ fn header_text(delivery: &Delivery, key: &str) -> Option<String> {
     }
 }
 
-fn traceparent(delivery: &Delivery) -> Option<String> {
+pub(crate) fn traceparent(delivery: &Delivery) -> Option<String> {
     header_text(delivery, "traceparent")
 }
 
@@ -611,7 +611,7 @@ fn original_routing_key(delivery: &Delivery) -> String {
 /// Whether the event called `name`, claiming `producer` and published by broker user
 /// `user_id`, comes from a producer the catalog names; `own_user` is this consumer's broker
 /// user. `Err` says why not.
-fn check_producer(
+pub(crate) fn check_producer(
     name: &str,
     producer: Option<&str>,
     user_id: Option<&str>,
@@ -652,7 +652,7 @@ fn attempts(delivery: &Delivery) -> u32 {
     }
 }
 
-fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
+pub(crate) fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
     let id = delivery
         .properties
         .message_id()
@@ -681,7 +681,7 @@ fn incoming(delivery: &Delivery) -> Result<IncomingEvent, String> {
 
 /// The properties of a retry or dead-letter copy. `user_id` is this consumer's broker user
 /// (the broker allows no other), which marks the copy as one it checked already.
-fn with_failure_headers(
+pub(crate) fn with_failure_headers(
     delivery: &Delivery,
     attempts: u32,
     error: &str,

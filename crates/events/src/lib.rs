@@ -15,6 +15,7 @@ pub mod audit;
 pub mod broker;
 pub mod consumer;
 pub mod contracts;
+pub mod live;
 pub mod outbox;
 pub mod relay;
 pub mod sealed;
@@ -24,6 +25,7 @@ mod tracecontext;
 pub use broker::{Broker, BrokerCheck};
 pub use consumer::{Consumer, ConsumerConfig, Handler, HandlerError, IncomingEvent};
 pub use contracts::{Event, v1};
+pub use live::{LiveConsumer, LiveHandler};
 pub use relay::{Relay, RelayConfig};
 
 use diesel_migrations::{EmbeddedMigrations, embed_migrations};
