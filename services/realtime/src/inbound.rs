@@ -8,7 +8,7 @@
 
 use crate::connect::SocketUser;
 use crate::limits::{Limits, Refused};
-use crate::proxy::{AckError, Proxy, Upstream, Verb};
+use crate::proxy::{AckError, Caller, Proxy, Upstream, Verb};
 use domain::Code;
 use serde_json::{Map, Value, json};
 use socketio::{Event, Socket};
@@ -235,7 +235,10 @@ async fn answer(ctx: &Context<'_>, socket: &Arc<Socket>, event: &Event) -> Resul
                     &path,
                     body.as_ref(),
                     &user.token,
-                    &request_id,
+                    &Caller {
+                        request_id: &request_id,
+                        ip: socket.handshake().ip,
+                    },
                 )
                 .await?;
             if let Some(room) = room {

@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!("realtime has no database: nothing to migrate");
         return Ok(());
     }
-    let listener = platform::http::bind(&common.host, common.port)?;
+    let listener = realtime::startup::bind(&common.host, common.port)?;
     let app = Application::build(common, config, listener, Shutdown::on_signals()).await?;
     tracing::info!(port = app.port(), "realtime listening");
     app.run_until_stopped().await?;

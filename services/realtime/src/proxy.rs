@@ -5,6 +5,7 @@
 
 use domain::Code;
 use serde_json::{Value, json};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Largest answer read from a service.
@@ -61,6 +62,15 @@ impl AckError {
     }
 }
 
+/// Who a proxied call is made for, besides the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// A fresh id for this call (`X-Request-Id`), to find it in both services' logs.
+    pub request_id: &'a str,
+    /// The client's address at the handshake.
+    pub ip: Option<IpAddr>,
+}
+
 /// The HTTP client and where each service is.
 pub struct Proxy {
     client: reqwest::Client,
@@ -99,7 +109,7 @@ impl Proxy {
         path: &str,
         body: Option<&Value>,
         token: &str,
-        request_id: &str,
+        caller: &Caller<'_>,
     ) -> Result<Value, AckError> {
         let Some(base) = self.base(upstream) else {
             return Err(AckError::new(
@@ -113,7 +123,12 @@ impl Proxy {
             Verb::Post => self.client.post(url),
         }
         .bearer_auth(token)
-        .header("x-request-id", request_id);
+        .header("x-request-id", caller.request_id);
+        // The client's address as the gateway saw it, for the service's limits and audit log
+        // (the call itself comes from realtime's address).
+        if let Some(ip) = caller.ip {
+            request = request.header("x-forwarded-for", ip.to_string());
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

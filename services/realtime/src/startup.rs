@@ -24,6 +24,27 @@ use std::time::Duration;
 
 pub use platform::start::{Running, StartError};
 
+/// Connections the kernel holds for the workers to accept. Thousands of clients reconnect at
+/// once when another replica drains; std's listener would keep 128 of them.
+const BACKLOG: i32 = 4096;
+
+/// Binds `host:port` with a backlog for reconnection storms (port 0 picks a free one).
+pub fn bind(host: &str, port: u16) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+    let addr = (host, port).to_socket_addrs()?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{host} resolves to no address"),
+        )
+    })?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
 /// `/health`: the adapter's subscription is up (without it, rooms stop at this replica).
 struct AdapterCheck(Arc<RedisAdapter>);
 

@@ -10,6 +10,7 @@ mod broker_disruption;
 mod consumer;
 mod definitions;
 mod health;
+mod live;
 mod outage;
 mod outbox;
 mod returns;

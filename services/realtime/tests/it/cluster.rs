@@ -96,3 +96,33 @@ async fn a_polling_session_of_one_replica_is_served_through_the_other() {
     let connected = http.get(&on_b).send().await.unwrap().text().await.unwrap();
     assert!(connected.starts_with("40{\"sid\""), "{connected}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_shutting_down_sends_its_clients_to_the_other_which_serves_them() {
+    let a = TestApp::spawn().await;
+    let b = a.another(&[]).await;
+    let (customer, token) = a.token(Role::Customer);
+    let mut on_a = a.connect(&token).await;
+    a.shutdown.trigger();
+    assert!(
+        on_a.closed_within(std::time::Duration::from_secs(3)).await,
+        "told to go"
+    );
+    // The client reconnects (socket.io-client does so by itself after a transport close) and
+    // the balancer sends it to the replica still up, which consumes the bus from now on.
+    let mut on_b = b.connect(&token).await;
+    let order = uuid::Uuid::now_v7().to_string();
+    a.publish(&v1::OrderStatusChanged {
+        order_id: order.clone(),
+        customer_id: customer,
+        status: v1::OrderStatus::Preparing as i32,
+        ..Default::default()
+    })
+    .await;
+    let (name, args) = on_b
+        .event()
+        .await
+        .expect("order-status on the other replica");
+    assert_eq!(name, "order-status");
+    assert_eq!(args[0]["orderId"], order.as_str());
+}

@@ -66,15 +66,25 @@ impl TestApp {
         Self::replica(shared, settings).await
     }
 
-    /// A replica of the service on `shared`'s exchange, Redis prefix and tokens.
+    /// A replica of the service on `shared`'s exchange, Redis prefix and tokens, once its
+    /// consumer is on the queue and `/health` says it is ready.
     pub async fn replica(shared: Shared, settings: &[(&str, &str)]) -> Self {
+        let app = Self::start(shared, settings).await;
+        let queue = events::queue_name(&app.broker.exchange, realtime::events::EVENTS_QUEUE);
+        testkit::wait_for_consumer(&app.broker.url, &queue).await;
+        app.wait_ready().await;
+        app
+    }
+
+    /// The service started, without waiting for it to be ready (`/health` tests).
+    pub async fn start(shared: Shared, settings: &[(&str, &str)]) -> Self {
         let Shared {
             broker,
             tokens,
             prefix,
             emit_channel,
         } = shared;
-        let listener = platform::http::bind("127.0.0.1", 0).unwrap();
+        let listener = realtime::startup::bind("127.0.0.1", 0).unwrap();
         let queue = events::queue_name(&broker.exchange, realtime::events::EVENTS_QUEUE);
         broker.track(&queue);
         let vars: Vec<(String, String)> = vec![
@@ -107,17 +117,14 @@ impl TestApp {
         .unwrap();
         let base = format!("http://127.0.0.1:{}", application.port());
         tokio::spawn(application.run_until_stopped());
-        testkit::wait_for_consumer(&broker.url, &queue).await;
-        let app = Self {
+        Self {
             base,
             broker,
             tokens,
             prefix,
             emit_channel,
             shutdown,
-        };
-        app.wait_ready().await;
-        app
+        }
     }
 
     /// A second replica on this one's exchange, Redis prefix and tokens.

@@ -51,6 +51,8 @@ async fn track_order_asks_tracking_as_the_user_and_joins_the_orders_room() {
     Mock::given(method("GET"))
         .and(path(format!("/api/orders/{ORDER}/tracking")))
         .and(header("authorization", format!("Bearer {token}").as_str()))
+        // The client's address, not realtime's alone, for tracking's limits and audit.
+        .and(header("x-forwarded-for", "127.0.0.1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(&tracked))
         .expect(1)
         .mount(&tracking)

@@ -11,6 +11,7 @@ mod cluster;
 mod helpers;
 mod inbound;
 mod limits;
+mod observability;
 mod openapi;
 mod outbound;
 mod shutdown;
