@@ -47,6 +47,7 @@ bench: stack ## Benchmarks (results go in docs/benchmarks.md)
 	$(CARGO) bench -p e2e --bench checkout
 	bash scripts/bench-gateway.sh
 	bash scripts/bench-catalog.sh
+	bash scripts/bench-realtime.sh
 
 instructions: stack ## Instructions per gateway request, counted by callgrind (repeatable; docs/benchmarks.md)
 	bash scripts/gateway-instructions.sh
