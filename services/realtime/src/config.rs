@@ -41,6 +41,10 @@ pub struct RealtimeConfig {
     /// Rooms a socket may be in (its own `user:` room and `agents` included).
     #[serde(default = "defaults::max_rooms")]
     pub realtime_max_rooms: usize,
+    /// Handshakes (new sessions) one client address may make a minute, across the replicas;
+    /// 0 for no limit (a load test from one address).
+    #[serde(default = "defaults::handshakes_per_minute")]
+    pub realtime_handshakes_per_minute: u64,
     /// `maxPayload` of the Engine.IO handshake: the largest HTTP body or WebSocket message.
     #[serde(default = "defaults::max_payload")]
     pub realtime_max_payload: u64,
@@ -143,6 +147,9 @@ mod defaults {
     }
     pub const fn max_rooms() -> usize {
         50
+    }
+    pub const fn handshakes_per_minute() -> u64 {
+        120
     }
     pub const fn max_payload() -> u64 {
         1_000_000

@@ -1,8 +1,11 @@
 //! What one socket may do: events per second (a token bucket), the size of an event, and the
-//! number of rooms. Each refusal is answered with an error ack and counted
-//! (`realtime_refusals_total{reason}`).
+//! number of rooms; and what one address may do: handshakes (new sessions) per minute, counted
+//! in Redis so that every replica shares one count. Each refusal is answered (an error ack, or a
+//! 429 to the handshake) and counted (`realtime_refusals_total{reason}`).
 
-use std::time::Instant;
+use platform::redis::RedisPool;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 /// A socket's allowance of events: `burst` at once, refilled at `per_second`.
 #[derive(Debug)]
@@ -57,6 +60,7 @@ pub enum Refused {
     Rate,
     PayloadSize,
     Rooms,
+    Handshakes,
 }
 
 impl Refused {
@@ -65,12 +69,90 @@ impl Refused {
             Self::Rate => "rate",
             Self::PayloadSize => "payload_size",
             Self::Rooms => "rooms",
+            Self::Handshakes => "handshakes",
         }
     }
 
     /// Counts the refusal.
     pub fn count(self) {
         metrics::counter!("realtime_refusals_total", "reason" => self.as_str()).increment(1);
+    }
+}
+
+/// How long Redis may take to count a handshake before it is let through uncounted.
+const COUNT_WITHIN: Duration = Duration::from_millis(250);
+
+/// Handshakes per client address and minute, across every replica (a fixed window in Redis:
+/// `<prefix>:handshakes:<ip>`). The gateway's limits are per route and cannot tell a handshake
+/// (no `sid`) from the requests of an open session, so realtime counts them itself, by the
+/// address the gateway determined (`X-Forwarded-For`).
+pub struct HandshakeLimit {
+    redis: RedisPool,
+    prefix: String,
+    per_minute: u64,
+}
+
+/// A handshake refused: when the window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyHandshakes {
+    pub retry_after_secs: u64,
+}
+
+impl HandshakeLimit {
+    /// `per_minute` handshakes per address; 0 lets every handshake through (load tests from
+    /// one address).
+    pub fn new(redis: RedisPool, prefix: &str, per_minute: u64) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            per_minute,
+        }
+    }
+
+    /// Counts a handshake from `ip`; `Err` when the address is over its limit. When Redis
+    /// cannot count in time the handshake passes (counted as unchecked): the limit guards
+    /// against floods, and refusing every client during a Redis outage would be worse.
+    pub async fn check(&self, ip: Option<IpAddr>) -> Result<(), TooManyHandshakes> {
+        let Some(ip) = ip.filter(|_| self.per_minute > 0) else {
+            return Ok(());
+        };
+        let key = format!("{}:handshakes:{ip}", self.prefix);
+        let counted = tokio::time::timeout(COUNT_WITHIN, async {
+            let mut conn = self.redis.get().await.map_err(|err| err.to_string())?;
+            let (count, ttl): (u64, i64) = redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(&key)
+                .arg(0)
+                .arg("EX")
+                .arg(60)
+                .arg("NX")
+                .ignore()
+                .cmd("INCR")
+                .arg(&key)
+                .cmd("TTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(|err| err.to_string())?;
+            Ok::<_, String>((count, ttl))
+        })
+        .await
+        .unwrap_or_else(|_| Err("no answer in time".into()));
+        match counted {
+            Ok((count, _)) if count <= self.per_minute => Ok(()),
+            Ok((_, ttl)) => {
+                Refused::Handshakes.count();
+                Err(TooManyHandshakes {
+                    retry_after_secs: u64::try_from(ttl).unwrap_or(1).clamp(1, 60),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a handshake let through uncounted");
+                metrics::counter!("realtime_handshakes_unchecked_total").increment(1);
+                Ok(())
+            }
+        }
     }
 }
 

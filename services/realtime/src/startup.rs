@@ -5,7 +5,7 @@
 use crate::config::{PATH, RealtimeConfig, SERVICE};
 use crate::events::{BusEvents, EVENTS_BINDINGS, EVENTS_QUEUE};
 use crate::handler::Realtime;
-use crate::limits::Limits;
+use crate::limits::{HandshakeLimit, Limits};
 use crate::proxy::Proxy;
 use crate::{ephemeral, routes};
 use ::events::{Broker, BrokerCheck, ConsumerConfig, LiveConsumer};
@@ -135,6 +135,14 @@ impl Application {
         .map_err(fail("replica registry"))?;
         io.engine().set_forward(cluster.clone());
 
+        let redis = platform::redis::pool(&common.redis_url, 8)
+            .map_err(|e| fail("Redis pool")(e.to_string()))?;
+        let handshakes = web::Data::new(HandshakeLimit::new(
+            redis,
+            &config.realtime_redis_prefix,
+            config.realtime_handshakes_per_minute,
+        ));
+
         let token = shutdown.token();
         let listening = ephemeral::Listening::default();
         let mut tasks = vec![
@@ -191,7 +199,9 @@ impl Application {
         let api = routes::api();
         let io = web::Data::new(io);
         let server = platform::http::serve(listener, settings, health, &shutdown, move |cfg| {
-            cfg.app_data(io.clone()).configure(|cfg| api.configure(cfg));
+            cfg.app_data(io.clone())
+                .app_data(handshakes.clone())
+                .configure(|cfg| api.configure(cfg));
         })
         .map_err(|e| fail("http server")(e.to_string()))?;
         Ok(Running::new(server, tasks, shutdown, shutdown_timeout))

@@ -119,3 +119,59 @@ async fn a_message_over_max_payload_closes_the_connection() {
         "reason=\"payload too large\""
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_past_an_addresss_limit_are_refused_on_every_replica() {
+    let a = TestApp::spawn_with(&[("REALTIME_HANDSHAKES_PER_MINUTE", "3")]).await;
+    let b = a.another(&[("REALTIME_HANDSHAKES_PER_MINUTE", "3")]).await;
+    let http = reqwest::Client::new();
+    // The address the gateway determined for the client.
+    let handshake = |base: &str, ip: &str| {
+        http.get(format!("{base}/socket.io/?EIO=4&transport=polling"))
+            .header("x-forwarded-for", ip)
+            .send()
+    };
+    let mut sid = String::new();
+    for base in [&a.base, &b.base, &a.base] {
+        let open = handshake(base, "203.0.113.7").await.unwrap();
+        assert_eq!(open.status(), 200);
+        let open = open.text().await.unwrap();
+        sid = serde_json::from_str::<serde_json::Value>(&open[1..]).unwrap()["sid"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    // The fourth of the minute, on either replica: counted in Redis for both.
+    let refused = handshake(&b.base, "203.0.113.7").await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "RATE_LIMITED");
+    // The address's open sessions go on; other addresses are not held back.
+    let (_, token) = a.token(Role::Customer);
+    let posted = http
+        .post(format!(
+            "{}/socket.io/?EIO=4&transport=polling&sid={sid}",
+            a.base
+        ))
+        .header("x-forwarded-for", "203.0.113.7")
+        .body(format!("40{}", json!({ "token": token })))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert_eq!(
+        handshake(&a.base, "203.0.113.8").await.unwrap().status(),
+        200
+    );
+    assert!(counted(
+        &b.metrics().await,
+        "realtime_refusals_total",
+        "reason=\"handshakes\""
+    ));
+}
