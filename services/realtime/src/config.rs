@@ -42,7 +42,8 @@ pub struct RealtimeConfig {
     #[serde(default = "defaults::max_rooms")]
     pub realtime_max_rooms: usize,
     /// Handshakes (new sessions) one client address may make a minute, across the replicas;
-    /// 0 for no limit (a load test from one address).
+    /// 0 (the default, for local runs and load tests from one address) for no limit. The
+    /// deployments set it (compose, Kubernetes: 120).
     #[serde(default = "defaults::handshakes_per_minute")]
     pub realtime_handshakes_per_minute: u64,
     /// `maxPayload` of the Engine.IO handshake: the largest HTTP body or WebSocket message.
@@ -149,7 +150,7 @@ mod defaults {
         50
     }
     pub const fn handshakes_per_minute() -> u64 {
-        120
+        0
     }
     pub const fn max_payload() -> u64 {
         1_000_000
@@ -191,6 +192,8 @@ mod tests {
         assert_eq!(socketio.ping_interval, Duration::from_secs(25));
         assert_eq!(socketio.ping_timeout, Duration::from_secs(20));
         assert_eq!(socketio.max_payload, 1_000_000);
+        // A load generator on one address opens thousands of sessions (make bench: 10,000).
+        assert_eq!(config.realtime_handshakes_per_minute, 0);
         assert_eq!(config.advertise_url(8088), "http://127.0.0.1:8088");
         assert_eq!(
             load(&[("POD_IP", "10.1.2.3")]).advertise_url(8088),

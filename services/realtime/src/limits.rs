@@ -99,8 +99,8 @@ pub struct TooManyHandshakes {
 }
 
 impl HandshakeLimit {
-    /// `per_minute` handshakes per address; 0 lets every handshake through (load tests from
-    /// one address).
+    /// `per_minute` handshakes per address; 0 lets every handshake through (local runs, load
+    /// tests from one address).
     pub fn new(redis: RedisPool, prefix: &str, per_minute: u64) -> Self {
         Self {
             redis,
