@@ -218,13 +218,52 @@ fn the_shipped_routes_file_is_valid() {
         "tracking",
         "chat",
         "notification",
+        "realtime",
     ] {
         assert!(
             table.clusters.iter().any(|c| c.name == service),
             "{service}"
         );
     }
-    assert!(table.find(&Method::GET, "/ws/tracking").unwrap().websocket);
+}
+
+#[test]
+fn the_socketio_path_goes_to_realtime_without_a_token_and_only_it_takes_upgrades() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/gateway/routes.yaml"
+    );
+    let table = RouteTable::load(path, std::iter::empty()).unwrap();
+    // socket.io-client's default path, long polls (GET, POST) and the upgrade alike; the token
+    // travels in the CONNECT packet, which realtime checks.
+    for method in [Method::GET, Method::POST] {
+        let route = table.find(&method, "/socket.io/").unwrap();
+        assert_eq!(table.clusters[route.cluster].name, "realtime");
+        assert_eq!(route.auth, AuthMode::None);
+        assert!(route.websocket);
+        // Long enough for a long poll, which realtime answers within its ping interval.
+        assert!(route.timeout.is_some_and(|t| t >= Duration::from_secs(30)));
+        let policies: Vec<&Policy> = route
+            .rate_limits
+            .iter()
+            .map(|i| &table.policies[*i])
+            .collect();
+        assert!(
+            policies
+                .iter()
+                .all(|policy| policy.key == PolicyKey::Ip && policy.requests >= 600),
+            "a polling client is not held to the API's limit: {policies:?}"
+        );
+    }
+    // The `/ws/*` routes of the first design led nowhere; nothing else tunnels.
+    assert!(table.find(&Method::GET, "/ws/tracking").is_none());
+    let tunnels: Vec<&str> = table
+        .routes
+        .iter()
+        .filter(|route| route.websocket)
+        .map(|route| route.name.as_str())
+        .collect();
+    assert_eq!(tunnels, ["/socket.io/*"]);
 }
 
 #[test]

@@ -311,28 +311,33 @@ async fn without_revocation_notices_every_token_is_asked_about_in_redis() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn websocket_routes_take_the_token_from_the_query() {
+async fn websocket_routes_that_need_a_token_take_it_from_the_query() {
+    // None is shipped (`/socket.io/` takes no token; realtime checks it at CONNECT), but the
+    // edge still serves a route that needs one: browsers cannot set headers on a WebSocket.
     let setup = Setup::new().await;
     let (_, token) = setup.tokens.token(Role::Customer);
-    // A plain GET on a WebSocket route: authenticated by the query parameter, then refused by
-    // the echo server for not upgrading; what matters is that the edge let it through.
     let response = setup
         .gateway
-        .get(&format!("/ws/echo?access_token={token}"))
+        .get(&format!("/tunnel/x?access_token={token}"))
         .send()
         .await
         .unwrap();
-    assert_ne!(response.status(), 401);
+    assert_eq!(
+        response.status(),
+        200,
+        "authenticated by the query parameter"
+    );
     problem(
         setup
             .gateway
-            .get("/ws/echo?access_token=garbage")
+            .get("/tunnel/x?access_token=garbage")
             .send()
             .await
             .unwrap(),
         401,
     )
     .await;
+    problem(setup.gateway.get("/tunnel/x").send().await.unwrap(), 401).await;
     // Only WebSocket routes read the query.
     problem(
         setup
@@ -344,4 +349,25 @@ async fn websocket_routes_take_the_token_from_the_query() {
         401,
     )
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_socketio_route_never_asks_for_a_token() {
+    let setup = Setup::new().await;
+    let (_, token) = setup.tokens.token(Role::Customer);
+    // No token, a garbage one, a valid one: the gateway lets each through to realtime, which
+    // checks the token of the CONNECT packet and answers a showable CONNECT_ERROR.
+    for query in [
+        String::new(),
+        "&access_token=garbage".to_owned(),
+        format!("&access_token={token}"),
+    ] {
+        let response = setup
+            .gateway
+            .get(&format!("/socket.io/?EIO=4&transport=polling{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{query}");
+    }
 }

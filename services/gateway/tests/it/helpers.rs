@@ -1,6 +1,7 @@
-//! A stub upstream (echo, slow, flaky, JWKS, OpenAPI), a WebSocket echo server, and the
-//! gateway binary itself, started as a separate process (it runs Pingora's own runtime) on a
-//! free port with a routes file written for the test.
+//! A stub upstream (echo, slow, flaky, JWKS, OpenAPI), a stand-in for realtime (long polls and
+//! WebSocket upgrades on `/socket.io/`), and the gateway binary itself, started as a separate
+//! process (it runs Pingora's own runtime) on a free port with a routes file written for the
+//! test.
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use futures_util::{SinkExt, StreamExt};
@@ -171,29 +172,98 @@ fn stub_spec() -> Value {
     })
 }
 
-/// A WebSocket server that echoes every text and binary message.
-pub async fn websocket_echo() -> u16 {
+/// A stand-in for realtime behind `/socket.io/`, speaking plain HTTP/1.1 like it: a request
+/// that does not upgrade (a long poll, its POST) is answered 200 with what arrived (method,
+/// path, query, headers, body) as JSON; a WebSocket upgrade is accepted, its first message is
+/// what arrived, and then every text and binary message is echoed.
+pub async fn realtime_standin() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                while let Some(Ok(message)) = socket.next().await {
-                    if message.is_text() || message.is_binary() {
-                        if socket.send(message).await.is_err() {
-                            break;
-                        }
-                    } else if message.is_close() {
-                        break;
-                    }
-                }
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(
+                        hyper_util::rt::TokioIo::new(stream),
+                        hyper::service::service_fn(standin_answer),
+                    )
+                    .with_upgrades()
+                    .await;
             });
         }
     });
     port
+}
+
+async fn standin_answer(
+    mut request: http::Request<hyper::body::Incoming>,
+) -> Result<http::Response<http_body_util::Full<bytes::Bytes>>, std::convert::Infallible> {
+    use http_body_util::BodyExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let headers: serde_json::Map<String, Value> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), json!(v.to_str().unwrap_or_default())))
+        .collect();
+    let mut seen = json!({
+        "method": request.method().as_str(),
+        "path": request.uri().path(),
+        "query": request.uri().query().unwrap_or_default(),
+        "headers": headers,
+    });
+    let upgrade = request
+        .headers()
+        .get(http::header::UPGRADE)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let key = request.headers().get("sec-websocket-key").cloned();
+    if let (true, Some(key)) = (upgrade, key) {
+        let upgraded = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let Ok(upgraded) = upgraded.await else {
+                return;
+            };
+            let mut socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+                hyper_util::rt::TokioIo::new(upgraded),
+                Role::Server,
+                None,
+            )
+            .await;
+            if socket.send(Message::text(seen.to_string())).await.is_err() {
+                return;
+            }
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_text() || message.is_binary() {
+                    if socket.send(message).await.is_err() {
+                        break;
+                    }
+                } else if message.is_close() {
+                    break;
+                }
+            }
+        });
+        let response = http::Response::builder()
+            .status(101)
+            .header(http::header::CONNECTION, "upgrade")
+            .header(http::header::UPGRADE, "websocket")
+            .header("sec-websocket-accept", derive_accept_key(key.as_bytes()))
+            .body(http_body_util::Full::default())
+            .unwrap();
+        return Ok(response);
+    }
+    let body = match request.into_body().collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(_) => bytes::Bytes::new(),
+    };
+    seen["body"] = json!(String::from_utf8_lossy(&body));
+    Ok(http::Response::builder()
+        .status(200)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            seen.to_string(),
+        )))
+        .unwrap())
 }
 
 /// A port nothing listens on now.
@@ -538,8 +608,8 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-/// A routes file around the stub on `stub` and the WebSocket echo on `ws`.
-pub fn routes(stub: u16, ws: u16) -> String {
+/// A routes file around the stub on `stub` and the realtime stand-in on `realtime`.
+pub fn routes(stub: u16, realtime: u16) -> String {
     format!(
         r#"
 defaults:
@@ -552,6 +622,7 @@ rate_limits:
   tight: {{ requests: 3, window_secs: 900, per: user_or_ip }}
   burst: {{ requests: 20, window_secs: 900, per: user_or_ip }}
   shared: {{ requests: 10, window_secs: 900, per: user_or_ip, counting: batched }}
+  realtime: {{ requests: 1200, window_secs: 60, per: ip, counting: batched }}
 clusters:
   stub:
     endpoints: ["127.0.0.1:{stub}"]
@@ -561,8 +632,8 @@ clusters:
   down:
     endpoints: ["127.0.0.1:{down}"]
     health_interval_secs: 60
-  ws:
-    endpoints: ["127.0.0.1:{ws}"]
+  realtime:
+    endpoints: ["127.0.0.1:{realtime}"]
     health_interval_secs: 1
 routes:
   - path: /api/auth/login
@@ -611,8 +682,15 @@ routes:
     cluster: stub
   - prefix: /down
     cluster: down
-  - prefix: /ws/echo
-    cluster: ws
+  - prefix: /socket.io
+    cluster: realtime
+    auth: none
+    websocket: true
+    timeout_secs: 60
+    rate_limits: [realtime]
+  # A WebSocket route that needs a token (none is shipped): the token may come in the query.
+  - prefix: /tunnel
+    cluster: realtime
     auth: required
     websocket: true
     timeout_secs: 0
@@ -621,7 +699,7 @@ routes:
     )
 }
 
-/// A stub, a WebSocket echo and a gateway in front of both.
+/// A stub, a realtime stand-in and a gateway in front of both.
 pub struct Setup {
     pub tokens: TestTokens,
     pub stub: Stub,
@@ -646,8 +724,8 @@ impl Setup {
         stub: Stub,
         configure: impl FnOnce(GatewayEnv) -> GatewayEnv,
     ) -> Self {
-        let ws = websocket_echo().await;
-        let env = configure(GatewayEnv::new(routes(stub.port, ws), stub.port));
+        let realtime = realtime_standin().await;
+        let env = configure(GatewayEnv::new(routes(stub.port, realtime), stub.port));
         let gateway = Gateway::spawn(&env).await;
         gateway.wait_cluster("stub", "up").await;
         Self {
