@@ -7,7 +7,7 @@
 //! admins do to accounts); their queries are in [`db`], what they publish and consume in
 //! [`events`].
 
-pub mod accounts;
+pub mod age_gate;
 pub mod audit;
 pub mod bootstrap;
 pub mod config;

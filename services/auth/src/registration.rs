@@ -1,6 +1,6 @@
 //! Registration: a new customer account (21 or older), signed in at once.
 
-use crate::accounts;
+use crate::age_gate;
 use crate::audit::{self, Actor};
 use crate::db;
 use crate::db::users::NewUser;
@@ -30,10 +30,10 @@ pub async fn register(
     account: &NewAccount,
     client: &ClientInfo,
 ) -> Result<SignedIn, Problem> {
-    if !accounts::old_enough(&account.date_of_birth, accounts::today()) {
+    if !age_gate::old_enough(&account.date_of_birth, age_gate::today()) {
         return Err(Problem::new(Code::Underage).with_detail(format!(
             "You must be {} or older to register.",
-            accounts::MINIMUM_AGE
+            age_gate::MINIMUM_AGE
         )));
     }
     let password_hash = state.passwords.hash(&account.password).await?;

@@ -40,6 +40,22 @@ fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.')
 }
 
+/// Whether a key or string anywhere in `properties` holds NUL, which PostgreSQL's text and
+/// jsonb cannot store (the insert would fail as a server error).
+fn has_nul(properties: &serde_json::Map<String, serde_json::Value>) -> bool {
+    fn value_has_nul(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(value_has_nul),
+            serde_json::Value::Object(map) => has_nul(map),
+            _ => false,
+        }
+    }
+    properties
+        .iter()
+        .any(|(key, value)| key.contains('\0') || value_has_nul(value))
+}
+
 /// Checks every event: 1 to [`MAX_EVENTS`], snake_case names, bounded properties and
 /// session ids.
 ///
@@ -71,15 +87,24 @@ pub fn check(events: Vec<RawEvent>, sent: Sent) -> Result<Vec<ClientEvent>, Prob
                 format!("at most {MAX_PROPERTIES_BYTES} bytes"),
             ));
         }
-        if event
-            .session_id
-            .as_ref()
-            .is_some_and(|s| s.len() > MAX_SESSION_ID)
-        {
+        if has_nul(&event.properties) {
             errors.push(FieldError::new(
-                field("sessionId"),
-                "at most 128 characters",
+                field("properties"),
+                "must not contain the NUL character (\\u0000)",
             ));
+        }
+        if let Some(session) = &event.session_id {
+            if session.chars().count() > MAX_SESSION_ID {
+                errors.push(FieldError::new(
+                    field("sessionId"),
+                    "at most 128 characters",
+                ));
+            } else if session.contains('\0') {
+                errors.push(FieldError::new(
+                    field("sessionId"),
+                    "must not contain the NUL character (\\u0000)",
+                ));
+            }
         }
     }
     if errors.is_empty() {
@@ -125,5 +150,26 @@ mod tests {
         assert!(!valid_name(""));
         assert!(!valid_name("Page View"));
         assert!(!valid_name(&"a".repeat(65)));
+    }
+
+    #[test]
+    fn nul_anywhere_in_an_event_is_refused_before_postgres_sees_it() {
+        let event = |properties: serde_json::Value, session: Option<&str>| RawEvent {
+            event: "page_view".into(),
+            properties: properties.as_object().cloned().unwrap_or_default(),
+            session_id: session.map(str::to_owned),
+        };
+        let refused = |e: RawEvent| check(vec![e], Sent::One).is_err();
+        assert!(refused(event(serde_json::json!({"a": ["x\u{0}"]}), None)));
+        assert!(refused(event(serde_json::json!({"k\u{0}": 1}), None)));
+        assert!(refused(event(serde_json::json!({}), Some("s\u{0}"))));
+        assert!(!refused(event(
+            serde_json::json!({"page": "/products"}),
+            Some("é".repeat(128).as_str())
+        )));
+        assert!(refused(event(
+            serde_json::json!({}),
+            Some("é".repeat(129).as_str())
+        )));
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/auth/*`: register, login, refresh, logout, forgot and reset password.
 
-use crate::accounts;
+use crate::age_gate;
 use crate::audit;
 use crate::password_reset;
 use crate::registration::{self, NewAccount};
@@ -40,7 +40,7 @@ impl TryFrom<&RegisterRequest> for NewAccount {
         let email = v.required("email", req.email.as_deref(), Email::parse);
         let password = v.required("password", req.password.as_deref(), Password::parse);
         let phone = v.required("phone", req.phone.as_deref(), PhoneNumber::parse);
-        let today = accounts::today();
+        let today = age_gate::today();
         let date_of_birth = v.required("dateOfBirth", req.date_of_birth.as_deref(), |s| {
             DateOfBirth::parse_on(s, today)
         });

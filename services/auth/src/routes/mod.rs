@@ -50,9 +50,13 @@ pub fn api() -> ApiRoutes {
 }
 
 /// The document's frame: its title, tags and the bearer scheme; the paths come from [`api`].
+/// The schemas named only by query parameters are listed here, since an endpoint brings along
+/// the schemas of its bodies but not those of its parameters' `value_type`s.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Faded Skies auth", description = "Accounts, tokens, ID verification, staff roles, audit log."),
+    components(schemas(domain::Role, domain::UserId, crate::db::users::AccountStatus,
+        crate::db::verifications::ReviewStatus)),
     modifiers(&BearerAuth),
     tags((name = "auth", description = "Registration, sessions and tokens, password resets, the signing keys"),
         (name = "users", description = "The signed-in user's own account and ID verification"),

@@ -219,7 +219,7 @@ pub fn registration(email: &str) -> Value {
 
 /// The date `years` years before today (business time), on the same day of the year.
 pub fn years_ago(years: i32) -> NaiveDate {
-    let today = auth::accounts::today();
+    let today = auth::age_gate::today();
     NaiveDate::from_ymd_opt(today.year() - years, today.month(), today.day())
         .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year() - years, 3, 1).unwrap())
 }

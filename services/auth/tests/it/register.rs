@@ -145,7 +145,7 @@ async fn each_password_rule_is_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_age_gate_is_exact_to_the_day() {
     let app = TestApp::spawn().await;
-    let today = auth::accounts::today();
+    let today = auth::age_gate::today();
     let tomorrow_21 = years_ago(21).succ_opt().unwrap();
     let mut body = registration("tomorrow@example.com");
     body["dateOfBirth"] = json!(tomorrow_21.to_string());

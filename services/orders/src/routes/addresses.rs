@@ -107,24 +107,23 @@ impl AddressView {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddressInput {
     /// A name for the address, e.g. "Home" (1–100 characters).
-    #[schema(value_type = String, example = "Home")]
+    #[schema(example = "Home")]
     pub name: Label,
-    #[schema(value_type = String, example = "1100 Congress Ave")]
+    #[schema(example = "1100 Congress Ave")]
     pub address_line1: AddressLine,
     /// Apartment, suite, unit (may be empty).
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Apt 4")]
+    #[schema(example = "Apt 4")]
     pub address_line2: Option<FreeText<255>>,
-    #[schema(value_type = String, example = "Austin")]
+    #[schema(example = "Austin")]
     pub city: City,
-    #[schema(value_type = String, example = "TX")]
+    #[schema(example = "TX")]
     pub state: UsState,
-    #[schema(value_type = String, example = "78701")]
+    #[schema(example = "78701")]
     pub zip_code: UsZip,
     pub address_type: AddressType,
     /// For the driver: gate code, where to park (up to 500 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub delivery_instructions: Option<Instructions>,
     /// Make it the primary address (the first one is primary anyway).
     #[serde(default)]

@@ -112,7 +112,6 @@ pub struct StatusInput {
     pub status: StaffStatus,
     /// A note for the history; required to cancel.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub note: Option<Instructions>,
 }
 

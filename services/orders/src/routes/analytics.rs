@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventInput {
     /// snake_case name, 1–64 characters: `page_view`, `add_to_cart`, `search`...
+    #[schema(pattern = "^[a-z0-9_.]{1,64}$", example = "page_view")]
     pub event: String,
     /// Up to 4 KB as JSON.
     #[serde(default)]
@@ -22,6 +23,7 @@ pub struct EventInput {
     pub properties: serde_json::Map<String, serde_json::Value>,
     /// The client's session id (up to 128 characters).
     #[serde(default)]
+    #[schema(max_length = 128)]
     pub session_id: Option<String>,
 }
 
@@ -29,7 +31,10 @@ pub struct EventInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum EventsInput {
-    Batch { events: Vec<EventInput> },
+    Batch {
+        #[schema(min_items = 1, max_items = 50)]
+        events: Vec<EventInput>,
+    },
     One(EventInput),
 }
 

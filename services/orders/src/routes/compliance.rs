@@ -113,11 +113,11 @@ pub async fn get_license(state: web::Data<AppState>) -> Result<web::Json<License
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlaceInput {
-    #[schema(value_type = Option<String>, example = "Austin")]
+    #[schema(example = "Austin")]
     pub city: Option<String>,
-    #[schema(value_type = Option<String>, example = "TX")]
+    #[schema(example = "TX")]
     pub state: Option<UsState>,
-    #[schema(value_type = Option<String>, example = "78701")]
+    #[schema(example = "78701")]
     pub zip_code: Option<UsZip>,
 }
 
@@ -224,7 +224,7 @@ pub struct AreaInput {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     /// Used when no coordinates are sent (the ZIP's centre).
-    #[schema(value_type = Option<String>, example = "78701")]
+    #[schema(example = "78701")]
     pub zip_code: Option<UsZip>,
 }
 

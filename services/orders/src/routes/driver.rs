@@ -114,7 +114,6 @@ pub async fn deliver_order(
 pub struct FailDeliveryInput {
     pub reason: FailureReason,
     /// What happened, for staff and the customer (1–500 characters).
-    #[schema(value_type = String)]
     pub note: Instructions,
 }
 

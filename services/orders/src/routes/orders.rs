@@ -290,7 +290,6 @@ pub struct CheckoutInput {
     pub payment_method_id: Option<PaymentMethodId>,
     /// Notes for the order (up to 500 characters).
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub special_instructions: Option<Instructions>,
     /// FS Coin points to redeem (100 points = $1.00).
     #[serde(default)]
@@ -398,7 +397,6 @@ pub async fn get_order(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelInput {
     /// Why (optional, up to 500 characters).
-    #[schema(value_type = Option<String>)]
     pub reason: Option<Instructions>,
 }
 

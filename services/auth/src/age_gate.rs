@@ -1,4 +1,4 @@
-//! Account rules: the age gate, and the day it is measured on.
+//! The age gate: who may register, and the day it is measured on.
 
 use chrono::{NaiveDate, Utc};
 use domain::DateOfBirth;
