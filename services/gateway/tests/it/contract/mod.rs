@@ -38,7 +38,6 @@ const LOGOUT: &str = "/api/auth/logout";
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "issue 32: waits for the services' converted documents (/work/notes/contract-failures.md); run with --run-ignored all"]
 async fn the_api_keeps_its_documented_contract() {
     let started = Instant::now();
     let tools = tokio::task::spawn_blocking(Tools::ensure);
@@ -239,7 +238,11 @@ async fn schemathesis(
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--max-examples", &MAX_EXAMPLES.to_string()])
         .args(["--seed", &SEED.to_string()])
-        .args(["--workers", "2"])
+        // One worker: with two threads, Hypothesis' lambda descriptions parse source in both at
+        // once, and CPython 3.11's AST constructor (whose depth counter the threads share) fails
+        // with "recursion depth mismatch" (python/cpython#106905), which schemathesis reports as
+        // an error of its own on `POST /api/admin/products`.
+        .args(["--workers", "1"])
         .args(["--request-timeout", "20"])
         .args(["--suppress-health-check", "all"])
         .args(["--generation-database", "none"])
