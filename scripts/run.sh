@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Start order: auth first (it serves the JWKS the others verify with), the gateway last.
-order=(auth catalog orders payments tracking chat notification gateway)
+order=(auth catalog orders payments tracking chat notification realtime gateway)
 services=()
 for name in "${order[@]}"; do
   [[ -f "services/$name/Cargo.toml" ]] && services+=("$name")
@@ -50,6 +50,15 @@ export FS_ADMIN_PASSWORD=${FS_ADMIN_PASSWORD:-ChangeMe-Local-1!}
 # The demo catalog (idempotent: only what is missing is added).
 export CATALOG_SEED_DEMO=${CATALOG_SEED_DEMO:-true}
 
+# realtime proxies the guide's socket events to tracking and chat, as the user, once they exist
+# (until then it answers those events with an error ack).
+if [[ -f services/tracking/Cargo.toml ]]; then
+  export REALTIME_UPSTREAM_TRACKING=${REALTIME_UPSTREAM_TRACKING:-http://127.0.0.1:8085}
+fi
+if [[ -f services/chat/Cargo.toml ]]; then
+  export REALTIME_UPSTREAM_CHAT=${REALTIME_UPSTREAM_CHAT:-http://127.0.0.1:8086}
+fi
+
 # Each service talks to RabbitMQ as its own user (scripts/ensure-stack.sh loaded them from
 # deploy/rabbitmq), which may publish only that service's events: the broker of AMQP_URL,
 # with the service's user and development password. AMQP_URL_<SERVICE> overrides one.
@@ -80,7 +89,7 @@ for name in "${services[@]}"; do
 done
 
 if [[ -f services/gateway/Cargo.toml ]]; then
-  echo "gateway: http://127.0.0.1:8080 (API docs at /docs/); Ctrl-C stops everything"
+  echo "gateway: http://127.0.0.1:8080 (API docs at /docs/, Socket.IO at /socket.io/); Ctrl-C stops everything"
 else
   echo "no gateway yet: services listen on their own ports (auth 8081, ...); Ctrl-C stops everything"
 fi

@@ -380,7 +380,7 @@ def main():
 
 
 # Services in the order the files list them (the catalog's own order is by event).
-ORDER = ["auth", "catalog", "orders", "payments", "tracking", "chat", "notification"]
+ORDER = ["auth", "catalog", "orders", "payments", "tracking", "chat", "notification", "realtime"]
 
 
 def report():

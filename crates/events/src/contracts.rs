@@ -142,6 +142,11 @@ pub const QUEUES: &[Queue] = &[
             "order.cancelled",
             "order.delivered",
         ],
+    }, // What realtime pushes to clients' sockets; it has no database, so no inbox
+    // (`events::LiveConsumer`).
+    Queue {
+        name: "realtime.events",
+        bindings: &["order.status_changed"],
     },
 ];
 
@@ -272,8 +277,9 @@ mod tests {
             }
         }
         assert!(consumed("order.submitted"));
+        assert!(consumed("order.status_changed"), "realtime pushes it");
         assert!(
-            !consumed("order.status_changed"),
+            !consumed("delivery.arriving"),
             "no service of ours consumes it yet"
         );
         assert_eq!(queue("orders.saga").map(Queue::service), Some("orders"));

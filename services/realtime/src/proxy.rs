@@ -141,7 +141,7 @@ impl Proxy {
         };
         metrics::histogram!(
             "realtime_proxy_seconds",
-            "service" => upstream.as_str(),
+            "upstream" => upstream.as_str(),
             "outcome" => outcome,
         )
         .record(started.elapsed().as_secs_f64());

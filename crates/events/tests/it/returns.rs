@@ -4,18 +4,18 @@
 
 use crate::support::{Bus, Recorder};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use events::v1::OrderStatusChanged;
+use events::v1::DeliveryArriving;
 use futures_util::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ConnectionProperties};
 use std::time::Duration;
 
-/// Writes `order.status_changed`, which no queue of the deployment consumes yet.
+/// Writes `delivery.arriving`, which no queue of the deployment consumes yet.
 async fn publish_unconsumed(bus: &Bus) -> uuid::Uuid {
     let mut conn = bus.db.conn().await;
     conn.transaction(async |conn: &mut AsyncPgConnection| {
-        events::outbox::publish(conn, &OrderStatusChanged::default(), None).await
+        events::outbox::publish(conn, &DeliveryArriving::default(), None).await
     })
     .await
     .unwrap()
@@ -53,7 +53,7 @@ async fn an_event_no_queue_is_bound_for_stays_in_the_outbox_until_one_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_events_do_not_hold_up_the_events_behind_them() {
     let mut bus = Bus::new().await;
-    // A queue for order.status_changed only: product.deleted has none.
+    // A queue for delivery.arriving only: product.deleted has none.
     let conn = Connection::connect(&bus.broker.url, ConnectionProperties::default())
         .await
         .unwrap();
@@ -77,7 +77,7 @@ async fn held_events_do_not_hold_up_the_events_behind_them() {
         .queue_bind(
             queue.name().clone(),
             bus.exchange.as_str().into(),
-            "order.status_changed".into(),
+            "delivery.arriving".into(),
             QueueBindOptions::default(),
             FieldTable::default(),
         )

@@ -108,7 +108,7 @@ async fn metrics_count_sockets_events_and_latencies() {
         // A name a client made up is counted under one label, not its own.
         ("realtime_events_in_total", "event=\"other\""),
         ("realtime_events_out_total", "event=\"order-status\""),
-        ("realtime_proxy_seconds_count", "service=\"tracking\""),
+        ("realtime_proxy_seconds_count", "upstream=\"tracking\""),
         ("socketio_fanout_seconds_count", "transport=\"websocket\""),
     ] {
         assert!(
@@ -117,4 +117,9 @@ async fn metrics_count_sockets_events_and_latencies() {
         );
     }
     assert!(!metrics.contains("event=\"made-up\""));
+    // Every series is realtime's own (the platform's `service` label), the proxied service
+    // under `upstream`.
+    for line in metrics.lines().filter(|line| line.starts_with("realtime_")) {
+        assert!(line.contains("service=\"realtime\""), "{line}");
+    }
 }

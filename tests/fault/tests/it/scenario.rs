@@ -515,8 +515,11 @@ async fn orders_survive_crashes_and_a_broker_restart_and_every_service_stops_wit
         db.unsent().await == 0
     })
     .await;
+    // The queues of the services this scenario runs (the definitions declare realtime's too,
+    // where order.status_changed waits for a realtime that is not started here).
     let queues: Vec<String> = events::contracts::QUEUES
         .iter()
+        .filter(|q| ["auth", "catalog", "orders", "payments"].contains(&q.service()))
         .flat_map(|q| {
             [
                 q.name.to_owned(),
