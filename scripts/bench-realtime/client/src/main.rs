@@ -212,7 +212,10 @@ async fn handshake(url: &str, spec: &ConnSpec) -> Result<Ws, String> {
         "{}/socket.io/?EIO=4&transport=websocket",
         url.replacen("http://", "ws://", 1)
     );
-    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url.as_str())
+    // TCP_NODELAY, as Node's `ws` (socket.io-client's transport) sets it: with Nagle's
+    // algorithm a driver's frame could wait for the server's delayed ACK (up to 40 ms), which
+    // would be charged to the peer's latency only (ours gets its messages from Redis).
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(ws_url.as_str(), None, true)
         .await
         .map_err(|e| e.to_string())?;
     let open = next_text(&mut ws).await?;
@@ -473,7 +476,11 @@ async fn handle(state: &mut State, command: Command) -> Result<Value, String> {
             state.publisher = Some(if side == "peer" {
                 Publisher::Peer
             } else {
-                let client = redis::Client::open(redis_url).map_err(|e| e.to_string())?;
+                // TCP_NODELAY, as ioredis sets it (redis-rs does not by default).
+                let info = redis::IntoConnectionInfo::into_connection_info(redis_url.as_str())
+                    .map_err(|e| e.to_string())?
+                    .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+                let client = redis::Client::open(info).map_err(|e| e.to_string())?;
                 let redis = client
                     .get_multiplexed_async_connection()
                     .await
