@@ -206,17 +206,45 @@ pub async fn forgot_password(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ResetPasswordRequest {
     /// The token from the reset email.
     pub token: Option<String>,
-    /// The new password (same policy as registration).
+    /// The new password (same policy as registration), as the guide names it. Either this or
+    /// `password`; both only if they are the same.
+    pub new_password: Option<String>,
+    /// The new password under its earlier name; still accepted.
     pub password: Option<String>,
 }
 
-/// Set a new password with a reset token. Ends every session of the account.
+impl ResetPasswordRequest {
+    /// The new password: `newPassword` (the guide's) or `password` (ours). Both given and
+    /// different is refused naming `newPassword`: we would have to guess which one the user
+    /// typed twice. Neither is refused naming `newPassword`, the guide's name.
+    fn new_password(&self, v: &mut Validation) -> Option<Password> {
+        match (self.new_password.as_deref(), self.password.as_deref()) {
+            (Some(new), Some(old)) if new != old => {
+                v.add(
+                    "newPassword",
+                    "must be the same as `password` when both are given",
+                );
+                None
+            }
+            (Some(new), _) => v.check("newPassword", Password::parse(new)),
+            (None, Some(old)) => v.check("password", Password::parse(old)),
+            (None, None) => {
+                v.add("newPassword", "is required");
+                None
+            }
+        }
+    }
+}
+
+/// Set a new password with a reset token. Ends every session of the account. The new password
+/// is `newPassword` (the guide's name) or `password`.
 #[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordRequest,
     responses((status = 204, description = "The password is set; every session ended"),
-        (status = 400, description = "`VALIDATION_FAILED` (see `errors`), or `RESET_TOKEN_INVALID`: the token is unknown, expired or used"),
+        (status = 400, description = "`VALIDATION_FAILED` (see `errors`: `newPassword` when neither it nor `password` is given, or both differ), or `RESET_TOKEN_INVALID`: the token is unknown, expired or used"),
         (status = 503, description = "`SERVICE_UNAVAILABLE`: every password-hashing slot is busy; retry after `Retry-After`")))]
 pub async fn reset_password(
     state: web::Data<AppState>,
@@ -225,7 +253,7 @@ pub async fn reset_password(
 ) -> Result<NoContent, Problem> {
     let mut v = Validation::new();
     let token = v.required("token", body.token.as_deref(), |s| Ok(s.to_owned()));
-    let password = v.required("password", body.password.as_deref(), Password::parse);
+    let password = body.new_password(&mut v);
     let (token, password) = v.finish(|| Some((token?, password?)))?;
     password_reset::reset(&state, &token, &password, &client).await?;
     Ok(NoContent)

@@ -114,6 +114,68 @@ async fn a_reset_sets_the_password_ends_every_session_and_is_single_use() {
     assert_problem!(again, 400, "RESET_TOKEN_INVALID");
 }
 
+/// The guide's request, `{token, newPassword}`, resets like ours (`password`); both together
+/// only when they agree, and one of them is required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_new_password_field_resets_the_password() {
+    let app = TestApp::spawn().await;
+    let email = unique("guide");
+    app.register(&email).await;
+    let token = reset_token(&app, &email, 1).await;
+
+    let both_differ = app
+        .post(
+            "/api/auth/reset-password",
+            &json!({ "token": token, "newPassword": NEW_PASSWORD, "password": "An0ther!Pass" }),
+            None,
+        )
+        .await;
+    let problem = assert_problem!(both_differ, 400, "VALIDATION_FAILED");
+    assert_eq!(crate::helpers::fields(&problem), ["newPassword"]);
+    let neither = app
+        .post("/api/auth/reset-password", &json!({ "token": token }), None)
+        .await;
+    let problem = assert_problem!(neither, 400, "VALIDATION_FAILED");
+    assert_eq!(crate::helpers::fields(&problem), ["newPassword"]);
+    let weak = app
+        .post(
+            "/api/auth/reset-password",
+            &json!({ "token": token, "newPassword": "weak" }),
+            None,
+        )
+        .await;
+    let problem = assert_problem!(weak, 400, "VALIDATION_FAILED");
+    assert_eq!(crate::helpers::fields(&problem)[0], "newPassword");
+
+    // The guide's exact body: `{"token": "string", "newPassword": "string"}`.
+    let res = app
+        .post(
+            "/api/auth/reset-password",
+            &json!({ "token": token, "newPassword": NEW_PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status, 200);
+    assert_problem!(
+        app.login(&email, PASSWORD).await,
+        401,
+        "INVALID_CREDENTIALS"
+    );
+
+    // Both names with the same value are one password.
+    let token = reset_token(&app, &email, 2).await;
+    let res = app
+        .post(
+            "/api/auth/reset-password",
+            &json!({ "token": token, "newPassword": PASSWORD, "password": PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
+    assert_eq!(app.login(&email, PASSWORD).await.status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_or_unknown_token_or_weak_password_is_refused() {
     let app = TestApp::spawn().await;
