@@ -106,6 +106,11 @@ pub const QUEUES: &[Queue] = &[
         name: "auth.audit",
         bindings: &["audit.recorded"],
     },
+    // The FS Coin balance auth shows on the user (the highest ledger sequence wins).
+    Queue {
+        name: "auth.rewards",
+        bindings: &["rewards.changed"],
+    },
     Queue {
         name: "catalog.orders",
         bindings: &["order.submitted", "order.cancelled", "order.delivered"],

@@ -7,12 +7,14 @@
 //!   stale ones.
 //! - Consumes, on the queue [`AUDIT_QUEUE`]: `audit.recorded` from every service, copied into
 //!   the audit log ([`crate::audit::copy`]) in the inbox transaction, so a redelivered entry
-//!   lands once.
+//!   lands once; on [`REWARDS_QUEUE`]: payments' `rewards.changed`, the user's FS Coin
+//!   balance ([`crate::rewards::apply`]; the highest ledger sequence wins).
 
 use crate::audit;
 use crate::db::audit::NewEntry;
 use crate::db::users::{AccountStatus, IdStatus, UserRow};
 use crate::db::verifications::{DocumentType, ReviewStatus, VerificationRow};
+use crate::rewards::{self, BalanceChange};
 use ::events::audit::proto_role;
 use ::events::outbox::publish;
 use ::events::{Handler, HandlerError, IncomingEvent, timestamp, v1};
@@ -26,6 +28,10 @@ use uuid::Uuid;
 /// The queue auth consumes, and what it is bound to.
 pub const AUDIT_QUEUE: &str = "auth.audit";
 pub const AUDIT_BINDINGS: &[&str] = &["audit.recorded"];
+
+/// The queue of the rewards balance shown on the user, and what it is bound to.
+pub const REWARDS_QUEUE: &str = "auth.rewards";
+pub const REWARDS_BINDINGS: &[&str] = &["rewards.changed"];
 
 const fn proto_id_status(status: IdStatus) -> v1::IdVerificationStatus {
     match status {
@@ -278,6 +284,26 @@ impl Handler for AuditRecorder {
                 Err(audit::Refused::Database(err)) => Err(err.into()),
                 Err(refused) => Err(HandlerError::Permanent(refused.to_string())),
             }
+        })
+    }
+}
+
+/// The consumer of [`REWARDS_QUEUE`]: payments' `rewards.changed`, into the user's balance.
+pub struct RewardsRecorder;
+
+impl Handler for RewardsRecorder {
+    fn handle<'a>(
+        &'a self,
+        conn: &'a mut AsyncPgConnection,
+        event: &'a IncomingEvent,
+    ) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let changed: v1::RewardsChanged = event.decode()?;
+            let change =
+                BalanceChange::parse(&changed.user_id, changed.sequence, changed.balance_points)
+                    .map_err(HandlerError::Permanent)?;
+            rewards::apply(conn, change).await?;
+            Ok(())
         })
     }
 }

@@ -4,8 +4,8 @@
 //! Laid out as every service is (docs/architecture.md, "The rooms of a service"): `routes/`
 //! parses requests and calls one use case each — [`registration`], [`sessions`] (login,
 //! refresh, logout), [`password_reset`], [`profile`], [`id_verification`], [`users`] (what
-//! admins do to accounts); their queries are in [`db`], what they publish and consume in
-//! [`events`].
+//! admins do to accounts), [`rewards`] (the FS Coin balance, from payments' ledger); their
+//! queries are in [`db`], what they publish and consume in [`events`].
 
 pub mod age_gate;
 pub mod audit;
@@ -22,6 +22,7 @@ pub mod passwords;
 pub mod profile;
 pub mod registration;
 pub mod revocation;
+pub mod rewards;
 pub mod routes;
 pub mod schema;
 pub mod secrets;

@@ -16,6 +16,9 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         token_version -> Int8,
+        last_login_at -> Nullable<Timestamptz>,
+        rewards_balance -> Int8,
+        rewards_sequence -> Int8,
     }
 }
 

@@ -96,7 +96,7 @@ pub async fn issue(
 /// Signs in with `email` (as typed, already trimmed and lower-cased) and `password`. A
 /// wrong password and an unknown email get the same 401 in the same time (a dummy hash);
 /// a suspended account, once the password is right, a 403. Every attempt is audited, and a
-/// refused one is committed before it is answered.
+/// refused one is committed before it is answered; a successful one sets `last_login_at`.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -142,6 +142,7 @@ pub async fn login(
         }
         let action = "auth.login_succeeded";
         audit::record(conn, &actor, action, "user", subject, json!({})).await?;
+        let user = db::users::record_login(conn, user.id).await?;
         let tokens = issue(conn, state, &user, Family::New).await?;
         Ok(Ok(SignedIn { user, tokens }))
     })

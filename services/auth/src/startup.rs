@@ -1,11 +1,12 @@
 //! Builds the service from its configuration: migrations, pools, keys, the first admin,
-//! the relay and the audit consumer, and the HTTP server. Tests build it the same way on
-//! port 0 against their own database and exchange.
+//! the relay, the audit and rewards consumers, and the HTTP server. Tests build it the same
+//! way on port 0 against their own database and exchange.
 
 use crate::bootstrap;
 use crate::config::{AuthConfig, SERVICE};
 use crate::documents::{DocumentStore, LinkSigner};
 use crate::events::{AUDIT_BINDINGS, AUDIT_QUEUE, AuditRecorder};
+use crate::events::{REWARDS_BINDINGS, REWARDS_QUEUE, RewardsRecorder};
 use crate::keys::KeyRing;
 use crate::passwords::Passwords;
 use crate::routes;
@@ -101,6 +102,21 @@ impl Application {
         tasks.push((
             "audit consumer",
             tokio::spawn(consumer.run(shutdown.token())),
+        ));
+        let rewards_config = ConsumerConfig::new(
+            events::queue_name(&common.events_exchange, REWARDS_QUEUE),
+            &common.events_exchange,
+            REWARDS_BINDINGS,
+        );
+        let rewards = Consumer::new(
+            pool.clone(),
+            broker.clone(),
+            rewards_config,
+            RewardsRecorder,
+        );
+        tasks.push((
+            "rewards consumer",
+            tokio::spawn(rewards.run(shutdown.token())),
         ));
 
         let health = Health::new(&common.app_version, &common.app_env)

@@ -44,6 +44,12 @@ pub struct UserRow {
     /// The version access tokens are issued at; raised by the database whenever the role,
     /// status, password or email changes (migration `token_version`).
     pub token_version: i64,
+    /// The latest successful login; `None` until the first.
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// FS Coins (points), as payments' ledger last announced them (`rewards.changed`).
+    pub rewards_balance: i64,
+    /// The ledger sequence `rewards_balance` came from; 0 before any.
+    pub rewards_sequence: i64,
 }
 
 impl UserRow {
@@ -175,6 +181,38 @@ pub async fn set_password(
         .await
 }
 
+/// Records a successful login now; answers the row with it. Not a change of the account: the
+/// version and `updated_at` stay.
+pub async fn record_login(conn: &mut AsyncPgConnection, id: UserId) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login_at.eq(diesel::dsl::now))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Sets the rewards balance from the ledger entry `sequence`, unless an entry as new or newer
+/// was applied already; answers whether it was applied (false too for an unknown user).
+pub async fn set_rewards(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    balance: i64,
+    sequence: i64,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::rewards_sequence.lt(sequence)),
+    )
+    .set((
+        users::rewards_balance.eq(balance),
+        users::rewards_sequence.eq(sequence),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(updated == 1)
+}
+
 pub async fn set_role(
     conn: &mut AsyncPgConnection,
     id: UserId,
@@ -275,7 +313,7 @@ pub async fn search(
 }
 
 /// `%` and `_` in user input match themselves.
-fn escape_like(input: &str) -> String {
+pub(crate) fn escape_like(input: &str) -> String {
     input
         .replace('\\', "\\\\")
         .replace('%', "\\%")

@@ -26,7 +26,17 @@ pub struct UserView {
     pub date_of_birth: NaiveDate,
     pub role: Role,
     pub id_verification_status: IdStatus,
+    /// Whether the ID is verified (`idVerificationStatus` is `approved`), as the guide's
+    /// clients read it.
+    pub id_verified: bool,
     pub status: AccountStatus,
+    /// The same as `status`, under the guide's name.
+    pub account_status: AccountStatus,
+    /// FS Coins (100 = $1.00), as payments' ledger last announced them; 0 before any.
+    #[schema(minimum = 0)]
+    pub rewards_balance: i64,
+    /// The latest successful login (this one, in a login's answer); `null` before the first.
+    pub last_login_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -45,7 +55,11 @@ impl From<&UserRow> for UserView {
             date_of_birth: row.date_of_birth,
             role: row.role,
             id_verification_status: row.id_status,
+            id_verified: row.id_verified(),
             status: row.status,
+            account_status: row.status,
+            rewards_balance: row.rewards_balance,
+            last_login_at: row.last_login_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }

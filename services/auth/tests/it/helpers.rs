@@ -79,10 +79,9 @@ impl TestApp {
     }
 
     async fn spawn_on(db: TestDb, broker: TestBroker, extra: &[(&str, &str)]) -> Self {
-        broker.track(&events::queue_name(
-            &broker.exchange,
-            auth::events::AUDIT_QUEUE,
-        ));
+        for queue in [auth::events::AUDIT_QUEUE, auth::events::REWARDS_QUEUE] {
+            broker.track(&events::queue_name(&broker.exchange, queue));
+        }
         let tap = EventTap::new(&broker.url, &broker.exchange).await;
         let objects =
             std::env::temp_dir().join(format!("fs-auth-test-{}", uuid::Uuid::new_v4().simple()));
@@ -196,6 +195,50 @@ impl TestApp {
             None,
         )
         .await
+    }
+
+    /// Publishes `event` to the test exchange as its producer would, once the consumer of
+    /// `queue` (auth's, e.g. `REWARDS_QUEUE`) listens; returns the event id.
+    pub async fn publish<E: events::Event>(&self, queue: &str, event: &E) -> uuid::Uuid {
+        let queue = events::queue_name(&self.broker.exchange, queue);
+        testkit::wait_for_consumer(&self.broker.url, &queue).await;
+        testkit::publish_event(
+            &self.broker.url,
+            &self.broker.exchange,
+            E::NAME,
+            E::TYPE,
+            event,
+            None,
+        )
+        .await
+    }
+
+    /// Waits until auth's consumer of `queue` has handled the event `id` (its inbox row).
+    pub async fn wait_processed(&self, queue: &str, id: uuid::Uuid) {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let consumer = events::queue_name(&self.broker.exchange, queue);
+        testkit::wait_for("the event to be handled", Duration::from_secs(15), || {
+            let consumer = consumer.clone();
+            async move {
+                let mut conn = self.db.conn().await;
+                diesel::sql_query(
+                    "SELECT count(*) AS n FROM processed_events WHERE event_id = $1 AND consumer = $2",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .bind::<diesel::sql_types::Text, _>(consumer)
+                .get_result::<Count>(&mut conn)
+                .await
+                .unwrap()
+                .n
+                    == 1
+            }
+        })
+        .await;
     }
 
     /// The bootstrapped admin's access token.

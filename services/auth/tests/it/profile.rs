@@ -270,3 +270,114 @@ async fn a_stolen_token_cannot_guess_the_password_through_an_email_change() {
     assert!((1..=900).contains(&retry_after), "{retry_after}");
     assert_problem!(res, 429, "RATE_LIMITED");
 }
+
+/// The user fields the guide's clients read, in every answer that carries the user: register,
+/// login and `GET /api/users/profile` (the guide's requests as it writes them). `lastLoginAt`
+/// is null until the first login and moves with each; `rewardsBalance` follows payments'
+/// `rewards.changed`, never back to an older ledger entry's balance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_carries_the_guides_fields_everywhere() {
+    let app = TestApp::spawn().await;
+    let email = format!("guide-{}@example.com", uuid::Uuid::new_v4().simple());
+    // POST /api/auth/register {fullName, email, password, phone, dateOfBirth}
+    let registered = app.register(&email).await;
+    let user = &registered["user"];
+    assert_eq!(user["idVerified"], false);
+    assert_eq!(user["accountStatus"], "active");
+    assert_eq!(user["status"], "active", "today's field stays");
+    assert_eq!(user["rewardsBalance"], 0);
+    assert!(user["lastLoginAt"].is_null(), "no login yet: {user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    let token = registered["accessToken"].as_str().unwrap().to_owned();
+
+    // GET /api/users/profile with Authorization: Bearer {token}
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["idVerified"], false);
+    assert_eq!(profile["accountStatus"], "active");
+    assert_eq!(profile["rewardsBalance"], 0);
+    assert!(profile["lastLoginAt"].is_null());
+
+    // POST /api/auth/login {email, password}
+    let before = chrono::Utc::now();
+    let login = app.login(&email, PASSWORD).await;
+    assert_eq!(login.status, 200, "{}", login.text);
+    let login = login.json();
+    let first: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(login["user"]["lastLoginAt"].clone()).unwrap();
+    assert!(
+        first >= before - chrono::TimeDelta::seconds(1),
+        "{first} vs {before}"
+    );
+    assert_eq!(login["user"]["accountStatus"], "active");
+    assert_eq!(login["user"]["idVerified"], false);
+    assert_eq!(login["user"]["rewardsBalance"], 0);
+    let token = login["accessToken"].as_str().unwrap().to_owned();
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["lastLoginAt"], login["user"]["lastLoginAt"]);
+    assert_eq!(
+        profile["updatedAt"], registered["user"]["updatedAt"],
+        "a login is not a change of the account"
+    );
+    let again = app.login(&email, PASSWORD).await.json();
+    let second: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(again["user"]["lastLoginAt"].clone()).unwrap();
+    assert!(second > first);
+    assert_eq!(app.login(&email, "Wr0ng!Password").await.status, 401);
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(
+        profile["lastLoginAt"], again["user"]["lastLoginAt"],
+        "a failed login is not one"
+    );
+
+    // Payments' ledger: entry 2 (145 coins) arrives before entry 1 (45 coins), as a retry or
+    // a replay can have it; the balance stays 145.
+    let changed = |sequence: i64, balance: i64| v1::RewardsChanged {
+        user_id: id.clone(),
+        transaction_id: uuid::Uuid::now_v7().to_string(),
+        sequence,
+        kind: v1::RewardsChangeKind::Earned as i32,
+        points_delta: 45,
+        balance_points: balance,
+        order_id: uuid::Uuid::now_v7().to_string(),
+        description: "Purchase reward".into(),
+        actor_id: String::new(),
+        occurred_at: Some(events::timestamp(chrono::Utc::now())),
+    };
+    let queue = auth::events::REWARDS_QUEUE;
+    let newer = app.publish(queue, &changed(2, 145)).await;
+    app.wait_processed(queue, newer).await;
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["rewardsBalance"], 145);
+    let older = app.publish(queue, &changed(1, 45)).await;
+    app.wait_processed(queue, older).await;
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["rewardsBalance"], 145, "the older entry is ignored");
+    let login = app.login(&email, PASSWORD).await.json();
+    assert_eq!(login["user"]["rewardsBalance"], 145);
+    let next = app.publish(queue, &changed(3, 190)).await;
+    app.wait_processed(queue, next).await;
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["rewardsBalance"], 190);
+    assert_eq!(
+        profile["updatedAt"], registered["user"]["updatedAt"],
+        "nor is a balance"
+    );
+
+    // A suspension shows as `accountStatus` (admins read the same user).
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            &format!("/api/admin/users/{id}/suspend"),
+            &json!({ "reason": "checking accountStatus" }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let listed = app
+        .get(&format!("/api/admin/users/{id}"), Some(&admin))
+        .await
+        .json();
+    assert_eq!(listed["accountStatus"], "suspended");
+    assert_eq!(listed["status"], "suspended");
+    assert_eq!(listed["rewardsBalance"], 190);
+}
