@@ -45,6 +45,7 @@ pub fn api() -> ApiRoutes {
         .endpoint(endpoint!(admin_id_verifications::reject_id_verification))
         .endpoint(endpoint!(admin_audit::list_audit))
         .endpoint(endpoint!(webhooks::id_verification_webhook))
+        .endpoint(endpoint!(webhooks::jumio_webhook))
         .endpoint(endpoint!(jwks::get_jwks))
         .build()
 }

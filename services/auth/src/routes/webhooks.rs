@@ -1,5 +1,6 @@
-//! `POST /webhooks/id-verification`: the ID-verification provider's result (Jumio-style),
-//! HMAC-signed over the raw body.
+//! `POST /webhooks/id-verification`, and the same at the guide's `POST /webhooks/jumio` (the
+//! callback URL its Jumio integration registers): the ID-verification provider's result
+//! (Jumio-style), HMAC-signed over the raw body.
 
 use crate::id_verification::{self, ProviderOutcome};
 use crate::state::AppState;
@@ -64,17 +65,41 @@ pub async fn id_verification_webhook(
     req: HttpRequest,
     body: Bytes,
 ) -> Result<web::Json<WebhookAck>, Problem> {
+    receive(&state, &req, &body).await
+}
+
+/// Receive a verification result from the provider at the guide's callback URL; the same as
+/// `POST /webhooks/id-verification`.
+#[utoipa::path(post, path = "/webhooks/jumio", tag = "webhooks", request_body = ProviderResult,
+    params(("X-Signature" = String, Header, description = "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`")),
+    responses((status = 200, description = "Acknowledged", body = WebhookAck),
+        (status = 401, description = "`INVALID_TOKEN`: the signature is missing, wrong or older than 5 minutes"),
+        (status = 404, description = "`NOT_FOUND`: no such verification")))]
+pub async fn jumio_webhook(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Bytes,
+) -> Result<web::Json<WebhookAck>, Problem> {
+    receive(&state, &req, &body).await
+}
+
+/// Both paths: the signature on the raw body, then the result.
+async fn receive(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<web::Json<WebhookAck>, Problem> {
     let signature = req
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let secret = &state.config.id_verification_webhook_secret;
-    if !id_verification::verify_webhook(secret, signature, &body, Utc::now().timestamp()) {
+    if !id_verification::verify_webhook(secret, signature, body, Utc::now().timestamp()) {
         return Err(Problem::new(Code::InvalidToken)
             .with_detail("The webhook signature is missing or invalid."));
     }
-    let result: ProviderResult = serde_json::from_slice(&body)
+    let result: ProviderResult = serde_json::from_slice(body)
         .map_err(|err| Problem::bad_request(format!("Unreadable webhook body: {err}")))?;
     let id = uuid::Uuid::parse_str(&result.customer_internal_reference)
         .map(IdVerificationId::from)
@@ -94,7 +119,7 @@ pub async fn id_verification_webhook(
         // Interim statuses carry no decision; acknowledge so the provider stops retrying.
         return Ok(ack(Receipt::Ignored));
     };
-    let outcome = id_verification::decide_as_provider(&state, PROVIDER, id, &decision).await?;
+    let outcome = id_verification::decide_as_provider(state, PROVIDER, id, &decision).await?;
     Ok(ack(match outcome {
         ProviderOutcome::Applied => Receipt::Applied,
         ProviderOutcome::AlreadyDecided => Receipt::AlreadyDecided,

@@ -360,3 +360,81 @@ async fn the_provider_webhook_decides_when_signed() {
     );
     assert_eq!(app.tap.named("user.id_verification_decided").len(), 1);
 }
+
+/// The guide registers `${API_URL}/webhooks/jumio` as the provider's callback: the result
+/// posted there is checked and applied as at `/webhooks/id-verification`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_jumio_callback_url_takes_the_provider_result() {
+    let app = TestApp::spawn().await;
+    let (_, token, _) = app.customer().await;
+    let submitted: Value = upload(&app, &token, png(), "image/png", Some("drivers_license"))
+        .await
+        .json();
+    let id = submitted["id"].as_str().unwrap();
+    let body = serde_json::to_vec(&json!({
+        "scanReference": "scan-2",
+        "customerInternalReference": id,
+        "verificationStatus": "APPROVED_VERIFIED",
+    }))
+    .unwrap();
+    let send = |signature: Option<String>| {
+        let mut request = app
+            .client
+            .post(app.url("/webhooks/jumio"))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        if let Some(signature) = signature {
+            request = request.header("x-signature", signature);
+        }
+        async move { read(request.send().await.unwrap()).await }
+    };
+    let res = send(None).await;
+    assert_eq!(res.status, 401, "unsigned: {}", res.text);
+    assert_eq!(res.json()["code"], "INVALID_TOKEN");
+
+    let now = chrono::Utc::now().timestamp();
+    let res = send(Some(auth::id_verification::sign_webhook(
+        WEBHOOK_SECRET,
+        &body,
+        now,
+    )))
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json(), json!({ "status": "applied" }));
+    let decided: v1::UserIdVerificationDecided =
+        app.tap.first("user.id_verification_decided").await.decode();
+    assert_eq!(
+        decided.decision,
+        v1::IdVerificationDecision::Approved as i32
+    );
+    assert_eq!(decided.reviewer, "jumio");
+    let status: Value = app
+        .get("/api/users/id-verification", Some(&token))
+        .await
+        .json();
+    assert_eq!(status["status"], "approved");
+    let profile = app.get("/api/users/profile", Some(&token)).await.json();
+    assert_eq!(profile["idVerified"], true);
+    assert_eq!(profile["idVerificationStatus"], "approved");
+}
+
+/// The gateway routes the guide's callback URL to auth exactly as it routes ours: no token,
+/// the webhooks' per-address limit (`deploy/gateway/routes.yaml`).
+#[test]
+fn the_gateway_routes_the_jumio_callback_like_our_webhook() {
+    let routes = include_str!("../../../../deploy/gateway/routes.yaml");
+    // The settings of the route whose first line is `- prefix: <prefix>`, up to the next
+    // route, comment or blank line.
+    let entry = |prefix: &str| -> Vec<&str> {
+        let head = format!("- prefix: {prefix}");
+        let mut lines = routes.lines().skip_while(|line| line.trim() != head);
+        assert!(lines.next().is_some(), "no route for {prefix}");
+        lines
+            .map(str::trim)
+            .take_while(|line| !line.is_empty() && !line.starts_with('-') && !line.starts_with('#'))
+            .collect()
+    };
+    let ours = entry("/webhooks/id-verification");
+    assert!(ours.contains(&"cluster: auth") && ours.contains(&"auth: none"));
+    assert_eq!(entry("/webhooks/jumio"), ours);
+}
