@@ -158,6 +158,7 @@ diesel::table! {
 
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::allow_tables_to_appear_in_same_query!(payments, refunds, payment_methods);
+diesel::allow_tables_to_appear_in_same_query!(orders, payments);
 
 diesel::table! {
     orders (order_id) {

@@ -1,6 +1,7 @@
 //! `orders`: the read model of submitted orders.
 
-use crate::schema::orders;
+use crate::db::payments::PaymentStatus;
+use crate::schema::{orders, payments};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{OrderId, PaymentMethodId, UserId};
@@ -44,6 +45,26 @@ pub async fn find_for(
     orders::table
         .find(order_id)
         .filter(orders::customer_id.eq(customer_id))
+        .select(OrderRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The customer's newest order still waiting for payment: not cancelled, and no payment yet
+/// or only one waiting for the customer (create-intent without an order id).
+pub async fn awaiting_payment(
+    conn: &mut AsyncPgConnection,
+    customer_id: UserId,
+) -> QueryResult<Option<OrderRow>> {
+    let settled = payments::table
+        .filter(payments::order_id.eq(orders::order_id))
+        .filter(payments::status.ne(PaymentStatus::RequiresAction));
+    orders::table
+        .filter(orders::customer_id.eq(customer_id))
+        .filter(orders::cancelled.eq(false))
+        .filter(diesel::dsl::not(diesel::dsl::exists(settled)))
+        .order(orders::submitted_at.desc())
         .select(OrderRow::as_select())
         .first(conn)
         .await

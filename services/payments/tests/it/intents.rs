@@ -86,9 +86,11 @@ async fn an_intent_is_for_the_callers_order_and_what_it_owes() {
             .0,
         400
     );
+    // Without an order id (the guide's request) the order is the one waiting for payment.
+    let (status, problem) = intent(&app, &token, &json!({ "amount": "1.00" })).await;
     assert_eq!(
-        intent(&app, &token, &json!({ "amount": "1.00" })).await.0,
-        400
+        (status, &problem["amount"], &problem["orderId"]),
+        (422, &json!(39.99), &json!(order.to_string()))
     );
     assert_eq!(
         intent(&app, &token, &json!({ "orderId": Uuid::new_v4() }))

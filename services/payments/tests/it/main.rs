@@ -4,6 +4,7 @@
 
 mod admin;
 mod errors;
+mod guide_intents;
 mod helpers;
 mod intents;
 mod methods;

@@ -12,14 +12,14 @@ use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const KEY: &str = "sk_test_stub";
+pub const KEY: &str = "sk_test_stub";
 
 /// One request the adapter made.
 #[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    headers: HashMap<String, String>,
-    form: HashMap<String, String>,
+pub struct Seen {
+    pub method: String,
+    pub headers: HashMap<String, String>,
+    pub form: HashMap<String, String>,
 }
 
 fn customer() -> Value {
@@ -57,7 +57,7 @@ fn ok(body: Value) -> ResponseTemplate {
 
 /// Stripe as the adapter meets it: each endpoint it calls, declines by amount (666 declined,
 /// 777 waits for 3-D Secure), a missing method, and a 500 for anything else.
-async fn stripe() -> MockServer {
+pub async fn stripe() -> MockServer {
     let server = MockServer::start().await;
     let decline = json!({ "type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
         "message": "Your card has insufficient funds." });
@@ -135,7 +135,7 @@ fn seen(request: &Request) -> Seen {
 }
 
 /// The last request to `path`.
-async fn last(server: &MockServer, path: &str) -> Seen {
+pub async fn last(server: &MockServer, path: &str) -> Seen {
     let requests = server.received_requests().await.unwrap();
     seen(
         requests
@@ -317,4 +317,25 @@ async fn an_answer_past_the_cap_is_refused_unread() {
         .await
         .unwrap();
     assert_eq!(customer, "cus_stub1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_unreachable_leaves_payments_ready_and_degraded() {
+    // A port nothing listens on: every call to "Stripe" is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", KEY),
+        ("STRIPE_API_BASE", &base),
+    ])
+    .await;
+    let health = app
+        .call(reqwest::Method::GET, "/health", None, None, 200)
+        .await;
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["checks"]["payment_provider"]["status"], "degraded");
+    assert!(health["checks"]["payment_provider"]["error"].is_string());
+    assert_eq!(health["checks"]["database"]["status"], "healthy");
 }
