@@ -298,6 +298,81 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// For the guide's requests, which send money as a JSON number (`"subtotal": 100`,
+/// `"amount": 24.99`): a number or the API's decimal string, either with at most two decimal
+/// places, as `#[serde(deserialize_with = "domain::money::number_or_string")]` and
+/// `#[schema(schema_with = domain::money::number_or_string_schema)]`. A number is read back
+/// from its shortest decimal spelling (`24.99`, never `24.989999...`), so a client's float that
+/// is not a whole number of cents (`0.1 + 0.2`) is refused, not rounded.
+///
+/// # Errors
+/// When the value is neither, or not a non-negative amount with at most two places.
+pub fn number_or_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Money, D::Error> {
+    struct Lenient;
+
+    impl Visitor<'_> for Lenient {
+        type Value = Money;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "an amount of dollars with at most two decimal places, as a number or a string",
+            )
+        }
+
+        fn visit_str<E: de::Error>(self, value: &str) -> Result<Money, E> {
+            Money::parse(value).map_err(E::custom)
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Money, E> {
+            Money::parse(&value.to_string()).map_err(E::custom)
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Money, E> {
+            Money::parse(&value.to_string()).map_err(E::custom)
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Money, E> {
+            if !value.is_finite() {
+                return Err(E::custom("must be a finite number"));
+            }
+            // `Display` for f64 is the shortest spelling that reads back as the same float.
+            Money::parse(&value.to_string()).map_err(E::custom)
+        }
+    }
+
+    deserializer.deserialize_any(Lenient)
+}
+
+/// The schema of [`number_or_string`]: a number with at most two decimal places, or the
+/// decimal string.
+#[must_use]
+pub fn number_or_string_schema() -> Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let number = ObjectBuilder::new()
+        .schema_type(Type::Number)
+        .minimum(Some(0))
+        .description(Some(
+            "Dollars as a JSON number, at most two decimal places (the guide's form).",
+        ));
+    let text = match string_schema(
+        "Dollars as a decimal string with at most two places.",
+        "24.99",
+        Some(PATTERN),
+    ) {
+        RefOr::T(schema) => schema,
+        RefOr::Ref(_) => Schema::Object(ObjectBuilder::new().schema_type(Type::String).build()),
+    };
+    OneOfBuilder::new()
+        .item(number)
+        .item(text)
+        .description(Some(
+            "US dollars, as a number or a decimal string, at most two decimal places.",
+        ))
+        .into()
+}
+
 impl utoipa::PartialSchema for Money {
     fn schema() -> RefOr<Schema> {
         string_schema(
@@ -326,6 +401,40 @@ impl FromSql<Numeric, Pg> for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Guide {
+        #[serde(deserialize_with = "number_or_string")]
+        amount: Money,
+    }
+
+    fn guide(json: &str) -> Result<Money, serde_json::Error> {
+        serde_json::from_str::<Guide>(json).map(|g| g.amount)
+    }
+
+    #[test]
+    fn the_guides_numbers_and_our_strings_are_both_amounts() {
+        assert_eq!(guide(r#"{"amount": 100}"#).unwrap().to_cents(), 10_000);
+        assert_eq!(guide(r#"{"amount": 24.99}"#).unwrap().to_cents(), 2_499);
+        assert_eq!(guide(r#"{"amount": 45.5}"#).unwrap().to_cents(), 4_550);
+        assert_eq!(guide(r#"{"amount": "24.99"}"#).unwrap().to_cents(), 2_499);
+        assert_eq!(guide(r#"{"amount": 0}"#).unwrap().to_cents(), 0);
+    }
+
+    #[test]
+    fn a_number_that_is_not_whole_cents_or_not_an_amount_is_refused() {
+        for bad in [
+            r#"{"amount": 0.30000000000000004}"#,
+            r#"{"amount": 1.005}"#,
+            r#"{"amount": -5}"#,
+            r#"{"amount": -0.5}"#,
+            r#"{"amount": true}"#,
+            r#"{"amount": null}"#,
+            r#"{"amount": "1e3"}"#,
+        ] {
+            assert!(guide(bad).is_err(), "{bad}");
+        }
+    }
 
     fn money(text: &str) -> Money {
         Money::parse(text).unwrap()

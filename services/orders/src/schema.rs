@@ -90,6 +90,7 @@ diesel::table! {
         confirmed_at -> Nullable<Timestamptz>,
         delivered_at -> Nullable<Timestamptz>,
         cancelled_at -> Nullable<Timestamptz>,
+        estimated_delivery_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -27,8 +27,8 @@ use crate::input::{FieldError, ParseError};
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Members a problem body defines itself; extensions cannot overwrite them.
-const RESERVED_MEMBERS: [&str; 7] = [
-    "type", "title", "status", "detail", "code", "errors", "instance",
+const RESERVED_MEMBERS: [&str; 9] = [
+    "type", "title", "status", "detail", "code", "errors", "instance", "error", "message",
 ];
 
 /// The detail of every 500: the cause is in the log, not in the answer.
@@ -39,8 +39,10 @@ const INTERNAL_DETAIL: &str =
 /// human `detail` for this occurrence, field `errors` for invalid input, extension members and
 /// an optional `Retry-After`.
 ///
-/// Serialized as `{type, title, status, detail?, code, errors?, ...extensions}`; extension
-/// keys should be camelCase like the rest of the API.
+/// Serialized as `{type, title, status, detail?, code, errors?, error, message,
+/// ...extensions}`; extension keys should be camelCase like the rest of the API. `error` (the
+/// title) and `message` (the detail, else the title) are the guide's members, which its
+/// clients display; RFC 9457 lets a problem carry members of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     code: Code,
@@ -174,6 +176,12 @@ impl Problem {
         self.code.status()
     }
 
+    /// What a person is shown (the guide's `message`): the detail, else the title.
+    #[must_use]
+    pub fn message(&self) -> &str {
+        self.detail.as_deref().unwrap_or_else(|| self.code.title())
+    }
+
     /// The detail, if any.
     #[must_use]
     pub fn detail(&self) -> Option<&str> {
@@ -224,6 +232,8 @@ impl Serialize for Problem {
         if !self.errors.is_empty() {
             map.serialize_entry("errors", &self.errors)?;
         }
+        map.serialize_entry("error", self.code.title())?;
+        map.serialize_entry("message", self.message())?;
         for (key, value) in &self.extensions {
             if !RESERVED_MEMBERS.contains(&key.as_str()) {
                 map.serialize_entry(key, value)?;
@@ -335,7 +345,9 @@ impl From<diesel::result::Error> for Problem {
     "status": 400,
     "detail": "One field is invalid.",
     "code": "VALIDATION_FAILED",
-    "errors": [{"field": "email", "message": "must contain exactly one `@`"}]
+    "errors": [{"field": "email", "message": "must contain exactly one `@`"}],
+    "error": "Invalid request",
+    "message": "One field is invalid."
 }))]
 pub struct ProblemBody {
     /// URI identifying the problem type: the documentation page of `code`.
@@ -353,6 +365,10 @@ pub struct ProblemBody {
     /// Invalid fields, present for invalid input.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The title again, under the guide's name (its clients show `error`).
+    pub error: String,
+    /// The detail, else the title, under the guide's name (its clients show `message`).
+    pub message: String,
     /// Code-specific members, e.g. `currentStatus` for `INVALID_STATE_TRANSITION`.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -368,6 +384,8 @@ impl From<&Problem> for ProblemBody {
             detail: problem.detail.clone(),
             code: problem.code,
             errors: problem.errors.clone(),
+            error: problem.code.title().to_owned(),
+            message: problem.message().to_owned(),
             extensions: problem
                 .extensions
                 .iter()

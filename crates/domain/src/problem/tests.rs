@@ -24,9 +24,22 @@ fn minimal_body_has_type_title_status_detail_code() {
       "title": "Not found",
       "status": 404,
       "detail": "Order not found.",
-      "code": "NOT_FOUND"
+      "code": "NOT_FOUND",
+      "error": "Not found",
+      "message": "Order not found."
     }
     "###);
+}
+
+#[test]
+fn the_guides_error_and_message_cannot_be_overwritten_by_an_extension() {
+    let problem = Problem::conflict("Taken.")
+        .with_extension("error", "spoofed")
+        .with_extension("message", "spoofed");
+    let body = serde_json::to_value(&problem).unwrap();
+    assert_eq!(body["error"], "Conflict");
+    assert_eq!(body["message"], "Taken.");
+    assert_eq!(problem.message(), "Taken.");
 }
 
 #[test]
@@ -36,7 +49,9 @@ fn detail_and_errors_are_left_out_when_absent() {
       "type": "https://docs.fadedskies.com/problems/cart-empty",
       "title": "Cart is empty",
       "status": 422,
-      "code": "CART_EMPTY"
+      "code": "CART_EMPTY",
+      "error": "Cart is empty",
+      "message": "Cart is empty"
     }
     "###);
 }
@@ -65,6 +80,8 @@ fn validation_body_lists_field_errors_and_extensions() {
           "message": "must contain a digit"
         }
       ],
+      "error": "Invalid request",
+      "message": "2 fields are invalid.",
       "requestId": "r-1"
     }
     "###);
@@ -241,12 +258,16 @@ fn problem_body_reads_back_what_problem_writes() {
 fn problem_body_schema_describes_the_members() {
     let schema = serde_json::to_value(<ProblemBody as utoipa::PartialSchema>::schema()).unwrap();
     let properties = schema["properties"].as_object().unwrap();
-    for member in ["type", "title", "status", "detail", "code", "errors"] {
+    for member in [
+        "type", "title", "status", "detail", "code", "errors", "error", "message",
+    ] {
         assert!(properties.contains_key(member), "{member}");
     }
     assert!(!properties.contains_key("extensions"));
     let required = schema["required"].as_array().unwrap();
-    assert!(required.contains(&serde_json::json!("code")));
+    for member in ["code", "error", "message"] {
+        assert!(required.contains(&serde_json::json!(member)), "{member}");
+    }
     assert!(!required.contains(&serde_json::json!("detail")));
 }
 

@@ -113,6 +113,10 @@ pub struct ProductView {
     pub thc_mg_per_package: Option<f64>,
     pub thc: Option<PotencyView>,
     pub cbd: Option<PotencyView>,
+    /// The guide's `thcContent`: `thc.value` as a number (percent or mg, as `thc.unit` says).
+    pub thc_content: Option<f64>,
+    /// The guide's `cbdContent`: `cbd.value` as a number.
+    pub cbd_content: Option<f64>,
     pub strain_type: Option<StrainType>,
     pub effects: Vec<String>,
     pub lab_tested: bool,
@@ -152,6 +156,8 @@ impl ProductView {
             thc_mg_per_package: number(row.thc_mg_per_package.as_ref()),
             thc: potency(row.thc_value.as_ref(), row.thc_unit),
             cbd: potency(row.cbd_value.as_ref(), row.cbd_unit),
+            thc_content: number(row.thc_value.as_ref()),
+            cbd_content: number(row.cbd_value.as_ref()),
             strain_type: row.strain_type,
             effects: row.effects.clone(),
             lab_tested: row.lab_tested,

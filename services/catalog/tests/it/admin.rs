@@ -61,8 +61,15 @@ async fn every_product_change_is_announced_and_audited() {
     let app = TestApp::spawn().await;
     let flower = app.category("flower").await;
     let id = app
-        .product(flower, json!({ "name": "Blue Dream", "price": "45.00", "netWeightGrams": 3.5, "thc": "24%", "stockQuantity": 12, "packageLabel": "1A4000000000000000001234" }))
+        .product(flower, json!({ "name": "Blue Dream", "price": "45.00", "netWeightGrams": 3.5, "thc": "24%", "cbd": "0.5%", "stockQuantity": 12, "packageLabel": "1A4000000000000000001234" }))
         .await;
+    // The guide's clients read the potencies as the numbers `thcContent` and `cbdContent`.
+    let page = app.get_json(&format!("/api/products/{id}"), 200).await;
+    assert_eq!(page["product"]["thcContent"], 24.0);
+    assert_eq!(page["product"]["cbdContent"], 0.5);
+    assert_eq!(page["product"]["thc"]["display"], "24%");
+    let listed = app.get_json("/api/products?search=blue", 200).await;
+    assert_eq!(listed["products"][0]["thcContent"], 24.0);
     let created: v1::ProductUpserted = app
         .tap
         .find("product.upserted", |e: &v1::ProductUpserted| {

@@ -13,7 +13,7 @@ pub struct LocalCounts(Mutex<HashMap<String, (u64, Instant)>>);
 const LOCAL_SWEEP_AT: usize = 50_000;
 
 impl LocalCounts {
-    pub fn hit(&self, key: &str, policy: &Policy) -> Count {
+    pub fn hit(&self, key: &str, policy: &Policy, limit: u64) -> Count {
         let now = Instant::now();
         let mut map = match self.0.lock() {
             Ok(map) => map,
@@ -30,7 +30,7 @@ impl LocalCounts {
         }
         entry.0 += 1;
         Count {
-            limit: policy.requests,
+            limit,
             used: entry.0,
             reset: entry.1 - now,
         }
@@ -48,12 +48,12 @@ mod tests {
         let local = LocalCounts::default();
         let policy = policy(5);
         for used in 1..=5 {
-            let count = local.hit("a", &policy);
+            let count = local.hit("a", &policy, policy.requests);
             assert_eq!(count.used, used);
             assert!(!count.exceeded());
         }
-        assert!(local.hit("a", &policy).exceeded());
-        assert_eq!(local.hit("b", &policy).used, 1);
+        assert!(local.hit("a", &policy, policy.requests).exceeded());
+        assert_eq!(local.hit("b", &policy, policy.requests).used, 1);
     }
 
     #[test]
@@ -63,8 +63,8 @@ mod tests {
             window: Duration::from_millis(1),
             ..policy(1)
         };
-        local.hit("a", &policy);
+        local.hit("a", &policy, policy.requests);
         std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(local.hit("a", &policy).used, 1);
+        assert_eq!(local.hit("a", &policy, policy.requests).used, 1);
     }
 }

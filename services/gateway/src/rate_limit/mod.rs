@@ -25,6 +25,7 @@ use crate::revocation::{Revocations, Verified};
 use auth_token::Claims;
 use auth_token::revocation::{denylist_key, token_version_key};
 use batch::{Batcher, Check, Counter, Token};
+use domain::Role;
 use local::LocalCounts;
 pub use shared::Sender;
 use shared::SharedCounts;
@@ -43,6 +44,10 @@ pub struct Policy {
     pub window: Duration,
     pub key: PolicyKey,
     pub counting: Counting,
+    /// Limits of their own for signed-in callers of these roles, on a `user_or_ip` policy:
+    /// staff working the ID queue or the orders board, and drivers' apps, make many more
+    /// calls than a customer shopping.
+    pub by_role: Vec<(Role, u64)>,
 }
 
 /// How a policy's requests are counted (see the module's notes).
@@ -64,6 +69,18 @@ pub enum PolicyKey {
 }
 
 impl Policy {
+    /// The limit for this caller: its role's own on a per-user policy, else `requests`.
+    pub fn limit(&self, claims: Option<&Claims>) -> u64 {
+        match (self.key, claims) {
+            (PolicyKey::UserOrIp, Some(claims)) => self
+                .by_role
+                .iter()
+                .find(|(role, _)| *role == claims.role)
+                .map_or(self.requests, |(_, limit)| *limit),
+            _ => self.requests,
+        }
+    }
+
     /// The counter's subject for this caller (the keys build it in place: `push_subject`).
     #[cfg(test)]
     fn subject(&self, ip: IpAddr, claims: Option<&Claims>) -> String {
@@ -102,6 +119,7 @@ fn test_policy(requests: u64) -> Policy {
         window: Duration::from_secs(900),
         key: PolicyKey::Ip,
         counting: Counting::Exact,
+        by_role: Vec::new(),
     }
 }
 
@@ -231,7 +249,9 @@ impl Limiter {
             counts: policies
                 .iter()
                 .zip(&keys)
-                .map(|((index, policy), key)| (*index, self.local.hit(key, policy)))
+                .map(|((index, policy), key)| {
+                    (*index, self.local.hit(key, policy, policy.limit(claims)))
+                })
                 .collect(),
             revoked: None,
         }
@@ -262,10 +282,11 @@ impl Limiter {
                 revoked,
             });
         }
+        let claims = token.map(|token| &token.claims);
         let limits: PerPolicy<(&str, u64)> = keys
             .iter()
             .zip(policies)
-            .map(|(key, (_, policy))| (key.as_str(), policy.requests))
+            .map(|(key, (_, policy))| (key.as_str(), policy.limit(claims)))
             .collect();
         let counts = self.shared.count(&limits, Instant::now())?;
         Some(Verdict {
@@ -313,15 +334,12 @@ impl Limiter {
             .zip(reply.counts)
             .map(|(((index, policy), key), (used, ttl_ms))| {
                 let reset = Duration::from_millis(ttl_ms);
+                let limit = policy.limit(token.map(|token| &token.claims));
                 let count = match policy.counting {
-                    Counting::Exact => Count {
-                        limit: policy.requests,
-                        used,
-                        reset,
-                    },
+                    Counting::Exact => Count { limit, used, reset },
                     Counting::Batched => {
                         self.shared
-                            .learn(key, policy.requests, (used, reset), policy.window, now)
+                            .learn(key, limit, (used, reset), policy.window, now)
                     }
                 };
                 (*index, count)
@@ -417,5 +435,34 @@ mod tests {
             format!("user:{}", claims.sub)
         );
         assert_eq!(policy(1).subject(ip, Some(&claims)), "ip:203.0.113.9");
+    }
+
+    #[test]
+    fn a_role_with_its_own_limit_gets_it_and_everyone_else_the_policys() {
+        let claims = |role| {
+            auth_token::Claims::new(
+                domain::UserId::new(),
+                role,
+                true,
+                Duration::from_secs(60),
+                "i",
+                "a",
+            )
+        };
+        let api = Policy {
+            key: PolicyKey::UserOrIp,
+            by_role: vec![(Role::Admin, 3000), (Role::Driver, 1800)],
+            ..policy(100)
+        };
+        assert_eq!(api.limit(None), 100);
+        assert_eq!(api.limit(Some(&claims(Role::Customer))), 100);
+        assert_eq!(api.limit(Some(&claims(Role::Admin))), 3000);
+        assert_eq!(api.limit(Some(&claims(Role::Driver))), 1800);
+        // A per-address policy counts an address, whoever signed in behind it.
+        let per_ip = Policy {
+            by_role: vec![(Role::Admin, 3000)],
+            ..policy(5)
+        };
+        assert_eq!(per_ip.limit(Some(&claims(Role::Admin))), 5);
     }
 }

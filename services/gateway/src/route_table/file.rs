@@ -53,6 +53,10 @@ pub struct PolicyFile {
     /// `exact` (counted in Redis before the request passes) or `batched` (see `rate_limit`).
     #[serde(default = "defaults::counting")]
     pub counting: String,
+    /// Requests per window for a signed-in caller of a role (`admin: 3000`), on a
+    /// `user_or_ip` policy; other callers get `requests`.
+    #[serde(default)]
+    pub roles: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -168,6 +168,30 @@ impl RouteTable {
                     ));
                 }
             };
+            if !policy.roles.is_empty() && key != PolicyKey::UserOrIp {
+                return Err(error(
+                    line,
+                    format!(
+                        "rate limit `{name}`: roles need per: user_or_ip (an address has no role)"
+                    ),
+                ));
+            }
+            let mut by_role = Vec::new();
+            for (role, limit) in &policy.roles {
+                let Ok(parsed) = role.parse::<Role>() else {
+                    return Err(error(
+                        line,
+                        format!("rate limit `{name}`: `{role}` is not a role"),
+                    ));
+                };
+                if *limit == 0 {
+                    return Err(error(
+                        line,
+                        format!("rate limit `{name}`: the limit of `{role}` must be positive"),
+                    ));
+                }
+                by_role.push((parsed, *limit));
+            }
             policy_index.insert(name.clone(), policies.len());
             policies.push(Policy {
                 name: name.clone(),
@@ -175,6 +199,7 @@ impl RouteTable {
                 window: Duration::from_secs(window_secs),
                 key,
                 counting,
+                by_role,
             });
         }
 

@@ -138,6 +138,21 @@ fn bad_values_are_refused_with_their_line() {
             "routes.yaml:7: rate limit `api`: counting is `exact` or `batched`, not `lazily`",
         ),
         (
+            "per: user_or_ip }",
+            "per: user_or_ip, roles: { emperor: 10 } }",
+            "routes.yaml:7: rate limit `api`: `emperor` is not a role",
+        ),
+        (
+            "per: ip }",
+            "per: ip, roles: { admin: 10 } }",
+            "routes.yaml:6: rate limit `auth`: roles need per: user_or_ip (an address has no role)",
+        ),
+        (
+            "per: user_or_ip }",
+            "per: user_or_ip, roles: { admin: 0 } }",
+            "routes.yaml:7: rate limit `api`: the limit of `admin` must be positive",
+        ),
+        (
             "[\"127.0.0.1:8083\"]",
             "[\"localhost\"]",
             "routes.yaml:13: cluster `orders`: endpoint `localhost` is not host:port",
@@ -189,6 +204,23 @@ fn the_shipped_routes_file_is_valid() {
         "/../../deploy/gateway/routes.yaml"
     );
     let table = RouteTable::load(path, std::iter::empty()).unwrap();
+    // Customers keep the guide's 100 requests per 15 minutes; staff and drivers get more.
+    let api = table.policies.iter().find(|p| p.name == "api").unwrap();
+    let claims = |role| {
+        auth_token::Claims::new(
+            domain::UserId::new(),
+            role,
+            true,
+            std::time::Duration::from_secs(60),
+            "i",
+            "a",
+        )
+    };
+    assert_eq!((api.requests, api.window.as_secs()), (100, 900));
+    assert_eq!(api.limit(Some(&claims(Role::Customer))), 100);
+    for staff in [Role::Admin, Role::Agent, Role::Driver] {
+        assert!(api.limit(Some(&claims(staff))) >= 1000, "{staff}");
+    }
     let login = table.find(&Method::POST, "/api/auth/login").unwrap();
     let names: Vec<&str> = login
         .rate_limits

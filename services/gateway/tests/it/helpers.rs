@@ -619,9 +619,9 @@ defaults:
 rate_limits:
   auth: {{ requests: 5, window_secs: 900, per: ip }}
   api: {{ requests: 1000, window_secs: 900, per: user_or_ip, counting: batched }}
-  tight: {{ requests: 3, window_secs: 900, per: user_or_ip }}
+  tight: {{ requests: 3, window_secs: 900, per: user_or_ip, roles: {{ admin: 6 }} }}
   burst: {{ requests: 20, window_secs: 900, per: user_or_ip }}
-  shared: {{ requests: 10, window_secs: 900, per: user_or_ip, counting: batched }}
+  shared: {{ requests: 10, window_secs: 900, per: user_or_ip, counting: batched, roles: {{ driver: 15 }} }}
   realtime: {{ requests: 1200, window_secs: 60, per: ip, counting: batched }}
 clusters:
   stub:

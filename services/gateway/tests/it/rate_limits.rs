@@ -86,6 +86,44 @@ async fn requests_refused_at_the_edge_count_against_their_address() {
     problem(tight("203.0.113.21", Some(&forged)).await, 401).await;
 }
 
+/// How many of `n` requests to `path` as `token` pass before the first 429.
+async fn passed(gateway: &Gateway, path: &str, token: &str, n: usize) -> usize {
+    let mut passed = 0;
+    for _ in 0..n {
+        let response = gateway.get(path).bearer_auth(token).send().await.unwrap();
+        match response.status().as_u16() {
+            200 => passed += 1,
+            429 => break,
+            other => panic!("{path}: {other}"),
+        }
+    }
+    passed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn staff_get_their_roles_limits_and_customers_keep_theirs() {
+    let setup = Setup::new().await;
+    let (_, customer) = setup.tokens.token(Role::Customer);
+    let (_, admin) = setup.tokens.token(Role::Admin);
+    let (_, driver) = setup.tokens.token(Role::Driver);
+    // Counted exactly (in Redis before passing): 3 for everyone, 6 for an admin.
+    assert_eq!(passed(&setup.gateway, "/tight/x", &customer, 10).await, 3);
+    assert_eq!(passed(&setup.gateway, "/tight/x", &admin, 10).await, 6);
+    // Counted in batches: 10 for everyone, 15 for a driver.
+    assert_eq!(passed(&setup.gateway, "/shared/x", &customer, 20).await, 10);
+    assert_eq!(passed(&setup.gateway, "/shared/x", &driver, 20).await, 15);
+    // The refusal names the caller's own limit.
+    let refused = setup
+        .gateway
+        .get("/tight/x")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    assert_eq!(refused.headers()["ratelimit-limit"], "6");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn users_are_counted_apart_and_replicas_share_one_count() {
     let setup = Setup::new().await;

@@ -73,6 +73,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrder<'_>) -> Result<
         confirmed_at: None,
         delivered_at: None,
         cancelled_at: None,
+        estimated_delivery_at: None,
     };
     let a = new.address;
     let destination = DestinationRow {

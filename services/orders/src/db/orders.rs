@@ -45,6 +45,8 @@ pub struct OrderRow {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When tracking expects the driver at the door (null until it publishes an ETA).
+    pub estimated_delivery_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -110,8 +110,11 @@ pub async fn get_license(state: web::Data<AppState>) -> Result<web::Json<License
     }))
 }
 
+/// Where the goods go: `city`, `state` and `zipCode` decide. The guide's clients send the
+/// whole address object (as `GET /api/users/addresses` answers it), so its other members are
+/// accepted: coordinates are used where they help, the rest is ignored.
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PlaceInput {
     #[schema(example = "Austin")]
     pub city: Option<String>,
@@ -119,13 +122,19 @@ pub struct PlaceInput {
     pub state: Option<UsState>,
     #[schema(example = "78701")]
     pub zip_code: Option<UsZip>,
+    #[schema(example = "1100 Congress Ave")]
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaxInput {
-    /// Goods before tax, e.g. "100.00" (treated as cannabis goods).
-    #[schema(value_type = String, example = "100.00")]
+    /// Goods before tax (treated as cannabis goods): `"100.00"`, or the guide's number `100`.
+    #[serde(deserialize_with = "domain::money::number_or_string")]
+    #[schema(schema_with = domain::money::number_or_string_schema)]
     pub subtotal: Money,
     pub delivery_address: PlaceInput,
 }
@@ -226,28 +235,76 @@ pub struct AreaInput {
     /// Used when no coordinates are sent (the ZIP's centre).
     #[schema(example = "78701")]
     pub zip_code: Option<UsZip>,
+    /// The guide's request: an address object, read for its coordinates, else its ZIP.
+    pub address: Option<PlaceInput>,
 }
 
-/// Whether a point (or a ZIP's centre) is inside a service area, and the delivery fee there.
+/// Today's answer and the guide's members beside it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AreaAnswer {
+    #[serde(flatten)]
+    pub area: AreaView,
+    /// The guide's name for `inServiceArea`.
+    pub approved: bool,
+    /// Why not, when not approved (the guide's text).
+    pub reason: Option<String>,
+    /// The municipalities served, in every jurisdiction (informative: the service areas decide).
+    pub available_areas: Vec<String>,
+}
+
+/// Whether a point (or a ZIP's centre, or the guide's `address`) is inside a service area, and
+/// the delivery fee there.
 #[utoipa::path(post, path = "/api/compliance/validate-delivery-area", tag = "compliance", request_body = AreaInput,
-    responses((status = 200, description = "Whether the place is served, where and for what fee", body = AreaView)))]
+    responses((status = 200, description = "Whether the place is served, where and for what fee", body = AreaAnswer)))]
 pub async fn validate_delivery_area(
     state: web::Data<AppState>,
     body: web::Json<AreaInput>,
-) -> Result<web::Json<AreaView>, Problem> {
+) -> Result<web::Json<AreaAnswer>, Problem> {
     let input = body.into_inner();
-    let point =
-        match (input.latitude, input.longitude, &input.zip_code) {
-            (Some(lat), Some(lon), _) => Some(Point::new(lat, lon).map_err(|e| {
-                Problem::validation(vec![FieldError::new("latitude", e.to_string())])
-            })?),
-            (None, None, Some(zip)) => ZipCentroids::get().lookup(zip.as_str()),
-            _ => {
-                return Err(Problem::validation(vec![FieldError::new(
-                    "latitude",
-                    "send latitude and longitude, or a zipCode",
-                )]));
-            }
-        };
-    Ok(web::Json(AreaView::for_point(&state.rules, point)))
+    let address = input.address.as_ref();
+    let coordinates = match (input.latitude, input.longitude) {
+        (Some(lat), Some(lon)) => Some((lat, lon, "latitude")),
+        (None, None) => match address.map(|a| (a.latitude, a.longitude)) {
+            Some((Some(lat), Some(lon))) => Some((lat, lon, "address.latitude")),
+            _ => None,
+        },
+        _ => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "latitude",
+                "send both latitude and longitude, or neither",
+            )]));
+        }
+    };
+    let zip = input
+        .zip_code
+        .as_ref()
+        .or_else(|| address.and_then(|a| a.zip_code.as_ref()));
+    let point = match (coordinates, zip) {
+        (Some((lat, lon, field)), _) => Some(
+            Point::new(lat, lon)
+                .map_err(|e| Problem::validation(vec![FieldError::new(field, e.to_string())]))?,
+        ),
+        (None, Some(zip)) => ZipCentroids::get().lookup(zip.as_str()),
+        (None, None) => {
+            return Err(Problem::validation(vec![FieldError::new(
+                "latitude",
+                "send latitude and longitude, a zipCode, or an address with either",
+            )]));
+        }
+    };
+    let area = AreaView::for_point(&state.rules, point);
+    let mut available_areas: Vec<String> = state
+        .rules
+        .jurisdictions()
+        .iter()
+        .flat_map(|j| j.approved_municipalities.iter().cloned())
+        .collect();
+    available_areas.dedup();
+    Ok(web::Json(AreaAnswer {
+        approved: area.in_service_area,
+        reason: (!area.in_service_area).then(|| "Delivery not available in this area".to_owned()),
+        available_areas,
+        area,
+    }))
 }

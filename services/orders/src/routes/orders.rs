@@ -67,6 +67,8 @@ pub struct OrderView {
     pub id: OrderId,
     pub order_number: String,
     pub customer_id: UserId,
+    /// The guide's name for `customerId`.
+    pub user_id: UserId,
     pub status: OrderStatus,
     /// Inside `pending`: whether catalog reserved the stock.
     pub stock_status: StockStatus,
@@ -93,6 +95,9 @@ pub struct OrderView {
     pub confirmed_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When the driver is expected at the door: null until the tracking service publishes
+    /// an ETA for the order (`delivery.eta_updated`).
+    pub estimated_delivery_time: Option<DateTime<Utc>>,
     /// The order's lines (the snapshot taken at checkout).
     pub items: Vec<OrderItemView>,
 }
@@ -107,6 +112,7 @@ impl OrderView {
             id: order.id,
             order_number: order.order_number,
             customer_id: order.customer_id,
+            user_id: order.customer_id,
             status: order.status,
             stock_status: order.stock_status,
             payment_status: order.payment_status,
@@ -127,6 +133,7 @@ impl OrderView {
             confirmed_at: order.confirmed_at,
             delivered_at: order.delivered_at,
             cancelled_at: order.cancelled_at,
+            estimated_delivery_time: order.estimated_delivery_at,
             items: items.into_iter().map(OrderItemView::from).collect(),
         }
     }

@@ -38,6 +38,16 @@ async fn checkout_stores_a_pending_order_announces_it_and_clears_the_cart() {
     assert_eq!(order["status"], "pending");
     assert_eq!(order["stockStatus"], "pending");
     assert_eq!(order["paymentStatus"], "pending");
+    // The guide's names beside ours: `userId`, and no ETA until tracking publishes one.
+    assert_eq!(order["userId"], customer.id.to_string());
+    assert_eq!(order["userId"], order["customerId"]);
+    assert!(order["estimatedDeliveryTime"].is_null());
+    assert!(
+        order
+            .as_object()
+            .unwrap()
+            .contains_key("estimatedDeliveryTime")
+    );
     // 3 × $40.00 = $120.00 of flower to downtown Austin, worked by hand:
     // state 6.25 % = 7.50, excise 15 % = 18.00, city 1 % = 1.20, transit 1 % = 1.20.
     assert_eq!(order["subtotal"], "120.00");

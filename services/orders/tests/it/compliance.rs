@@ -127,3 +127,104 @@ async fn the_delivery_area_check_answers_for_points_and_zip_codes() {
     app.call(Method::POST, path, Some(&json!({})), None, 400)
         .await;
 }
+
+/// The guide's client sends the subtotal as a number and the whole address object it got from
+/// `GET /api/users/addresses`; it reads `subtotal`, `taxes.{state,cannabis,local,total}` and
+/// `total`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_tax_request_is_answered_with_the_guides_fields() {
+    let app = TestApp::spawn().await;
+    let guide = json!({
+        "subtotal": 100,
+        "deliveryAddress": {
+            "name": "Home",
+            "addressLine1": "1100 Congress Ave",
+            "addressLine2": "Apt 4",
+            "city": "Austin",
+            "state": "TX",
+            "zipCode": "78701",
+            "addressType": "home",
+            "deliveryInstructions": "Gate code 1234",
+            "isPrimary": true
+        }
+    });
+    let tax = app
+        .call(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&guide),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(tax["subtotal"], "100.00");
+    assert_eq!(tax["taxes"]["state"], "6.25");
+    assert_eq!(tax["taxes"]["cannabis"], "15.00");
+    assert_eq!(tax["taxes"]["local"], "2.00");
+    assert_eq!(tax["taxes"]["total"], "23.25");
+    assert_eq!(tax["total"], "123.25");
+    // A fractional number of dollars, as a JavaScript client holds it.
+    let cents = json!({ "subtotal": 19.99, "deliveryAddress": { "city": "Round Rock", "zipCode": "78664" } });
+    let tax = app
+        .call(
+            Method::POST,
+            "/api/compliance/calculate-tax",
+            Some(&cents),
+            None,
+            200,
+        )
+        .await;
+    assert_eq!(tax["taxes"]["total"], "4.25");
+    // A float that is not a whole number of cents is refused, not rounded.
+    for bad in [json!(0.30000000000000004), json!(-5), json!(true)] {
+        let body = json!({ "subtotal": bad, "deliveryAddress": { "state": "TX" } });
+        let (status, problem) = app
+            .send(
+                Method::POST,
+                "/api/compliance/calculate-tax",
+                Some(&body),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(problem["code"], "VALIDATION_FAILED");
+        // The guide's clients show `error` and `message`.
+        assert_eq!(problem["error"], "Invalid request");
+        assert!(problem["message"].is_string());
+    }
+}
+
+/// The guide sends `{address: {...}}` and reads `approved`, `reason` and `availableAreas`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guides_delivery_area_request_is_answered_with_the_guides_fields() {
+    let app = TestApp::spawn().await;
+    let path = "/api/compliance/validate-delivery-area";
+    let austin = json!({ "address": {
+        "addressLine1": "1100 Congress Ave",
+        "city": "Austin",
+        "state": "TX",
+        "zipCode": "78701"
+    } });
+    let answer = app.call(Method::POST, path, Some(&austin), None, 200).await;
+    assert_eq!(answer["approved"], true);
+    assert_eq!(answer["reason"], serde_json::Value::Null);
+    assert_eq!(answer["inServiceArea"], true);
+    let areas = answer["availableAreas"].as_array().unwrap();
+    assert!(areas.iter().any(|a| a == "Austin"), "{areas:?}");
+    assert!(areas.iter().any(|a| a == "Round Rock"), "{areas:?}");
+    // Coordinates in the address win over its ZIP.
+    let far = json!({ "address": { "city": "Austin", "zipCode": "78701", "latitude": 30.9, "longitude": -97.68 } });
+    let answer = app.call(Method::POST, path, Some(&far), None, 200).await;
+    assert_eq!(answer["approved"], false);
+    assert_eq!(answer["reason"], "Delivery not available in this area");
+    // A New York address: its ZIP's centre is no service area's.
+    let ny = json!({ "address": { "city": "New York", "state": "NY", "zipCode": "10001" } });
+    let answer = app.call(Method::POST, path, Some(&ny), None, 200).await;
+    assert_eq!(answer["approved"], false);
+    // An address with nothing to place it is a 400 naming what to send.
+    let nowhere = json!({ "address": { "city": "Austin" } });
+    app.call(Method::POST, path, Some(&nowhere), None, 400)
+        .await;
+    let half = json!({ "address": { "latitude": 30.2 } });
+    app.call(Method::POST, path, Some(&half), None, 400).await;
+}
