@@ -3,9 +3,12 @@
 //! database outage makes a pod unready, never restarted).
 //!
 //! A check is healthy, unhealthy, or degraded: working in part (the event bus with a consumer
-//! that is not attached to its queue). `/health` answers 200 only when every check is
-//! healthy: a degraded service is not ready, and says why (`error`, and the check's
-//! `details`).
+//! that is not attached to its queue). `/health` answers 200 only when every check of our own
+//! dependencies (database, Redis, broker) is healthy: a degraded service is not ready, and
+//! says why (`error`, and the check's `details`). A provider outside our control (the payment
+//! provider, Google, Metrc, mail, push) is an *external* check: when it is down the report
+//! says `degraded` (the guide's word) with 200, since taking every pod out of the load
+//! balancer would not bring Stripe back and would take the Stripe webhook down with it.
 
 use crate::db::DbPool;
 use crate::redis::RedisPool;
@@ -80,6 +83,11 @@ pub trait HealthCheck: Send + Sync {
     fn name(&self) -> &'static str;
     /// `Ok` when the dependency answers; the error text is shown to on-call.
     fn check(&self) -> BoxFuture<'_, Result<(), String>>;
+    /// Whether the dependency is outside our control (see the module's doc): its failure
+    /// degrades the report without making the service unready.
+    fn external(&self) -> bool {
+        false
+    }
     /// The whole answer: by default healthy when [`HealthCheck::check`] passes and unhealthy
     /// when it does not. A check that can be partly working answers degraded itself.
     fn outcome(&self) -> BoxFuture<'_, Outcome> {
@@ -148,6 +156,9 @@ pub struct Health {
 #[serde(rename_all = "camelCase")]
 pub struct HealthReport {
     pub status: &'static str,
+    /// Every check of our own dependencies is healthy (the answer is 200).
+    #[serde(skip)]
+    pub ready: bool,
     pub timestamp: chrono::DateTime<chrono::Utc>,
     pub version: String,
     pub environment: String,
@@ -191,28 +202,35 @@ impl Health {
                     Outcome::unhealthy(format!("no answer within {}s", CHECK_TIMEOUT.as_secs()))
                 }
             };
+            let status = match outcome.status {
+                Status::Unhealthy if check.external() => Status::Degraded,
+                status => status,
+            };
             let report = CheckReport {
-                status: outcome.status.as_str(),
+                status: status.as_str(),
                 response_time: format!("{}ms", started.elapsed().as_millis()),
                 error: outcome.error,
                 details: outcome.details,
             };
-            (check.name(), outcome.status, report)
+            let ready = check.external() || status == Status::Healthy;
+            (check.name(), status, ready, report)
         }))
         .await;
+        let ready = results.iter().all(|(_, _, ready, _)| *ready);
         let status = results
             .iter()
-            .map(|(_, status, _)| *status)
+            .map(|(_, status, _, _)| *status)
             .max()
             .unwrap_or(Status::Healthy);
         HealthReport {
             status: status.as_str(),
+            ready,
             timestamp: chrono::Utc::now(),
             version: self.version.clone(),
             environment: self.environment.clone(),
             checks: results
                 .into_iter()
-                .map(|(name, _, report)| (name, report))
+                .map(|(name, _, _, report)| (name, report))
                 .collect(),
         }
     }
@@ -220,7 +238,7 @@ impl Health {
 
 async fn health(health: web::Data<Health>) -> HttpResponse {
     let report = health.report().await;
-    if report.status == "healthy" {
+    if report.ready {
         HttpResponse::Ok().json(report)
     } else {
         HttpResponse::ServiceUnavailable().json(report)
@@ -321,5 +339,59 @@ mod tests {
             let response = actix_web::test::call_service(&app, request).await;
             assert_eq!(response.status().as_u16(), code);
         }
+    }
+
+    struct Provider(Result<(), String>);
+
+    impl HealthCheck for Provider {
+        fn name(&self) -> &'static str {
+            "payment_provider"
+        }
+
+        fn check(&self) -> BoxFuture<'_, Result<(), String>> {
+            Box::pin(async { self.0.clone() })
+        }
+
+        fn external(&self) -> bool {
+            true
+        }
+    }
+
+    async fn answer(health: Health) -> (u16, serde_json::Value) {
+        let app =
+            actix_web::test::init_service(actix_web::App::new().configure(routes(health))).await;
+        let request = actix_web::test::TestRequest::get()
+            .uri("/health")
+            .to_request();
+        let response = actix_web::test::call_service(&app, request).await;
+        let code = response.status().as_u16();
+        (code, actix_web::test::read_body_json(response).await)
+    }
+
+    #[actix_web::test]
+    async fn a_provider_outage_is_degraded_and_still_ready() {
+        let (code, body) = answer(
+            Health::new("1", "test")
+                .with(Plain(Ok(())))
+                .with(Provider(Err("stripe: connection refused".into()))),
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert_eq!(body["status"], "degraded");
+        assert_eq!(body["checks"]["payment_provider"]["status"], "degraded");
+        assert_eq!(
+            body["checks"]["payment_provider"]["error"],
+            "stripe: connection refused"
+        );
+
+        // Our own dependency down still makes the service unready, provider or not.
+        let (code, body) = answer(
+            Health::new("1", "test")
+                .with(Plain(Err("refused".into())))
+                .with(Provider(Ok(()))),
+        )
+        .await;
+        assert_eq!(code, 503);
+        assert_eq!(body["status"], "unhealthy");
     }
 }

@@ -154,6 +154,12 @@ impl HealthCheck for ProviderCheck {
         "payment_provider"
     }
 
+    /// Stripe down makes payments degraded, not unready: readiness failing on every pod would
+    /// take the webhook (and refunds, and the saga's answers) down with it.
+    fn external(&self) -> bool {
+        true
+    }
+
     fn check(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             let cached = self

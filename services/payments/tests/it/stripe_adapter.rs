@@ -318,3 +318,24 @@ async fn an_answer_past_the_cap_is_refused_unread() {
         .unwrap();
     assert_eq!(customer, "cus_stub1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_unreachable_leaves_payments_ready_and_degraded() {
+    // A port nothing listens on: every call to "Stripe" is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/", closed.local_addr().unwrap());
+    drop(closed);
+    let app = crate::helpers::TestApp::spawn_with(&[
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_SECRET_KEY", KEY),
+        ("STRIPE_API_BASE", &base),
+    ])
+    .await;
+    let health = app
+        .call(reqwest::Method::GET, "/health", None, None, 200)
+        .await;
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(health["checks"]["payment_provider"]["status"], "degraded");
+    assert!(health["checks"]["payment_provider"]["error"].is_string());
+    assert_eq!(health["checks"]["database"]["status"], "healthy");
+}
