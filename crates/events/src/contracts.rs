@@ -118,6 +118,7 @@ pub const QUEUES: &[Queue] = &[
     Queue {
         name: "orders.read_models",
         bindings: &[
+            "delivery.eta_updated",
             "product.upserted",
             "product.deleted",
             "user.registered",

@@ -1,1 +1,1 @@
-ALTER TABLE orders DROP COLUMN estimated_delivery_at;
+ALTER TABLE orders DROP COLUMN estimated_delivery_at, DROP COLUMN eta_computed_at;

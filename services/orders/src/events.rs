@@ -39,9 +39,11 @@ pub const SAGA_BINDINGS: &[&str] = &[
     "payment.refunded",
 ];
 
-/// The read models' queue (products from catalog, users from auth), and its bindings.
+/// The read models' queue (products from catalog, users from auth, arrival estimates from
+/// tracking), and its bindings.
 pub const READ_MODELS_QUEUE: &str = "orders.read_models";
 pub const READ_MODELS_BINDINGS: &[&str] = &[
+    "delivery.eta_updated",
     "product.upserted",
     "product.deleted",
     "user.registered",
@@ -513,6 +515,19 @@ impl ReadModels {
         event: &IncomingEvent,
     ) -> Result<(), HandlerError> {
         let user = match event.name.as_str() {
+            "delivery.eta_updated" => {
+                let e: v1::DeliveryEtaUpdated = event.decode()?;
+                let order = OrderId::from(uuid("order_id", &e.order_id)?);
+                let (Some(arrival), Some(computed)) = (e.estimated_arrival_at, e.computed_at)
+                else {
+                    return Err(HandlerError::Permanent(
+                        "delivery.eta_updated without estimated_arrival_at or computed_at".into(),
+                    ));
+                };
+                // An estimate for an order this service does not hold changes nothing.
+                db::orders::set_eta(conn, order, at(Some(arrival)), at(Some(computed))).await?;
+                return Ok(());
+            }
             "product.upserted" => {
                 let row = product_row(event.decode()?)?;
                 db::products::upsert(conn, &row).await?;

@@ -91,6 +91,7 @@ diesel::table! {
         delivered_at -> Nullable<Timestamptz>,
         cancelled_at -> Nullable<Timestamptz>,
         estimated_delivery_at -> Nullable<Timestamptz>,
+        eta_computed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -74,6 +74,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewOrder<'_>) -> Result<
         delivered_at: None,
         cancelled_at: None,
         estimated_delivery_at: None,
+        eta_computed_at: None,
     };
     let a = new.address;
     let destination = DestinationRow {

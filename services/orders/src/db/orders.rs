@@ -47,6 +47,8 @@ pub struct OrderRow {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// When tracking expects the driver at the door (null until it publishes an ETA).
     pub estimated_delivery_at: Option<DateTime<Utc>>,
+    /// When tracking computed that estimate (a later estimate replaces it, an older never).
+    pub eta_computed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -137,6 +139,30 @@ pub async fn insert(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Keeps tracking's estimate of `order`'s arrival, unless one computed later is kept already
+/// (events may arrive out of order). Answers whether it changed the order.
+pub async fn set_eta(
+    conn: &mut AsyncPgConnection,
+    order: OrderId,
+    arrival: DateTime<Utc>,
+    computed_at: DateTime<Utc>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(orders::table)
+        .filter(orders::id.eq(order))
+        .filter(
+            orders::eta_computed_at
+                .is_null()
+                .or(orders::eta_computed_at.lt(computed_at)),
+        )
+        .set((
+            orders::estimated_delivery_at.eq(arrival),
+            orders::eta_computed_at.eq(computed_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(changed > 0)
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, id: OrderId) -> QueryResult<Option<OrderRow>> {

@@ -452,3 +452,64 @@ async fn orders_are_refused_outside_delivery_hours() {
     assert_eq!(body["opens"], opens);
     assert_eq!(body["timeZone"], "America/Chicago");
 }
+
+/// Tracking's arrival estimates become the order's `estimatedDeliveryTime` (the guide's
+/// field); an older estimate that arrives late changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_shows_trackings_latest_arrival_estimate() {
+    let app = TestApp::spawn().await;
+    let (customer, address) = app.customer().await;
+    let flower = app.product(Product::flower()).await;
+    app.add_to_cart(&customer.token, flower, 3).await;
+    let order = app.checkout(&customer.token, address).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/orders/{id}");
+    let stamp = |seconds: i64| Some(prost_types::Timestamp { seconds, nanos: 0 });
+    let estimate = |arrival: i64, computed: i64| v1::DeliveryEtaUpdated {
+        order_id: id.clone(),
+        customer_id: customer.id.to_string(),
+        eta_minutes: 12,
+        estimated_arrival_at: stamp(arrival),
+        computed_at: stamp(computed),
+        source: "haversine".into(),
+        ..Default::default()
+    };
+    // 2026-12-08T12:00:00Z, computed at 11:48.
+    app.publish(&estimate(1_796_731_200, 1_796_730_480), None)
+        .await;
+    let shown = |order: &Value| order["estimatedDeliveryTime"].as_str().map(str::to_owned);
+    testkit::wait_for(
+        "the first estimate",
+        std::time::Duration::from_secs(10),
+        || async {
+            let order = app
+                .call(Method::GET, &path, None, Some(&customer.token), 200)
+                .await;
+            shown(&order).as_deref() == Some("2026-12-08T12:00:00Z")
+        },
+    )
+    .await;
+    // A later estimate replaces it; then an older one, delivered late, does not.
+    app.publish(&estimate(1_796_731_500, 1_796_730_600), None)
+        .await;
+    let late = app
+        .publish(&estimate(1_796_730_900, 1_796_730_300), None)
+        .await;
+    app.wait_for_row(
+        "the later estimate",
+        format!(
+            "SELECT count(*) AS n FROM orders WHERE id = '{id}' AND eta_computed_at = to_timestamp(1796730600)"
+        ),
+    )
+    .await;
+    // The late one has been handled too (the inbox records it).
+    app.wait_for_row(
+        "the late estimate handled",
+        format!("SELECT count(*) AS n FROM processed_events WHERE event_id = '{late}'"),
+    )
+    .await;
+    let order = app
+        .call(Method::GET, &path, None, Some(&customer.token), 200)
+        .await;
+    assert_eq!(shown(&order).as_deref(), Some("2026-12-08T12:05:00Z"));
+}
