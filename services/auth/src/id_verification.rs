@@ -6,7 +6,8 @@ use crate::audit::{self, Actor};
 use crate::db;
 use crate::db::users::IdStatus;
 use crate::db::verifications::{
-    Decided, DocumentType, NewVerification, ReviewStatus, VerificationRow,
+    Customer, Decided, DocumentType, NewVerification, QueueFilter, ReviewStatus, Submission,
+    VerificationRow,
 };
 use crate::documents::{DocumentFormat, DocumentStore};
 use crate::events;
@@ -115,6 +116,26 @@ pub async fn find(state: &AppState, id: IdVerificationId) -> Result<Verification
         .ok_or_else(no_such_verification)
 }
 
+/// One submission with its customer, for the review queue.
+pub async fn find_submission(
+    state: &AppState,
+    id: IdVerificationId,
+) -> Result<Submission, Problem> {
+    db::verifications::find_submission(&mut *state.db().await?, id)
+        .await?
+        .ok_or_else(no_such_verification)
+}
+
+/// A page of the review queue, oldest first, each submission with its customer; and the
+/// total count of matches.
+pub async fn queue(
+    state: &AppState,
+    filter: &QueueFilter,
+    page: &domain::Pagination,
+) -> Result<(Vec<Submission>, u64), Problem> {
+    Ok(db::verifications::list(&mut *state.db().await?, filter, page).await?)
+}
+
 fn no_such_verification() -> Problem {
     Problem::not_found("No such ID verification.")
 }
@@ -140,7 +161,7 @@ pub async fn decide_as_admin(
     admin: &platform::client::Actor,
     id: IdVerificationId,
     decision: &Decision,
-) -> Result<VerificationRow, Problem> {
+) -> Result<Submission, Problem> {
     let by = DecidedBy::Admin(Actor::from(admin));
     let mut conn = state.db().await?;
     conn.transaction(async |conn| decide(conn, id, decision, &by).await)
@@ -179,14 +200,15 @@ pub async fn decide_as_provider(
 }
 
 /// Records `decision` on a pending verification: the verification, the user's ID status,
-/// the audit entry and `user.id_verification_decided`, in the caller's transaction.
-/// Deciding twice is refused (409), so a late webhook cannot overturn an admin.
+/// the audit entry and `user.id_verification_decided`, in the caller's transaction; answers
+/// the decided submission with its customer. Deciding twice is refused (409), so a late
+/// webhook cannot overturn an admin.
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     id: IdVerificationId,
     decision: &Decision,
     by: &DecidedBy,
-) -> Result<VerificationRow, Problem> {
+) -> Result<Submission, Problem> {
     let current = db::verifications::lock(conn, id)
         .await?
         .ok_or_else(no_such_verification)?;
@@ -229,7 +251,15 @@ pub async fn decide(
     let subject = Some(id.to_string());
     audit::record(conn, &actor, &action, "id_verification", subject, details).await?;
     events::id_decided(conn, &user, &verification).await?;
-    Ok(verification)
+    let customer = Customer {
+        full_name: user.full_name,
+        email: user.email,
+        date_of_birth: user.date_of_birth,
+    };
+    Ok(Submission {
+        verification,
+        customer,
+    })
 }
 
 /// A link that opens a document without a token until `expires_at`.

@@ -1,7 +1,7 @@
 //! `id_verifications`: one row per submitted document, and its review.
 
-use crate::schema::id_verifications;
-use chrono::{DateTime, Utc};
+use crate::schema::{id_verifications, users};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{IdVerificationId, Pagination, UserId};
@@ -40,6 +40,32 @@ pub struct VerificationRow {
     pub reviewer_id: Option<UserId>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Who a submission says they are, from their account: what a reviewer compares the document
+/// with.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct Customer {
+    pub full_name: String,
+    pub email: String,
+    pub date_of_birth: NaiveDate,
+}
+
+/// A submission with its customer, as the review queue shows it.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub verification: VerificationRow,
+    pub customer: Customer,
+}
+
+impl From<(VerificationRow, Customer)> for Submission {
+    fn from((verification, customer): (VerificationRow, Customer)) -> Self {
+        Self {
+            verification,
+            customer,
+        }
+    }
 }
 
 #[derive(Debug, Insertable)]
@@ -105,16 +131,50 @@ pub async fn lock(
         .optional()
 }
 
-/// Oldest first: the review queue is worked in arrival order.
+/// One submission with its customer.
+pub async fn find_submission(
+    conn: &mut AsyncPgConnection,
+    id: IdVerificationId,
+) -> QueryResult<Option<Submission>> {
+    id_verifications::table
+        .inner_join(users::table)
+        .filter(id_verifications::id.eq(id))
+        .select((VerificationRow::as_select(), Customer::as_select()))
+        .first::<(VerificationRow, Customer)>(conn)
+        .await
+        .optional()
+        .map(|found| found.map(Submission::from))
+}
+
+/// Filters of the review queue.
+#[derive(Debug, Default)]
+pub struct QueueFilter {
+    pub status: Option<ReviewStatus>,
+    /// Matches part of the customer's name or email, case-insensitively.
+    pub search: Option<String>,
+}
+
+/// Oldest first: the review queue is worked in arrival order. Each with its customer, and the
+/// total count of matches.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    status: Option<ReviewStatus>,
+    filter: &QueueFilter,
     page: &Pagination,
-) -> QueryResult<(Vec<VerificationRow>, u64)> {
+) -> QueryResult<(Vec<Submission>, u64)> {
     let query = || {
-        let mut query = id_verifications::table.into_boxed();
-        if let Some(status) = status {
+        let mut query = id_verifications::table
+            .inner_join(users::table)
+            .into_boxed();
+        if let Some(status) = filter.status {
             query = query.filter(id_verifications::status.eq(status));
+        }
+        if let Some(search) = &filter.search {
+            let pattern = format!("%{}%", super::users::escape_like(search));
+            query = query.filter(
+                users::full_name
+                    .ilike(pattern.clone())
+                    .or(users::email.ilike(pattern)),
+            );
         }
         query
     };
@@ -123,9 +183,10 @@ pub async fn list(
         .order((id_verifications::created_at.asc(), id_verifications::id))
         .limit(page.limit_i64())
         .offset(page.offset_i64())
-        .select(VerificationRow::as_select())
-        .load(conn)
+        .select((VerificationRow::as_select(), Customer::as_select()))
+        .load::<(VerificationRow, Customer)>(conn)
         .await?;
+    let rows = rows.into_iter().map(Submission::from).collect();
     Ok((rows, u64::try_from(total).unwrap_or_default()))
 }
 

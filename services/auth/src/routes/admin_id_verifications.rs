@@ -1,13 +1,13 @@
 //! `/api/admin/id-verifications*`: the manual review queue, and the signed links admins view
 //! documents through (`routes/id_documents.rs` serves them).
 
-use crate::db;
-use crate::db::verifications::{DocumentType, ReviewStatus, VerificationRow};
+use crate::db::verifications::{DocumentType, QueueFilter, ReviewStatus, Submission};
 use crate::id_verification::{self, Decision};
+use crate::routes::check_filter;
 use crate::state::AppState;
 use actix_web::web;
 use auth_token::{Admin, Authenticated};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::input::{BoundedText, Validation};
 use domain::{IdVerificationId, Listed, Page, Pagination, PaginationQuery, Problem, UserId};
 use platform::client::Acting;
@@ -20,6 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 pub struct AdminVerificationView {
     pub id: IdVerificationId,
     pub user_id: UserId,
+    /// Who the customer says they are, from their account: what the document is compared with.
+    pub customer: CustomerView,
     pub document_type: DocumentType,
     pub content_type: String,
     pub size_bytes: i64,
@@ -32,15 +34,31 @@ pub struct AdminVerificationView {
     pub decided_at: Option<DateTime<Utc>>,
 }
 
+/// The customer behind a submission, as their account has them now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerView {
+    pub full_name: String,
+    pub email: String,
+    pub date_of_birth: NaiveDate,
+}
+
 impl Listed for AdminVerificationView {
     const KEY: &'static str = "verifications";
 }
 
-impl From<&VerificationRow> for AdminVerificationView {
-    fn from(row: &VerificationRow) -> Self {
+impl From<&Submission> for AdminVerificationView {
+    fn from(submission: &Submission) -> Self {
+        let row = &submission.verification;
+        let customer = &submission.customer;
         Self {
             id: row.id,
             user_id: row.user_id,
+            customer: CustomerView {
+                full_name: customer.full_name.clone(),
+                email: customer.email.clone(),
+                date_of_birth: customer.date_of_birth,
+            },
             document_type: row.document_type,
             content_type: row.content_type.clone(),
             size_bytes: row.size_bytes,
@@ -54,7 +72,7 @@ impl From<&VerificationRow> for AdminVerificationView {
     }
 }
 
-/// The queue's filter (`limit` and `offset` are [`PaginationQuery`]'s). Taken as a string and
+/// The queue's filters (`limit` and `offset` are [`PaginationQuery`]'s). Taken as strings and
 /// parsed here, so a bad value is answered naming its field.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -62,23 +80,35 @@ pub struct VerificationQuery {
     /// Only submissions with this status; all when absent.
     #[param(value_type = Option<ReviewStatus>)]
     pub status: Option<String>,
+    /// Part of the customer's full name or email, any case; at most 200 characters, no
+    /// control characters. Blank is no filter.
+    #[param(max_length = 200)]
+    pub search: Option<String>,
 }
 
 impl VerificationQuery {
-    fn parse(&self) -> Result<Option<ReviewStatus>, Problem> {
-        let Some(status) = &self.status else {
-            return Ok(None);
-        };
+    fn parse(&self) -> Result<QueueFilter, Problem> {
         let mut v = Validation::new();
-        let parsed = status.parse::<ReviewStatus>().ok();
-        if parsed.is_none() {
-            v.add("status", "must be pending, approved or rejected");
-        }
-        v.finish(|| Some(parsed))
+        let status = self.status.as_deref().and_then(|status| {
+            let parsed = status.parse::<ReviewStatus>().ok();
+            if parsed.is_none() {
+                v.add("status", "must be pending, approved or rejected");
+            }
+            parsed
+        });
+        let search = self
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        check_filter(&mut v, "search", search);
+        let search = search.map(str::to_owned);
+        v.finish(|| Some(QueueFilter { status, search }))
     }
 }
 
-/// The review queue, oldest first.
+/// The review queue, oldest first, each submission with its customer's name, email and date
+/// of birth; filtered by status and searched by the customer's name or email.
 #[utoipa::path(get, path = "/api/admin/id-verifications", tag = "admin",
     params(VerificationQuery, PaginationQuery),
     responses((status = 200, description = "A page of submissions", body = Page<AdminVerificationView>)),
@@ -89,14 +119,13 @@ pub async fn list_id_verifications(
     page: Pagination,
     query: web::Query<VerificationQuery>,
 ) -> Result<web::Json<Page<AdminVerificationView>>, Problem> {
-    let status = query.parse()?;
-    let mut conn = state.db().await?;
-    let (rows, total) = db::verifications::list(&mut conn, status, &page).await?;
+    let filter = query.parse()?;
+    let (rows, total) = id_verification::queue(&state, &filter, &page).await?;
     let views = rows.iter().map(AdminVerificationView::from).collect();
     Ok(web::Json(Page::new(views, total, page)))
 }
 
-/// One submission.
+/// One submission, with its customer.
 #[utoipa::path(get, path = "/api/admin/id-verifications/{id}", tag = "admin",
     params(("id" = IdVerificationId, Path, description = "The submission")),
     responses((status = 200, description = "The submission", body = AdminVerificationView),
@@ -107,7 +136,7 @@ pub async fn get_id_verification(
     _admin: Authenticated<Admin>,
     id: web::Path<IdVerificationId>,
 ) -> Result<web::Json<AdminVerificationView>, Problem> {
-    let row = id_verification::find(&state, *id).await?;
+    let row = id_verification::find_submission(&state, *id).await?;
     Ok(web::Json(AdminVerificationView::from(&row)))
 }
 

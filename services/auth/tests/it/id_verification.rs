@@ -438,3 +438,125 @@ fn the_gateway_routes_the_jumio_callback_like_our_webhook() {
     assert!(ours.contains(&"cluster: auth") && ours.contains(&"auth: none"));
     assert_eq!(entry("/webhooks/jumio"), ours);
 }
+
+/// A reviewer compares the document with who the customer says they are: every entry of the
+/// queue, and one submission, carries the customer's full name, email and date of birth, and
+/// the queue is searched by part of the name or the email in any case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_queue_shows_and_searches_the_customers() {
+    let app = TestApp::spawn().await;
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let jamie_email = format!("jamie-{tag}@example.com");
+    let jamie = app.register(&jamie_email).await;
+    let mut morgan_body = crate::helpers::registration(&format!("m.okafor-{tag}@example.com"));
+    morgan_body["fullName"] = json!("Morgan O'Kafor");
+    morgan_body["dateOfBirth"] = json!("1990-02-14");
+    let res = app.post("/api/auth/register", &morgan_body, None).await;
+    assert_eq!(res.status, 201, "{}", res.text);
+    let morgan = res.json();
+    for customer in [&jamie, &morgan] {
+        let token = customer["accessToken"].as_str().unwrap();
+        let res = upload(&app, token, png(), "image/png", Some("state_id")).await;
+        assert_eq!(res.status, 201, "{}", res.text);
+    }
+    let admin = app.admin_token().await;
+
+    let queue: Value = app
+        .get("/api/admin/id-verifications", Some(&admin))
+        .await
+        .json();
+    assert_eq!(queue["total"], 2);
+    let first = &queue["verifications"][0];
+    assert_eq!(first["userId"], jamie["user"]["id"]);
+    assert_eq!(
+        first["customer"],
+        json!({
+            "fullName": "Jamie Rivera",
+            "email": jamie_email,
+            "dateOfBirth": jamie["user"]["dateOfBirth"],
+        })
+    );
+    assert_eq!(
+        queue["verifications"][1]["customer"],
+        json!({
+            "fullName": "Morgan O'Kafor",
+            "email": morgan["user"]["email"],
+            "dateOfBirth": "1990-02-14",
+        })
+    );
+
+    let search = |query: &str| queue_names(&app, &admin, query.to_owned());
+    assert_eq!(search("search=rIVer").await, ["Jamie Rivera"], "by name");
+    assert_eq!(search("search=O%27KAFOR").await, ["Morgan O'Kafor"]);
+    assert_eq!(
+        search(&format!("search=M.OKAFOR-{}", tag.to_uppercase())).await,
+        ["Morgan O'Kafor"],
+        "by email, any case"
+    );
+    assert_eq!(
+        search(&format!("search={tag}")).await,
+        ["Jamie Rivera", "Morgan O'Kafor"]
+    );
+    assert_eq!(
+        search("search=%20%20").await,
+        ["Jamie Rivera", "Morgan O'Kafor"],
+        "blank is no filter"
+    );
+    assert!(search("search=j%25e").await.is_empty(), "% is itself");
+    assert!(search("search=nobody").await.is_empty());
+    assert_eq!(
+        search("search=jamie&status=pending").await,
+        ["Jamie Rivera"]
+    );
+    assert!(search("search=jamie&status=approved").await.is_empty());
+
+    let long = "x".repeat(201);
+    let problem = assert_problem!(
+        app.get(
+            &format!("/api/admin/id-verifications?search={long}"),
+            Some(&admin)
+        )
+        .await,
+        400,
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(fields(&problem), ["search"]);
+    let problem = assert_problem!(
+        app.get("/api/admin/id-verifications?search=a%00b", Some(&admin))
+            .await,
+        400,
+        "VALIDATION_FAILED"
+    );
+    assert_eq!(fields(&problem), ["search"]);
+
+    // One submission, and the answer of a decision, carry the customer too.
+    let id = queue["verifications"][1]["id"].as_str().unwrap();
+    let one: Value = app
+        .get(&format!("/api/admin/id-verifications/{id}"), Some(&admin))
+        .await
+        .json();
+    assert_eq!(one["customer"], queue["verifications"][1]["customer"]);
+    let res = app
+        .post(
+            &format!("/api/admin/id-verifications/{id}/approve"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json()["customer"]["fullName"], "Morgan O'Kafor");
+}
+
+/// The customers' names in the review queue asked with `query`.
+async fn queue_names(app: &TestApp, admin: &str, query: String) -> Vec<String> {
+    let res = app
+        .get(&format!("/api/admin/id-verifications?{query}"), Some(admin))
+        .await;
+    assert_eq!(res.status, 200, "{query}: {}", res.text);
+    res.json()["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["customer"]["fullName"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -120,7 +120,12 @@ fn parameters_are_where_the_handlers_read_them_with_their_types() {
     );
     assert_eq!(
         parameters(&json, "/api/admin/id-verifications", "get"),
-        [("status", "query"), ("limit", "query"), ("offset", "query")]
+        [
+            ("status", "query"),
+            ("search", "query"),
+            ("limit", "query"),
+            ("offset", "query"),
+        ]
     );
     assert_eq!(
         parameters(&json, "/api/id-documents/{id}", "get"),
