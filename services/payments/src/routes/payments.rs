@@ -15,36 +15,6 @@ use domain::input::Validation;
 use domain::{Money, OrderId, PaymentId, PaymentMethodId, Problem};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
-
-/// The schema of `amount` (read as JSON and checked field by field): dollars as a JSON
-/// number (`39.99`, the guide's) or as a decimal string (`"39.99"`, ours).
-pub struct IntentAmount;
-
-impl utoipa::PartialSchema for IntentAmount {
-    fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .description(Some(
-                "Dollars, at most two decimal places, never negative: a number (`39.99`, as the guide sends it) or a decimal string (`\"39.99\"`).",
-            ))
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Number)
-                    .minimum(Some(0))
-                    .examples([serde_json::json!(39.99)]),
-            )
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .pattern(Some(r"^\d+(\.\d{1,2})?$"))
-                    .examples([serde_json::json!("39.99")]),
-            )
-            .into()
-    }
-}
-
-impl ToSchema for IntentAmount {}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -57,7 +27,7 @@ pub struct CreateIntentRequest {
     /// it) or a decimal string (`"39.99"`), at most two decimal places. It never sets what is
     /// charged: refused (422, with the right `amount`) when it is not what the order owes by
     /// card after FS Coins.
-    #[schema(value_type = Option<IntentAmount>)]
+    #[schema(schema_with = domain::money::number_or_string_schema)]
     pub amount: Option<serde_json::Value>,
     /// One of the caller's saved methods: its id (`GET /api/payments/methods`) or the
     /// provider's id it was saved with (`pm_...`, as the guide sends it); 404 for any other.
@@ -82,17 +52,16 @@ pub struct IntentView {
     pub amount: Money,
 }
 
+/// Read like every amount the guide sends as a number (`domain::money::number_or_string`),
+/// here from the JSON value so that a refusal names the field.
 fn amount(v: &mut Validation, value: Option<&serde_json::Value>) -> Option<Money> {
-    let text = match value? {
-        // `to_string` writes the number as it was read: `45.999` or `-5` stay refusable.
-        serde_json::Value::Number(n) => n.to_string(),
-        serde_json::Value::String(s) => s.clone(),
-        _ => {
-            v.add("amount", "must be an amount in dollars like 45.99");
-            return None;
+    match domain::money::number_or_string(value?) {
+        Ok(amount) => Some(amount),
+        Err(err) => {
+            v.add("amount", err.to_string());
+            None
         }
-    };
-    v.check("amount", Money::parse(&text))
+    }
 }
 
 fn id<T: From<uuid::Uuid>>(v: &mut Validation, field: &str, value: &str, what: &str) -> Option<T> {
@@ -127,6 +96,10 @@ fn method(v: &mut Validation, value: &str) -> Option<MethodRef> {
 }
 
 /// A PaymentIntent for the caller's pending order, confirmed in the app.
+///
+/// The guide's request (`{amount, paymentMethodId}`, no `orderId`) pays the caller's newest
+/// order still waiting for payment. `amount` never sets what is charged: it must be what the
+/// order owes by card after FS Coins, else 422 naming the right `amount`.
 #[utoipa::path(post, path = "/api/payments/create-intent", tag = "payments", request_body = CreateIntentRequest,
     responses((status = 200, description = "The PaymentIntent to confirm in the app", body = IntentView),
         (status = 404, description = "`NOT_FOUND`: not the caller's pending order (or, without `orderId`, no order waiting for payment), or not one of the caller's saved payment methods"),
