@@ -535,6 +535,7 @@ async fn orders_survive_crashes_and_a_broker_restart_and_every_service_stops_wit
     // What on-call sees: every consumer attached again, after a reattachment.
     for (service, queue) in [
         (&stack.auth, "auth.audit"),
+        (&stack.auth, "auth.rewards"),
         (&stack.catalog, "catalog.orders"),
         (&stack.orders, "orders.saga"),
         (&stack.orders, "orders.read_models"),
