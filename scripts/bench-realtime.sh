@@ -14,8 +14,9 @@
 #   over its socket (the guide's path); realtime gets what tracking publishes on its Redis
 #   emit channel once it has accepted a location (ours). docs/benchmarks.md says why that is
 #   the same work.
-# Every scenario starts its server afresh; ours and the peer alternate (ours first in odd
-# rounds), since the machine's speed drifts. Redis and RabbitMQ (realtime's event consumer)
+# Every scenario starts its servers afresh. The machine's speed drifts (and it is shared): the
+# connections scenario runs ours first in odd rounds and the peer first in even ones; the
+# fan-out has both servers up and alternates their steps, each side's knee searched on its own. Redis and RabbitMQ (realtime's event consumer)
 # must be up (`make stack`); Node 18+ and npm (the registry, at first use).
 #
 #   scripts/bench-realtime.sh                      (make bench runs it; about 15 minutes)

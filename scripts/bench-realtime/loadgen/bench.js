@@ -11,8 +11,9 @@
 //   BENCH_P99_MS (50), then bisected; the knee is the highest rate that passed, reported as
 //   messages delivered per second. A message never received counts as late.
 //
-// Sides run alternately (ours first in odd rounds, the peer first in even ones), since the
-// machine's speed drifts. Prints Markdown on stdout, progress on stderr, and writes every step
+// The machine's speed drifts (and it is shared), so the sides alternate: the connections
+// scenario runs ours first in odd rounds and the peer first in even ones; the fan-out has both
+// servers up and alternates their steps, each side's knee searched on its own. Prints Markdown on stdout, progress on stderr, and writes every step
 // to BENCH_RESULTS (JSON) when set.
 const { spawn } = require('child_process');
 const crypto = require('crypto');
@@ -295,7 +296,7 @@ async function connections(side, ctx) {
     const idle = status(server.pid);
     log(`${side}: idle RSS ${idle.rssMb.toFixed(1)} MB; connecting ${cfg.connections}`);
     const began = Date.now();
-    const opened = await ctx.workers.each(
+    const opened = await ctx.clients[side].each(
       split(conns, cfg.workers).map((share) => ({
         type: 'open',
         url: server.url,
@@ -310,7 +311,7 @@ async function connections(side, ctx) {
     const ticksBefore = ticks(server.pid);
     await sleep(cfg.holdSeconds * 1000);
     const heldCpu = ((ticks(server.pid) - ticksBefore) / TICK_HZ / cfg.holdSeconds) * 100;
-    const counts = await ctx.workers.all({ type: 'count' });
+    const counts = await ctx.clients[side].all({ type: 'count' });
     const held = counts.reduce((sum, answer) => sum + answer.connected, 0);
     const loaded = status(server.pid);
     log(`${side}: ${held} held after ${cfg.holdSeconds} s; RSS ${loaded.rssMb.toFixed(1)} MB (peak ${loaded.hwmMb.toFixed(1)})`);
@@ -328,7 +329,7 @@ async function connections(side, ctx) {
       heldCpuPct: heldCpu,
     };
   } finally {
-    await ctx.workers.all({ type: 'close' });
+    await ctx.clients[side].all({ type: 'close' });
     await server.stop();
     if (side === 'peer') await ctx.redis.del(PEER_USERS_KEY);
   }
@@ -344,7 +345,7 @@ function percentile(hist, total, p) {
   return Infinity;
 }
 
-async function runStep(side, server, ctx, rate) {
+async function runStep(side, server, workers, rate) {
   const measureMs = cfg.stepSeconds * 1000;
   const warmMs = cfg.warmSeconds * 1000;
   const samples = {};
@@ -352,14 +353,14 @@ async function runStep(side, server, ctx, rate) {
     samples[name] = {
       server: ticks(server.pid),
       redis: ticks(cfg.redisPid),
-      client: ctx.workers.pids().reduce((sum, pid) => sum + ticks(pid), 0),
+      client: workers.pids().reduce((sum, pid) => sum + ticks(pid), 0),
     };
   };
   const timers = [
     setTimeout(() => sample('start'), warmMs),
     setTimeout(() => sample('end'), warmMs + measureMs),
   ];
-  const answers = await ctx.workers.all({
+  const answers = await workers.all({
     type: 'step',
     rate,
     warmMs,
@@ -416,12 +417,14 @@ async function settle(server) {
   }
 }
 
-async function fanout(side, ctx) {
+// One side's fan-out set-up: its server, and its rooms on its own client processes.
+async function openFanout(side, ctx) {
+  const workers = ctx.clients[side];
   const issuer = issuerFor(side, ctx.ed25519);
-  const orders = Array.from({ length: cfg.rooms }, () => uuid());
   const users = [];
   const conns = [];
-  for (const orderId of orders) {
+  for (let i = 0; i < cfg.rooms; i += 1) {
+    const orderId = uuid();
     const watcher = uuid();
     const driver = uuid();
     users.push([watcher, 'customer'], [driver, 'driver']);
@@ -430,66 +433,90 @@ async function fanout(side, ctx) {
   }
   if (side === 'peer') await registerPeerUsers(ctx.redis, users);
   const server = await startServer(side, ctx.support);
+  // A room's watcher and driver go to the same process (pairs are adjacent in `conns`).
+  const shares = Array.from({ length: cfg.workers }, () => []);
+  for (let i = 0; i < conns.length; i += 2) shares[(i / 2) % cfg.workers].push(conns[i], conns[i + 1]);
+  const opened = await workers.each(
+    shares.map((share) => ({
+      type: 'open',
+      url: server.url,
+      conns: share,
+      concurrency: Math.ceil(cfg.concurrency / cfg.workers),
+    })),
+  );
+  const ok = opened.reduce((sum, answer) => sum + answer.ok, 0);
+  if (ok !== conns.length) throw new Error(`${side}: ${ok}/${conns.length} connected: ${JSON.stringify(sumErrors(opened))}`);
+  await workers.all({ type: 'publisher', side, redisUrl: cfg.redisUrl, channel: 'bench-realtime:emit' });
+  const probed = await workers.all({ type: 'probe', timeoutMs: 20000 });
+  const reached = probed.reduce((sum, answer) => sum + answer.reached, 0);
+  if (reached !== cfg.rooms) throw new Error(`${side}: only ${reached}/${cfg.rooms} rooms reached their watcher`);
+  log(`${side}: ${cfg.rooms} rooms, each with its watcher and driver`);
+  return { side, server, workers, steps: [] };
+}
+
+async function closeFanout(ctx, run) {
+  await run.workers.all({ type: 'close' });
+  await run.server.stop();
+  if (run.side === 'peer') await ctx.redis.del(PEER_USERS_KEY);
+}
+
+// The rates to try, as a generator told whether each passed: up the list until one fails,
+// then bisected between the last that passed and the first that failed.
+function* kneeSearch() {
+  let best = null;
+  let worst = null;
+  for (const rate of cfg.rates) {
+    const result = yield rate;
+    if (!result.pass) {
+      worst = result;
+      break;
+    }
+    best = result;
+  }
+  for (let i = 0; worst && best && i < cfg.bisections; i += 1) {
+    const rate = Math.round(((best.rate + worst.rate) / 2) * 10) / 10;
+    if (rate <= best.rate || rate >= worst.rate) break;
+    const result = yield rate;
+    if (result.pass) best = result;
+    else worst = result;
+  }
+  return { knee: best, firstFail: worst };
+}
+
+// Both sides' knees, searched in lockstep: both servers are up, and their steps alternate
+// (`order[0]` first), so that what else the machine is doing weighs on both alike. A step
+// that fails is run again (BENCH_RETRIES times) before it counts.
+async function fanout(order, ctx) {
+  const runs = [];
   try {
-    // A room's watcher and driver go to the same worker (pairs are adjacent in `conns`).
-    const shares = Array.from({ length: cfg.workers }, () => []);
-    for (let i = 0; i < conns.length; i += 2) shares[(i / 2) % cfg.workers].push(conns[i], conns[i + 1]);
-    const opened = await ctx.workers.each(
-      shares.map((share) => ({
-        type: 'open',
-        url: server.url,
-        conns: share,
-        concurrency: Math.ceil(cfg.concurrency / cfg.workers),
-      })),
-    );
-    const ok = opened.reduce((sum, answer) => sum + answer.ok, 0);
-    if (ok !== conns.length) throw new Error(`${side}: ${ok}/${conns.length} connected: ${JSON.stringify(sumErrors(opened))}`);
-    await ctx.workers.all({
-      type: 'publisher',
-      side,
-      redisUrl: cfg.redisUrl,
-      channel: 'bench-realtime:emit',
-    });
-    const probed = await ctx.workers.all({ type: 'probe', timeoutMs: 20000 });
-    const reached = probed.reduce((sum, answer) => sum + answer.reached, 0);
-    if (reached !== cfg.rooms) throw new Error(`${side}: only ${reached}/${cfg.rooms} rooms reached their watcher`);
-    log(`${side}: ${cfg.rooms} rooms, each with its watcher and driver; raising the rate`);
-    await sleep(1000);
-    const steps = [];
-    let best = null;
-    let worst = null;
-    // A step that fails is run again (BENCH_RETRIES times) before it counts: the machine is
-    // shared, and one burst of another process's work can spoil 5 s.
-    const attempt = async (rate) => {
-      let result;
-      for (let i = 0; i <= cfg.retries; i += 1) {
-        result = await runStep(side, server, ctx, rate);
-        steps.push(result);
-        await settle(server);
-        if (result.pass) break;
+    for (const side of order) runs.push(await openFanout(side, ctx));
+    const searches = runs.map(() => kneeSearch());
+    const pending = runs.map((_, i) => searches[i].next());
+    const outcome = {};
+    while (pending.some((state) => !state.done)) {
+      for (const [i, run] of runs.entries()) {
+        if (pending[i].done) continue;
+        const rate = pending[i].value;
+        let result;
+        for (let attempt = 0; attempt <= cfg.retries; attempt += 1) {
+          result = await runStep(run.side, run.server, run.workers, rate);
+          run.steps.push(result);
+          await settle(run.server);
+          if (result.pass) break;
+        }
+        pending[i] = searches[i].next(result);
+        if (pending[i].done) outcome[run.side] = pending[i].value;
       }
-      return result;
-    };
-    for (const rate of cfg.rates) {
-      const result = await attempt(rate);
-      if (!result.pass) {
-        worst = result;
-        break;
-      }
-      best = result;
     }
-    for (let i = 0; worst && best && i < cfg.bisections; i += 1) {
-      const rate = Math.round(((best.rate + worst.rate) / 2) * 10) / 10;
-      if (rate <= best.rate || rate >= worst.rate) break;
-      const result = await attempt(rate);
-      if (result.pass) best = result;
-      else worst = result;
-    }
-    return { side, scenario: 'fanout', rooms: cfg.rooms, knee: best, firstFail: worst, steps };
+    return runs.map((run) => ({
+      side: run.side,
+      scenario: 'fanout',
+      rooms: cfg.rooms,
+      ...outcome[run.side],
+      steps: run.steps,
+    }));
   } finally {
-    await ctx.workers.all({ type: 'close' });
-    await server.stop();
-    if (side === 'peer') await ctx.redis.del(PEER_USERS_KEY);
+    for (const run of runs) await closeFanout(ctx, run);
   }
 }
 
@@ -526,8 +553,8 @@ function report(results, machine) {
     lines.push(
       `Fan-out: ${cfg.rooms.toLocaleString('en-US')} rooms, one publisher and one watcher each; the knee is the highest rate whose p99 from publish to receipt is at most ${cfg.p99Ms} ms (steps of ${cfg.stepSeconds} s).`,
       '',
-      '| round | server | knee: delivered | p50 | p99 | server CPU | Redis CPU | load generator CPU | next step (failed) |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| round | server | knee: delivered | p50 | p99 | server CPU | server CPU per message | Redis CPU | load generator CPU | next step (failed) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const round of rounds) {
       for (const side of cfg.sides) {
@@ -538,14 +565,17 @@ function report(results, machine) {
         const next = f ? `${rate(f.deliveredPerSecond)} of ${rate(f.offered)}, p99 ${ms(f.p99)}${f.paced ? '' : ' (load generator behind)'}` : 'none failed';
         lines.push(
           k
-            ? `| ${round} | ${NAME[side]} | **${rate(k.deliveredPerSecond)}** | ${ms(k.p50)} | ${ms(k.p99)} | ${k.serverCpuPct.toFixed(0)} % | ${k.redisCpuPct.toFixed(0)} % | ${k.clientCpuPct.toFixed(0)} % | ${next} |`
-            : `| ${round} | ${NAME[side]} | none (the first step failed) | | | | | | ${next} |`,
+            ? `| ${round} | ${NAME[side]} | **${rate(k.deliveredPerSecond)}** | ${ms(k.p50)} | ${ms(k.p99)} | ${k.serverCpuPct.toFixed(0)} % | ${((k.serverCpuPct * 1e4) / k.deliveredPerSecond).toFixed(0)} µs | ${k.redisCpuPct.toFixed(0)} % | ${k.clientCpuPct.toFixed(0)} % | ${next} |`
+            : `| ${round} | ${NAME[side]} | none (the first step failed) | | | | | | | ${next} |`,
         );
       }
     }
     lines.push('');
   }
-  lines.push('| round | ours, RSS with 10,000 held (target < 300 MB) | fan-out knee, ours ÷ peer (target ≥ 3×) |', '|---|---|---|');
+  lines.push(
+    `| round | ours, RSS with ${cfg.connections.toLocaleString('en-US')} held (target < 300 MB) | fan-out knee, ours ÷ peer (target ≥ 3×) |`,
+    '|---|---|---|',
+  );
   for (const round of rounds) {
     const c = find(round, 'connections', 'ours');
     const fo = find(round, 'fanout', 'ours');
@@ -577,7 +607,8 @@ async function main() {
     ed25519,
     support: `http://127.0.0.1:${PORT.support}`,
     redis: new Redis(cfg.redisUrl),
-    workers: new Workers(cfg.workers),
+    // Each side has its own client processes (both servers are up during the fan-out).
+    clients: Object.fromEntries(cfg.sides.map((side) => [side, new Workers(cfg.workers)])),
   };
   log(
     `logs in ${cfg.logDir}; client ${cfg.client} x${cfg.workers}; server CPUs ${cfg.serverCpus || 'any'}, ` +
@@ -589,17 +620,21 @@ async function main() {
     for (let round = 1; round <= cfg.rounds; round += 1) {
       const order = round % 2 === 1 ? cfg.sides : [...cfg.sides].reverse();
       for (const scenario of cfg.scenarios) {
-        for (const side of order) {
-          log(`round ${round}: ${scenario} on ${side} (load average ${loadavg()})`);
-          const run = scenario === 'connections' ? connections : fanout;
-          results.push({ round, ...(await run(side, ctx)) });
-          if (cfg.results) fs.writeFileSync(cfg.results, JSON.stringify({ cfg, results }, null, 1));
-          await sleep(2000);
+        if (scenario === 'fanout') {
+          log(`round ${round}: fanout on ${order.join(' and ')}, in turn (load average ${loadavg()})`);
+          for (const result of await fanout(order, ctx)) results.push({ round, ...result });
+        } else {
+          for (const side of order) {
+            log(`round ${round}: connections on ${side} (load average ${loadavg()})`);
+            results.push({ round, ...(await connections(side, ctx)) });
+            await sleep(2000);
+          }
         }
+        if (cfg.results) fs.writeFileSync(cfg.results, JSON.stringify({ cfg, results }, null, 1));
       }
     }
   } finally {
-    ctx.workers.end();
+    for (const workers of Object.values(ctx.clients)) workers.end();
     ctx.redis.disconnect();
     supportServer.close();
   }
