@@ -323,11 +323,17 @@ fn fingerprint(schema: &str, sources: &[MigrationSource]) -> u64 {
     };
     feed(schema.as_bytes());
     for source in sources {
+        let root = Path::new(source.dir);
         let mut files = Vec::new();
-        collect_files(Path::new(source.dir), &mut files);
+        collect_files(root, &mut files);
         files.sort();
         for file in files {
-            feed(file.to_string_lossy().as_bytes());
+            // The name within the source, not the path: the same migrations reached from
+            // another crate (`services/payments/../..` or `tests/e2e/../..`) or another
+            // checkout are the same template. With the path, each spelling built a template
+            // of its own and dropped the others' as outdated while their tests used them.
+            let name = file.strip_prefix(root).unwrap_or(&file);
+            feed(name.to_string_lossy().as_bytes());
             feed(&std::fs::read(&file).unwrap_or_default());
         }
     }
@@ -351,6 +357,27 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_migrations_reached_by_another_path_are_the_same_template() {
+        let direct = [MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: events::MIGRATIONS_DIR,
+        }];
+        let around = [MigrationSource {
+            embedded: &events::MIGRATIONS,
+            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../events/migrations"),
+        }];
+        assert_ne!(direct[0].dir, around[0].dir);
+        assert_eq!(
+            fingerprint("payments", &direct),
+            fingerprint("payments", &around)
+        );
+        assert_ne!(
+            fingerprint("payments", &direct),
+            fingerprint("orders", &direct)
+        );
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unsent_outbox_rows_fail_the_test_and_sent_ones_do_not() {
