@@ -77,20 +77,32 @@ pub async fn answer(
         return Err(StepError::UnknownOrder(id));
     };
     let pending = order.status == OrderStatus::Pending;
-    let current_attempt = |attempt: i32| attempt == order.payment_attempt;
+    // Payments may answer attempt 1 before orders asked for it: the guide's client calls
+    // `create-intent` right after placing the order, and payments charges the order's first
+    // attempt then (and answers a later `order.payment_requested` for it with nothing). Such
+    // an answer counts; the attempt is then the customer's, and orders does not ask again.
+    let requested = order.payment_attempt;
+    let early = |attempt: i32| requested == 0 && attempt == 1;
+    let current_attempt = |attempt: i32| attempt == requested || early(attempt);
+    let stock_reserved = order.stock_status == StockStatus::Reserved;
     let change = match step {
         Step::StockReserved if pending && order.stock_status == StockStatus::Pending => {
             observe_step(&order, "stock");
+            let paid = order.payment_status == PaymentStatus::Succeeded;
             let applied = apply(
                 conn,
                 &mut order,
                 Change {
+                    // Paid already (an early answer): nothing else was waiting.
+                    status: paid.then_some(OrderStatus::Confirmed),
                     stock: Some(StockStatus::Reserved),
                     ..Change::default()
                 },
             )
             .await?;
-            request_payment(conn, &mut order).await?;
+            if order.payment_attempt == 0 {
+                request_payment(conn, &mut order).await?;
+            }
             return Ok(applied);
         }
         Step::StockRejected { shortage } if pending => {
@@ -110,10 +122,12 @@ pub async fn answer(
         }
         Step::Paid { attempt } if current_attempt(attempt) => {
             observe_step(&order, "payment");
+            order.payment_attempt = attempt;
             Change {
                 // A cancelled order stays cancelled; payments refunds it on
-                // `order.cancelled`, and `payment.refunded` follows.
-                status: pending.then_some(OrderStatus::Confirmed),
+                // `order.cancelled`, and `payment.refunded` follows. Paid before the stock
+                // was reserved (an early answer), the stock's answer confirms it.
+                status: (pending && stock_reserved).then_some(OrderStatus::Confirmed),
                 payment: Some(PaymentStatus::Succeeded),
                 ..Change::default()
             }
@@ -124,6 +138,7 @@ pub async fn answer(
             message,
         } if current_attempt(attempt) && pending => {
             observe_step(&order, "payment");
+            order.payment_attempt = attempt;
             return Ok(apply(
                 conn,
                 &mut order,
@@ -137,10 +152,13 @@ pub async fn answer(
             )
             .await?);
         }
-        Step::ActionRequired { attempt } if current_attempt(attempt) && pending => Change {
-            payment: Some(PaymentStatus::ActionRequired),
-            ..Change::default()
-        },
+        Step::ActionRequired { attempt } if current_attempt(attempt) && pending => {
+            order.payment_attempt = attempt;
+            Change {
+                payment: Some(PaymentStatus::ActionRequired),
+                ..Change::default()
+            }
+        }
         Step::Refunded { full: true } => Change {
             payment: Some(PaymentStatus::Refunded),
             ..Change::default()

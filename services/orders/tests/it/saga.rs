@@ -237,3 +237,101 @@ async fn a_payment_awaiting_the_customer_keeps_the_order_pending() {
     app.publish(&paid(&order, 1), None).await;
     app.wait_for_status(&token, &order, "confirmed").await;
 }
+
+/// The guide's client pays with `create-intent` right after placing the order, so payments'
+/// answer for attempt 1 can come before the stock's: the order waits for the stock, is then
+/// confirmed without asking payments again, and a late repeat changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_that_answers_before_the_stock_confirms_once_the_stock_is_reserved() {
+    let app = TestApp::spawn().await;
+    let (token, order, _) = placed(&app).await;
+    let path = format!("/api/orders/{order}");
+    app.publish(&paid(&order, 1), None).await;
+    let early = testkit::wait_for_value(
+        "the early payment",
+        std::time::Duration::from_secs(10),
+        || async {
+            let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+            (body["paymentStatus"] == "succeeded").then_some(body)
+        },
+    )
+    .await;
+    assert_eq!(early["status"], "pending", "not confirmed before the stock");
+    assert_eq!(early["stockStatus"], "pending");
+    app.publish(&reserved(&order), None).await;
+    let confirmed = app.wait_for_status(&token, &order, "confirmed").await;
+    assert_eq!(confirmed["stockStatus"], "reserved");
+    assert_eq!(confirmed["paymentStatus"], "succeeded");
+    // A late payment answer for attempt 2 (none was asked for) changes nothing; the refund
+    // after it shows the queue was read past it.
+    app.publish(&failed(&order, 2), None).await;
+    app.publish(
+        &v1::PaymentRefunded {
+            order_id: order.clone(),
+            fully_refunded: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    let after =
+        testkit::wait_for_value("the refund", std::time::Duration::from_secs(10), || async {
+            let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+            (body["paymentStatus"] == "refunded").then_some(body)
+        })
+        .await;
+    assert_eq!(after["status"], "confirmed");
+    // Payments was never asked for a payment it had already taken.
+    assert_eq!(
+        app.tap
+            .named("order.payment_requested")
+            .iter()
+            .filter(|e| e.decode::<v1::OrderPaymentRequested>().order_id == order)
+            .count(),
+        0
+    );
+}
+
+/// The customer must confirm the early attempt (3-D Secure): the stock's answer then does not
+/// ask payments again, and the confirmation's answer (attempt 1) confirms the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_attempt_awaiting_the_customer_is_the_one_that_confirms() {
+    let app = TestApp::spawn().await;
+    let (token, order, _) = placed(&app).await;
+    let path = format!("/api/orders/{order}");
+    app.publish(
+        &v1::PaymentActionRequired {
+            order_id: order.clone(),
+            attempt: 1,
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    testkit::wait_for_value(
+        "the early attempt",
+        std::time::Duration::from_secs(10),
+        || async {
+            let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+            (body["paymentStatus"] == "action_required").then_some(body)
+        },
+    )
+    .await;
+    app.publish(&reserved(&order), None).await;
+    testkit::wait_for_value("the stock", std::time::Duration::from_secs(10), || async {
+        let body = app.send(Method::GET, &path, None, Some(&token)).await.1;
+        (body["stockStatus"] == "reserved").then_some(body)
+    })
+    .await;
+    app.publish(&paid(&order, 1), None).await;
+    let confirmed = app.wait_for_status(&token, &order, "confirmed").await;
+    assert_eq!(confirmed["paymentStatus"], "succeeded");
+    assert_eq!(
+        app.tap
+            .named("order.payment_requested")
+            .iter()
+            .filter(|e| e.decode::<v1::OrderPaymentRequested>().order_id == order)
+            .count(),
+        0
+    );
+}
