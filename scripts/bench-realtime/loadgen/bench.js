@@ -94,6 +94,25 @@ function ticks(pid) {
   }
 }
 
+// Nanoseconds the process's threads have spent waiting on a run queue for a CPU (schedstat):
+// how much other work on the machine held it back.
+function waited(pid) {
+  if (!pid) return 0;
+  let total = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    return 0;
+  }
+  return total;
+}
+
 async function httpOk(url) {
   return new Promise((resolve) => {
     const req = http.get(url, (res) => {
@@ -354,6 +373,7 @@ async function runStep(side, server, workers, rate) {
       server: ticks(server.pid),
       redis: ticks(cfg.redisPid),
       client: workers.pids().reduce((sum, pid) => sum + ticks(pid), 0),
+      serverWait: waited(server.pid),
     };
   };
   const timers = [
@@ -394,6 +414,9 @@ async function runStep(side, server, workers, rate) {
     serverCpuPct: cpu('server'),
     redisCpuPct: cpu('redis'),
     clientCpuPct: cpu('client'),
+    // Milliseconds a second the server's threads, together, waited for a CPU.
+    serverWaitMs:
+      samples.start && samples.end ? (samples.end.serverWait - samples.start.serverWait) / 1e6 / cfg.stepSeconds : NaN,
   };
   // The load generator kept the pace if it published (nearly) what the step asked for.
   result.paced = sent >= offered * cfg.stepSeconds * 0.95;
@@ -402,7 +425,7 @@ async function runStep(side, server, workers, rate) {
     `${side}: ${rate}/s per room: published ${result.publishedPerSecond.toFixed(0)}/s, delivered ` +
       `${result.deliveredPerSecond.toFixed(0)}/s, p50 ${result.p50} ms, p99 ${result.p99} ms, lost ${result.lost}, ` +
       `CPU server ${result.serverCpuPct.toFixed(0)} % redis ${result.redisCpuPct.toFixed(0)} % ` +
-      `load generator ${result.clientCpuPct.toFixed(0)} % -> ${result.pass ? 'pass' : result.paced ? 'FAIL' : 'FAIL (load generator behind)'}`,
+      `load generator ${result.clientCpuPct.toFixed(0)} %, server waited ${result.serverWaitMs.toFixed(0)} ms/s for a CPU -> ${result.pass ? 'pass' : result.paced ? 'FAIL' : 'FAIL (load generator behind)'}`,
   );
   return result;
 }
