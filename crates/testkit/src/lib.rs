@@ -17,6 +17,7 @@
 mod broker;
 pub mod client;
 mod db;
+pub mod openapi;
 mod publish;
 mod tap;
 mod tokens;

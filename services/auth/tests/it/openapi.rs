@@ -17,37 +17,10 @@ fn the_document_is_snapshotted_and_clean() {
     testkit::insta::assert_json_snapshot!("openapi", document);
 }
 
-/// Every `$ref` string under `value`.
-fn refs(value: &Value, found: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map {
-                match (key.as_str(), item) {
-                    ("$ref", Value::String(target)) => found.push(target.clone()),
-                    _ => refs(item, found),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| refs(item, found)),
-        _ => {}
-    }
-}
-
 #[test]
 fn every_reference_resolves() {
-    // The query parameters' enums are named only by `value_type`, which an endpoint does not
-    // bring along: a reference to a schema the document lacks makes it invalid.
     let json = serde_json::to_value(auth::routes::api().openapi()).unwrap();
-    let mut found = Vec::new();
-    refs(&json, &mut found);
-    assert!(!found.is_empty());
-    for target in found {
-        let name = target.trim_start_matches("#/components/schemas/");
-        assert!(
-            json["components"]["schemas"][name].is_object(),
-            "{target} does not resolve"
-        );
-    }
+    testkit::openapi::assert_references_resolve(&json);
 }
 
 #[test]

@@ -15,35 +15,10 @@ fn the_document_is_snapshotted_and_clean() {
     testkit::insta::assert_json_snapshot!("openapi", document);
 }
 
-/// Every `$ref` in `value`.
-fn references<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(target)) = map.get("$ref") {
-                found.push(target);
-            }
-            map.values().for_each(|v| references(v, found));
-        }
-        Value::Array(items) => items.iter().for_each(|v| references(v, found)),
-        _ => {}
-    }
-}
-
 #[test]
 fn every_reference_resolves() {
-    // Schemas named only in query parameters are not collected by the route table: they
-    // must be inlined, or validators and client generators refuse the document.
     let document = serde_json::to_value(catalog::routes::api().openapi()).unwrap();
-    let mut found = Vec::new();
-    references(&document, &mut found);
-    assert!(!found.is_empty());
-    for target in found {
-        let name = target.strip_prefix("#/components/schemas/").unwrap();
-        assert!(
-            document["components"]["schemas"].get(name).is_some(),
-            "{target} does not resolve"
-        );
-    }
+    testkit::openapi::assert_references_resolve(&document);
 }
 
 fn parameters(operation: &Value) -> Vec<(&str, &str)> {
