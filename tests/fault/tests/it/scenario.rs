@@ -265,7 +265,13 @@ async fn orders_survive_crashes_and_a_broker_restart_and_every_service_stops_wit
     broker.load_definitions().await;
     timeline.mark("definitions loaded");
     let mut stack = Stack::new(&test_db, &broker, &dir, &run);
-    let client = reqwest::Client::new();
+    // Idle connections are dropped before actix's 5 s keep-alive closes them: a request sent
+    // on a connection the service is closing fails to send ("error sending request" while
+    // saving a card, once in a CI run), and a POST cannot be retried blindly.
+    let client = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
 
     // Producers first: auth, and catalog with its demo products, before any consumer of theirs.
     stack.auth.start();
